@@ -1,0 +1,37 @@
+# Vigil — two commands on a fresh machine:
+#   make demo   creates .venv, installs Vigil, builds a benign demo collection, scans it
+#   make test   installs dev dependencies (and the apt packages tests need), runs the suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vigil demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check vigil tests bench
+	$(BIN)/ruff format --check vigil tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/scan_throughput.py
+
+clean:
+	rm -rf $(VENV) vigil-case .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""The result of analysing one item's bytes: :class:`ItemRecord`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vigil.errors import ItemError
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    """Camera EXIF: evidence (not proof) of a real capture."""
+
+    make: str | None
+    model: str | None
+    #: DateTimeOriginal as written in EXIF, normalised to ISO 8601 ("2011-07-30T15:41:25").
+    taken: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """Everything :func:`vigil.analysis.analyse_bytes` learns from one item's bytes.
+
+    Crypto hashes and size are always present (any readable content has them). Image fields
+    are ``None`` for non-images. ``error`` is set when the content is bad (corrupt image,
+    bomb, empty file...): the hashes still identify the bytes.
+    """
+
+    sha256: str
+    md5: str
+    sha1: str
+    size: int
+    #: MIME type sniffed from content, e.g. "image/jpeg", "application/zip",
+    #: "application/octet-stream" when unknown.
+    mime: str
+    #: "image" | "video" | "archive" | "warc" | "other"
+    kind: str
+    #: Decoder's format name, e.g. "JPEG", "PNG", "HEIF".
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    #: PDQ hash, 64 lowercase hex chars, of the pixels in their stored orientation.
+    pdq: str | None = None
+    #: PDQ quality 0–100 (hashes with quality < 50 are weak; kept, never dropped).
+    pdq_quality: int | None = None
+    #: EXIF Orientation tag (1–8) as recorded; pixels are hashed as stored regardless.
+    exif_orientation: int | None = None
+    camera: Camera | None = None
+    error: ItemError | None = None
+    #: JPEG thumbnail bytes, longest side ≤ 256 px, for images that decoded.
+    thumbnail: bytes | None = None

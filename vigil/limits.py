@@ -1,0 +1,31 @@
+"""Safety limits applied to every item a scan reads (see DESIGN.md invariant 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every limit a scan applies; all are configurable from the CLI.
+
+    A limit that trips becomes an item failure with a clear reason, never an exception
+    that stops the scan.
+    """
+
+    #: Images with more pixels than this are refused as decompression bombs.
+    max_pixels: int = 120_000_000
+    #: Either side longer than this is refused as absurd.
+    max_dimension: int = 50_000
+    #: Archives nested deeper than this are hashed but not opened (top-level archive = 1).
+    max_archive_depth: int = 3
+    #: Largest single archive member or WARC payload read into memory.
+    max_member_bytes: int = 1 << 30
+    #: Most bytes extracted from one top-level container, all nesting levels together.
+    max_total_bytes: int = 32 << 30
+    #: A member whose uncompressed/compressed ratio exceeds this is a bomb.
+    max_compression_ratio: float = 250.0
+    #: Most members read from one archive.
+    max_members: int = 1_000_000
+    #: Files larger than this are hashed (streamed) but not decoded.
+    max_decode_bytes: int = 512 << 20

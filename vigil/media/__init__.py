@@ -1,0 +1,1 @@
+"""Media: type sniffing, safe decoding under limits, thumbnails. Knows nothing of cases."""
