@@ -1,0 +1,102 @@
+"""Shared fixtures: case databases on SQLite and on the local PostgreSQL server, image
+generators, and the path of the benign shared fixtures."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vigil.demo import scene
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_TESTDATA = REPO.parent / "shared" / "testdata"
+
+#: Admin URL of a PostgreSQL database the tests may create schemas in.
+POSTGRES_URL = os.environ.get(
+    "VIGIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_reachable() -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"{exc.__class__.__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    problem = _postgres_reachable()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {POSTGRES_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} (set VIGIL_TEST_POSTGRES_URL)")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty schema in the test database; dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = f"vigil_t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_admin_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_admin_url else "?"
+    yield f"{postgres_admin_url}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'case.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def shared_testdata() -> Path:
+    if not SHARED_TESTDATA.is_dir():
+        pytest.skip(f"benign shared fixtures not found at {SHARED_TESTDATA}")
+    return SHARED_TESTDATA
+
+
+def jpeg_bytes(seed: int, size: tuple[int, int] = (320, 240), quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    scene(seed, size).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def png_bytes(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    buf = io.BytesIO()
+    scene(seed, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_images(folder: Path, count: int, start: int = 0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + count):
+        p = folder / f"img-{i:04d}.jpg"
+        p.write_bytes(jpeg_bytes(i))
+        paths.append(p)
+    return paths
+
+
+__all__ = ["Image", "jpeg_bytes", "png_bytes", "write_images"]

@@ -1,0 +1,141 @@
+"""The service layer: :class:`Case`, one case directory plus its database.
+
+The CLI and the web app are thin shells over this class (cf. Datasette's ``Datasette``).
+A case is a directory holding the SQLite database (unless a PostgreSQL URL is given) and
+derived files such as thumbnails. Originals are never copied into it or altered.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import CaseError
+from vigil.limits import Limits
+from vigil.scanning import ScanSummary, run_scan, thumbnail_path
+from vigil.store import MediaView, SightingView, Status, Store
+from vigil.store.db import sqlite_url
+
+DEFAULT_CASE_DIR = Path("vigil-case")
+DATABASE_URL_ENV = "VIGIL_DATABASE_URL"
+
+
+class Case:
+    """Open (``create=False``) or create a case.
+
+    ``database_url`` defaults to ``$VIGIL_DATABASE_URL`` and then to the SQLite file
+    ``<directory>/vigil.db``.
+    """
+
+    def __init__(
+        self,
+        directory: Path = DEFAULT_CASE_DIR,
+        database_url: str | None = None,
+        *,
+        create: bool = False,
+    ) -> None:
+        self.directory = Path(directory)
+        url = database_url or os.environ.get(DATABASE_URL_ENV) or None
+        if not self.directory.is_dir():
+            if not create:
+                raise CaseError(
+                    f"no case at {self.directory} (run `vigil scan PATH --case {self.directory}`)"
+                )
+            try:
+                self.directory.mkdir(parents=True)
+            except OSError as exc:
+                raise CaseError(
+                    f"cannot create the case directory {self.directory}: {exc}"
+                ) from exc
+        self.database_url = url or sqlite_url(self.directory)
+        self.store = Store.open(self.database_url)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.directory / "thumbs"
+
+    def thumbnail(self, sha256: str) -> Path | None:
+        path = thumbnail_path(self.thumbs_dir, sha256)
+        return path if path.is_file() else None
+
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        batch_size: int = 500,
+        on_progress: Callable[[ScanSummary], None] | None = None,
+    ) -> ScanSummary:
+        return run_scan(
+            self.store,
+            self.directory,
+            roots,
+            workers=workers,
+            limits=limits,
+            batch_size=batch_size,
+            on_progress=on_progress,
+        )
+
+    def media(self, kind: str | None = None) -> Iterator[MediaView]:
+        return self.store.iter_media(kind=kind)
+
+    def media_show(self, sha256: str) -> MediaView:
+        return self.store.get_media(sha256)
+
+    def sightings(self, status: Status | None = None) -> Iterator[SightingView]:
+        return self.store.iter_sightings(status)
+
+
+def sighting_json(s: SightingView) -> dict[str, Any]:
+    return {
+        "path": s.path,
+        "url": s.url,
+        "captured_at": s.captured_at.isoformat().replace("+00:00", "Z") if s.captured_at else None,
+        "status": s.status.value,
+        "reason": s.reason,
+        "detail": s.detail,
+        "chain": s.chain,
+        "media": s.media_sha256,
+    }
+
+
+def media_json(m: MediaView) -> dict[str, Any]:
+    """The stable JSON shape of a media (``vigil media list --json``): keys are only added."""
+    return {
+        "sha256": m.sha256,
+        "md5": m.md5,
+        "sha1": m.sha1,
+        "size": m.size,
+        "mime": m.mime,
+        "kind": m.kind,
+        "format": m.format,
+        "width": m.width,
+        "height": m.height,
+        "pdq": m.pdq,
+        "pdq_quality": m.pdq_quality,
+        "exif_orientation": m.exif_orientation,
+        "camera": (
+            {"make": m.camera.make, "model": m.camera.model, "taken": m.camera.taken}
+            if m.camera
+            else None
+        ),
+        "error": m.error,
+        "error_reason": m.error_reason,
+        "thumbnail": m.has_thumbnail,
+        "sightings": [
+            {"path": s.path, "url": s.url, "captured_at": sighting_json(s)["captured_at"]}
+            for s in m.sightings
+        ],
+    }

@@ -1,0 +1,28 @@
+"""Store: the case database (SQLite by default, PostgreSQL by URL) and every SQL statement.
+
+Public API::
+
+    from vigil.store import Store, Status
+    store = Store.open("sqlite:///case/vigil.db")
+"""
+
+from vigil.store.records import (
+    KnownSighting,
+    MediaView,
+    NewSighting,
+    ScanRecord,
+    SightingView,
+    Status,
+)
+from vigil.store.store import Store, sighting_key
+
+__all__ = [
+    "KnownSighting",
+    "MediaView",
+    "NewSighting",
+    "ScanRecord",
+    "SightingView",
+    "Status",
+    "Store",
+    "sighting_key",
+]

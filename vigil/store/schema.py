@@ -1,0 +1,124 @@
+"""Tables of a case database. Every schema change goes through an Alembic migration
+(``vigil/store/migrations``); a test checks that models and migrations agree.
+
+Names follow the glossary: ``media`` is distinct content (by SHA-256), ``sighting`` is one
+place an item was seen (including items that failed or were skipped, so that nothing is
+lost), ``scan`` is one run of ``vigil scan``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Scan(Base):
+    __tablename__ = "scan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: JSON list of the absolute root paths, sorted: a re-run with the same roots resumes.
+    roots: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: "running" until the scan completes, then "finished".
+    status: Mapped[str] = mapped_column(String(16))
+    #: JSON summary of the last completed run (counts), null while running.
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Media(Base):
+    __tablename__ = "media"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    sha1: Mapped[str] = mapped_column(String(40), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    format: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    exif_orientation: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    camera_make: Mapped[str | None] = mapped_column(Text, nullable=True)
+    camera_model: Mapped[str | None] = mapped_column(Text, nullable=True)
+    camera_taken: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Sighting(Base):
+    __tablename__ = "sighting"
+    __table_args__ = (Index("ix_sighting_locator", "locator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: SHA-256 of locator + content hash: the natural key that makes re-scans idempotent.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Unique identity of the place (provenance path, plus a WARC record id if any).
+    locator: Mapped[str] = mapped_column(Text)
+    #: Provenance chain as people read it, e.g. "/x/seized.zip › inner.tar.gz › a.jpg".
+    path: Mapped[str] = mapped_column(Text)
+    #: The chain as a JSON list of its links.
+    chain: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    media_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("media.sha256"), nullable=True, index=True
+    )
+    #: "analysed" | "failed" | "skipped"
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    is_container: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id"), index=True)
