@@ -32,7 +32,7 @@ def _postgres_reachable() -> str | None:
             conn.execute(sa.text("select 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"{exc.__class__.__name__}: {exc}"
 
 
@@ -41,7 +41,9 @@ def postgres_admin_url() -> str:
     problem = _postgres_reachable()
     if problem is not None:
         if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but unreachable at {POSTGRES_URL}: {problem}")
+            pytest.fail(
+                f"PostgreSQL is required in CI but unreachable at {POSTGRES_URL}: {problem}"
+            )
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} (set VIGIL_TEST_POSTGRES_URL)")
     return POSTGRES_URL
 

@@ -279,6 +279,8 @@ def run_scan(
     known = store.known_sightings(abs_roots)
     thumbs = case_dir / "thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
+    for stale in thumbs.glob("*/.*.tmp"):  # left by a worker killed mid-write
+        stale.unlink(missing_ok=True)
     rec = _Recorder(store, scan.id, summary, batch_size)
     revisits: list[Item] = []
     inflight: dict[int, tuple[Item, Future[_Result]]] = {}
