@@ -42,7 +42,7 @@ def test_scan_json_summary_and_media_list(tmp_path: Path) -> None:
     objs = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(objs) == 4
     for o in objs:
-        assert MEDIA_KEYS <= o.keys()
+        assert o.keys() >= MEDIA_KEYS
         assert o["sightings"] and {"path", "url", "captured_at"} <= o["sightings"][0].keys()
     bad = [o for o in objs if o["error"]]
     assert len(bad) == 1 and bad[0]["pdq"] is None and bad[0]["error"].startswith("corrupt-image")
