@@ -22,6 +22,8 @@ from vigil.limits import Limits
 from vigil.scanning import ScanSummary
 from vigil.store import MediaView, Status
 
+_DEFAULTS = Limits()
+
 app = typer.Typer(
     name="vigil",
     help="Take in, fingerprint and triage media collections for child-safety work.",
@@ -90,19 +92,19 @@ def scan(
     json_out: JsonOpt = False,
     max_depth: Annotated[
         int, typer.Option(help="Open archives nested up to this depth.")
-    ] = Limits.max_archive_depth,
+    ] = _DEFAULTS.max_archive_depth,
     max_pixels: Annotated[
         int, typer.Option(help="Refuse images with more pixels (decompression bombs).")
-    ] = Limits.max_pixels,
+    ] = _DEFAULTS.max_pixels,
     max_member_mb: Annotated[
         int, typer.Option(help="Largest archive member / WARC payload read, in MiB.")
-    ] = Limits.max_member_bytes >> 20,
+    ] = _DEFAULTS.max_member_bytes >> 20,
     max_total_gb: Annotated[
         int, typer.Option(help="Most data extracted from one archive, in GiB (zip bombs).")
-    ] = Limits.max_total_bytes >> 30,
+    ] = _DEFAULTS.max_total_bytes >> 30,
     max_ratio: Annotated[
         float, typer.Option(help="Highest compression ratio accepted for a member (zip bombs).")
-    ] = Limits.max_compression_ratio,
+    ] = _DEFAULTS.max_compression_ratio,
     batch_size: Annotated[int, typer.Option(help="Rows per database transaction.")] = 500,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""

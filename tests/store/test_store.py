@@ -17,7 +17,7 @@ from vigil.store.schema import Base
 
 def record(n: int, **kw: object) -> ItemRecord:
     base = dict(
-        sha256=f"{n:064x}",
+        sha256=f"{n:02x}" * 32,
         md5=f"{n:032x}",
         sha1=f"{n:040x}",
         size=100 + n,

@@ -14,4 +14,4 @@ from vigil.sources.base import CHAIN_SEPARATOR, Item, Provenance
 
 __all__ = ["CHAIN_SEPARATOR", "Item", "Provenance", "iter_items"]
 
-from vigil.sources.walk import iter_items  # noqa: E402
+from vigil.sources.walk import iter_items
