@@ -350,3 +350,24 @@ def test_junk_after_a_complete_gzip_keeps_the_member_and_flags_the_container(
     top = got[("photo.jpg.gz",)]
     assert reason(top) == Reason.CORRUPT_ARCHIVE and top.error is not None
     assert "after the end of the gzip stream" in top.error.detail
+
+
+def test_duplicate_member_names_stay_distinct_sightings(tmp_path: Path) -> None:
+    import warnings
+    import zipfile
+
+    from vigil.limits import Limits
+    from vigil.sources import iter_items
+
+    path = tmp_path / "dup.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("a.txt", b"one")
+            zf.writestr("a.txt", b"two")
+            zf.writestr("../x.txt", b"bad")
+            zf.writestr("../x.txt", b"bad")
+    items = [i for i in iter_items([path], Limits()) if not i.is_container]
+    locators = [i.provenance.locator for i in items]
+    assert len(locators) == 4 and len(set(locators)) == 4
+    assert [i.provenance.path for i in items][:2] == [f"{path} › a.txt"] * 2

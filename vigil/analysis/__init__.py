@@ -13,4 +13,4 @@ from vigil.analysis.record import Camera, ItemRecord
 
 __all__ = ["Camera", "ItemRecord", "analyse_bytes", "analyse_path"]
 
-from vigil.analysis.analyse import analyse_bytes, analyse_path  # noqa: E402
+from vigil.analysis.analyse import analyse_bytes, analyse_path

@@ -21,6 +21,7 @@ container is yielded with ``ZIP_BOMB`` and the whole top-level file stops.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -98,8 +99,9 @@ def open_container(
         else:
             fp.seek(0)
             members = _plain_reader(fp, kind, ctx)
+        seen_names: dict[str, int] = {}
         for member in members:
-            yield from member_items(member, prov.chain, depth + 1, ctx)
+            yield from member_items(_distinct(member, seen_names), prov.chain, depth + 1, ctx)
         if stream is not None and stream.trailing is not None:
             error = stream.trailing
     except BudgetExceeded as exc:
@@ -125,6 +127,16 @@ def open_container(
     )
     if stop is not None and depth > 0:
         raise stop
+
+
+def _distinct(member: Member, seen: dict[str, int]) -> Member:
+    """Archives may hold several entries with one name: the second and later get an entry
+    number in their locator (``record_id``), so every entry stays a distinct sighting."""
+    n = seen.get(member.name, 0) + 1
+    seen[member.name] = n
+    if n == 1 or member.record_id is not None:
+        return member
+    return dataclasses.replace(member, record_id=f"entry {n}")
 
 
 def _close_quietly(members: Generator[Member, None, None]) -> None:
