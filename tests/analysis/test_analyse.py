@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING, encode, png_claiming, scene
 from vigil.analysis import Camera, ItemRecord, analyse_bytes, analyse_path
+from vigil.analysis.hashes import CHUNK_BYTES, hash_stream
 from vigil.analysis.pdq import pdq_from_image
 from vigil.errors import Reason
 from vigil.limits import Limits
@@ -233,6 +234,20 @@ def test_large_files_are_streamed_and_not_decoded(tmp_path: Path) -> None:
     other.write_bytes(b"\x00" * 5000)
     plain = analyse_path(other, limits)
     assert plain.error is None and plain.kind == "other" and plain.size == 5000
+
+
+def test_streamed_hashing_reads_1_mib_chunks() -> None:
+    reads: list[int] = []
+
+    class Recording(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            reads.append(-1 if size is None else size)
+            return super().read(size)
+
+    data = bytes(range(256)) * 10_000  # 2.5 MB
+    hashes, size = hash_stream(Recording(data[100:]), data[:100])
+    assert size == len(data) and hashes.sha256 == hashlib.sha256(data).hexdigest()
+    assert set(reads) == {CHUNK_BYTES} and len(reads) == 4  # 3 chunks, then end of file
 
 
 def test_unreadable_path_raises_oserror(tmp_path: Path) -> None:

@@ -1,0 +1,135 @@
+"""Analyse one item's bytes into an :class:`ItemRecord`.
+
+:func:`analyse_bytes` and :func:`analyse_path` are pure: they read the item and nothing else,
+and they never raise for bad content. Every problem becomes ``ItemRecord.error`` with a
+reason code, and the crypto hashes are always filled so the bytes stay identifiable.
+
+For images the pipeline decodes once, reduced to what PDQ needs (see :mod:`vigil.analysis.pdq`)
+and reuses that image for the thumbnail::
+
+    bytes ─▶ sniff ─▶ header (limits) ─▶ decode first frame, reduced to 512 ─▶ PDQ
+                                                                    └────────▶ thumbnail
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vigil.analysis.exif import camera_from_exif, exif_orientation
+from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
+from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_from_pixels, pdq_input
+from vigil.analysis.record import Camera, ItemRecord
+from vigil.errors import ItemError, ItemFailure, Reason
+from vigil.limits import Limits
+from vigil.media.decode import DecodeFailure, ImageHeader, decode_image
+from vigil.media.sniff import SNIFF_BYTES, FileType, sniff
+from vigil.media.thumbnail import make_thumbnail
+
+__all__ = ["analyse_bytes", "analyse_path"]
+
+
+def analyse_bytes(data: bytes, limits: Limits) -> ItemRecord:
+    """Everything Vigil learns from ``data``; never raises for bad content."""
+    hashes = hash_bytes(data)
+    ftype = sniff(data[:SNIFF_BYTES])
+    if not data:
+        return _record(hashes, 0, ftype, error=ItemError(Reason.EMPTY_FILE, "the file is empty"))
+    if ftype.kind != "image":
+        return _record(hashes, len(data), ftype)
+    if len(data) > limits.max_decode_bytes:
+        return _too_large(hashes, len(data), ftype, limits)
+    try:
+        return _analyse_image(data, hashes, ftype, limits)
+    except DecodeFailure as failure:
+        return _record(hashes, len(data), ftype, error=failure.error, header=failure.header)
+    except ItemFailure as failure:
+        return _record(hashes, len(data), ftype, error=failure.error)
+    except Exception as exc:  # a bug or an unforeseen decoder failure: record, never crash
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        return _record(hashes, len(data), ftype, error=ItemError(Reason.INTERNAL, detail))
+
+
+def analyse_path(path: Path, limits: Limits) -> ItemRecord:
+    """Read ``path`` and analyse it; files over ``limits.max_decode_bytes`` are only hashed.
+
+    Large files are hashed in 1 MiB chunks and never held in memory. An unreadable path
+    raises :class:`OSError` (the caller records it).
+    """
+    with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        prefix = b""
+        if size <= limits.max_decode_bytes:
+            prefix = fp.read(limits.max_decode_bytes + 1)
+            if len(prefix) <= limits.max_decode_bytes:
+                return analyse_bytes(prefix, limits)
+        if len(prefix) < SNIFF_BYTES:
+            prefix += fp.read(SNIFF_BYTES - len(prefix))
+        ftype = sniff(prefix[:SNIFF_BYTES])
+        hashes, total = hash_stream(fp, prefix)
+    if ftype.kind != "image":
+        return _record(hashes, total, ftype)
+    return _too_large(hashes, total, ftype, limits)
+
+
+def _analyse_image(
+    data: bytes, hashes: CryptoHashes, ftype: FileType, limits: Limits
+) -> ItemRecord:
+    decoded = decode_image(data, limits, mime=ftype.mime, draft_side=PDQ_SIDE)
+    header = decoded.header
+    image = pdq_input(decoded.image, (header.width, header.height), decoded.extent)
+    pdq: str | None = None
+    quality: int | None = None
+    if min(image.size) >= MIN_HASHABLE_SIDE:
+        pdq, quality = pdq_from_pixels(np.asarray(image))
+    orientation = exif_orientation(decoded.exif)
+    return _record(
+        hashes,
+        len(data),
+        ftype,
+        header=header,
+        pdq=pdq,
+        pdq_quality=quality,
+        exif_orientation=orientation,
+        camera=camera_from_exif(decoded.exif),
+        thumbnail=make_thumbnail(image, orientation),
+    )
+
+
+def _too_large(hashes: CryptoHashes, size: int, ftype: FileType, limits: Limits) -> ItemRecord:
+    detail = f"{size:,} bytes exceeds the decode limit of {limits.max_decode_bytes:,}; hashed only"
+    return _record(hashes, size, ftype, error=ItemError(Reason.TOO_LARGE, detail))
+
+
+def _record(
+    hashes: CryptoHashes,
+    size: int,
+    ftype: FileType,
+    *,
+    error: ItemError | None = None,
+    header: ImageHeader | None = None,
+    pdq: str | None = None,
+    pdq_quality: int | None = None,
+    exif_orientation: int | None = None,
+    camera: Camera | None = None,
+    thumbnail: bytes | None = None,
+) -> ItemRecord:
+    return ItemRecord(
+        sha256=hashes.sha256,
+        md5=hashes.md5,
+        sha1=hashes.sha1,
+        size=size,
+        mime=ftype.mime,
+        kind=ftype.kind,
+        format=header.format if header else None,
+        width=header.width if header else None,
+        height=header.height if header else None,
+        pdq=pdq,
+        pdq_quality=pdq_quality,
+        exif_orientation=exif_orientation,
+        camera=camera,
+        error=error,
+        thumbnail=thumbnail,
+    )
