@@ -194,7 +194,15 @@ def media_list(
             for m in c.media(kind=kind):
                 _emit_jsonl(media_json(m))
             return
-        table = Table("sha256", "kind", "mime", "size", "w×h", "pdq q", "seen", "error")
+        table = Table(box=None, pad_edge=False)
+        table.add_column("sha256", no_wrap=True, min_width=16)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("mime", no_wrap=True)
+        table.add_column("size", justify="right", no_wrap=True)
+        table.add_column("w×h", no_wrap=True)
+        table.add_column("pdq q", justify="right")
+        table.add_column("seen", justify="right")
+        table.add_column("error")
         for m in c.media(kind=kind):
             table.add_row(
                 m.sha256[:16],
