@@ -1,0 +1,53 @@
+"""The ``vigil`` command: a thin shell over :class:`vigil.case.Case`.
+
+Exit codes: 0 done (bad *items* are facts recorded in the case, not errors of the
+command), 1 the case or database cannot be used, 2 bad usage.
+
+Each feature adds its commands in its own module; this one assembles the app.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vigil import __version__
+from vigil.cli._common import out
+
+app = typer.Typer(
+    name="vigil",
+    help="Take in, fingerprint and triage media collections for child-safety work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vigil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Vigil: take in, fingerprint and triage media collections."""
+
+
+from vigil.cli import media as _media  # noqa: E402
+from vigil.cli import scan as _scan  # noqa: E402
+
+_scan.register(app)
+_media.register(app)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
