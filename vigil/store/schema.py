@@ -93,6 +93,9 @@ class Media(Base):
     error_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     error_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: PDQ of the 7 other rotations/flips (comma-separated, in Meta's dihedral order:
+    #: rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1).
+    pdq_variants: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Sighting(Base):
@@ -122,3 +125,84 @@ class Sighting(Base):
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id"), index=True)
+
+
+class Bank(Base):
+    """An imported hash list (or a "negative" allow-list that suppresses matches)."""
+
+    __tablename__ = "bank"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: "match" (known material) or "negative" (known false positives: suppress matches).
+    kind: Mapped[str] = mapped_column(String(16), default="match")
+    #: PDQ match threshold for this bank; null means the case default (31).
+    pdq_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BankImport(Base):
+    """One file imported into a bank (a file with the same SHA-256 is imported once)."""
+
+    __tablename__ = "bank_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entries: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+
+
+class BankEntry(Base):
+    """One entry of a bank: any of its hashes, with the list's label and category."""
+
+    __tablename__ = "bank_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of bank + canonical content: importing the same entry twice adds nothing.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    md5: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    sha1: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    category: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Source identifiers, e.g. a VICS MediaID.
+    source_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    series: Mapped[str | None] = mapped_column(Text, nullable=True)
+    victim_identified: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comments: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: JSON object of anything else the list carried (alternative hashes, tags...).
+    extra: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Where in the imported file it came from ("line 12", "$.value[0].Media[3]").
+    location: Mapped[str | None] = mapped_column(Text, nullable=True)
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bank_import.id", ondelete="CASCADE"), nullable=True
+    )
+
+
+class Match(Base):
+    """A media recognised by a bank entry."""
+
+    __tablename__ = "match"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: SHA-256 of media + entry + hash type + variant: re-matching adds nothing twice.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_entry.id", ondelete="CASCADE"), index=True
+    )
+    #: "md5" | "sha1" | "sha256" | "pdq"
+    hash_type: Mapped[str] = mapped_column(String(16))
+    distance: Mapped[int] = mapped_column(Integer)
+    #: Which dihedral variant of the media matched ("original", "rotate90", ...), for PDQ.
+    variant: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
