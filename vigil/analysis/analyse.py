@@ -8,7 +8,8 @@ For images the pipeline decodes once, reduced to what PDQ needs (see :mod:`vigil
 and reuses that image for the thumbnail::
 
     bytes ─▶ sniff ─▶ header (limits) ─▶ decode first frame, reduced to 512 ─▶ PDQ
-                                                                    └────────▶ thumbnail
+       │                                                            └────────▶ thumbnail
+       └──────▶ provenance (metadata blocks, C2PA, stealth; also when decoding fails)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
 from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_from_pixels, pdq_input
+from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
 from vigil.analysis.record import Camera, ItemRecord
 from vigil.errors import ItemError, ItemFailure, Reason
 from vigil.limits import Limits
@@ -44,12 +46,14 @@ def analyse_bytes(data: bytes, limits: Limits) -> ItemRecord:
     try:
         return _analyse_image(data, hashes, ftype, limits)
     except DecodeFailure as failure:
-        return _record(hashes, len(data), ftype, error=failure.error, header=failure.header)
+        error, header = failure.error, failure.header
     except ItemFailure as failure:
-        return _record(hashes, len(data), ftype, error=failure.error)
+        error, header = failure.error, None
     except Exception as exc:  # a bug or an unforeseen decoder failure: record, never crash
-        detail = f"{type(exc).__name__}: {exc}"[:300]
-        return _record(hashes, len(data), ftype, error=ItemError(Reason.INTERNAL, detail))
+        error, header = ItemError(Reason.INTERNAL, f"{type(exc).__name__}: {exc}"[:300]), None
+    # Provenance is a fact about the file's bytes: read it even when the pixels cannot be.
+    provenance = extract_provenance(data, ftype.mime, limits=_provenance_limits(limits))
+    return _record(hashes, len(data), ftype, error=error, header=header, provenance=provenance)
 
 
 def analyse_path(path: Path, limits: Limits) -> ItemRecord:
@@ -85,6 +89,9 @@ def _analyse_image(
     if min(image.size) >= MIN_HASHABLE_SIDE:
         pdq, quality = pdq_from_pixels(np.asarray(image))
     orientation = exif_orientation(decoded.exif)
+    provenance = extract_provenance(
+        data, ftype.mime, exif=decoded.exif, limits=_provenance_limits(limits)
+    )
     return _record(
         hashes,
         len(data),
@@ -95,7 +102,13 @@ def _analyse_image(
         exif_orientation=orientation,
         camera=camera_from_exif(decoded.exif),
         thumbnail=make_thumbnail(image, orientation),
+        provenance=provenance,
     )
+
+
+def _provenance_limits(limits: Limits) -> ProvenanceLimits:
+    """Provenance limits, never decoding more pixels for a stealth payload than a scan allows."""
+    return ProvenanceLimits(max_stealth_pixels=min(limits.max_pixels, 64_000_000))
 
 
 def _too_large(hashes: CryptoHashes, size: int, ftype: FileType, limits: Limits) -> ItemRecord:
@@ -115,6 +128,7 @@ def _record(
     exif_orientation: int | None = None,
     camera: Camera | None = None,
     thumbnail: bytes | None = None,
+    provenance: ProvenanceReport | None = None,
 ) -> ItemRecord:
     return ItemRecord(
         sha256=hashes.sha256,
@@ -132,4 +146,5 @@ def _record(
         camera=camera,
         error=error,
         thumbnail=thumbnail,
+        provenance=provenance,
     )

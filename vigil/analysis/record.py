@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vigil.analysis.provenance.model import ProvenanceReport
 from vigil.errors import ItemError
 
 
@@ -49,3 +50,6 @@ class ItemRecord:
     error: ItemError | None = None
     #: JPEG thumbnail bytes, longest side ≤ 256 px, for images that decoded.
     thumbnail: bytes | None = None
+    #: AI provenance signals, verdict and evidence (images only, decoded or not; see
+    #: :mod:`vigil.analysis.provenance`). None for non-images and files hashed only.
+    provenance: ProvenanceReport | None = None

@@ -206,3 +206,121 @@ class Match(Base):
     #: Which dihedral variant of the media matched ("original", "rotate90", ...), for PDQ.
     variant: Mapped[str | None] = mapped_column(String(16), nullable=True)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- The analyst's room (issue 5): users, sessions, assessments, audit, exposure -------------
+
+
+class AppUser(Base):
+    """A person who logs in to ``vigil serve``; ``role`` is admin/analyst/reviewer/auditor."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: argon2id hash (argon2-cffi's encoded form).
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: JSON object of this user's welfare overrides (missing keys fall back to the org's).
+    settings: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrgSetting(Base):
+    """Organisation-wide settings set by an admin (JSON values), e.g. welfare defaults."""
+
+    __tablename__ = "org_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A logged-in browser session; only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the analyst last took a break (the break reminder counts from here).
+    break_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Assessment(Base):
+    """The current decision on one media (one row per media), optimistically locked."""
+
+    __tablename__ = "assessment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    origin: Mapped[str] = mapped_column(String(32))
+    age_band: Mapped[str] = mapped_column(String(8))
+    sex: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    analyst_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    #: Incremented by every change; an edit based on an older version is refused (409).
+    version: Mapped[int] = mapped_column(Integer)
+    #: "final" | "awaiting-review" | "disputed" | "resolved"
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    #: Why it needs a second analyst: "sample" | "bank-disagreement" (null when not sent).
+    review_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: The VICS category of the bank entry the media matched, when one did.
+    bank_category: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Opinion(Base):
+    """Every opinion ever given on a media: first, second (QA), resolution, edits."""
+
+    __tablename__ = "assessment_opinion"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    #: "first" | "edit" | "second" | "resolution"
+    stage: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    origin: Mapped[str] = mapped_column(String(32))
+    age_band: Mapped[str] = mapped_column(String(8))
+    sex: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The assessment version this opinion produced.
+    version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained log: ``hash = sha256(prev_hash + canonical JSON of entry)``."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    media_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    #: Canonical JSON object (sorted keys) with the action's details.
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Exposure(Base):
+    """One reveal of one media by one analyst: counts items and time with a revealed item."""
+
+    __tablename__ = "exposure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    media_sha256: Mapped[str] = mapped_column(String(64))
+    revealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    concealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,97 @@
+"""Extract every provenance signal of one image: :func:`extract_provenance`.
+
+Cheap checks first, all bounded by :class:`~vigil.analysis.provenance.limits.ProvenanceLimits`::
+
+    bytes ─▶ container walk ─┬─▶ text chunks ───────────────────┐
+     (chunk headers only)  ├─▶ EXIF: camera, UserComment ─────┤
+                           ├─▶ XMP: DigitalSourceType, text ──┼─▶ generator parsers ─┐
+                           ├─▶ stealth signature (PNG/WebP) ──┘                      │
+                           └─▶ C2PA box? ─▶ c2pa reader (offline) ──────────────────┤
+                                                                                     ▼
+                                                    evidence ─▶ verdict + conflicts
+
+A JPEG without metadata costs one walk over its segment headers. The C2PA reader runs only when
+the walk found a manifest store box. Nothing raises: every problem is a ``parse_errors`` entry.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from vigil.analysis.provenance.base import Metadata, ParseContext
+from vigil.analysis.provenance.c2pa_reader import read_c2pa
+from vigil.analysis.provenance.containers import TextEntry, read_container
+from vigil.analysis.provenance.exif import read_exif
+from vigil.analysis.provenance.limits import DEFAULT_LIMITS, ProvenanceLimits
+from vigil.analysis.provenance.model import C2paReport, ParseProblem, ProvenanceReport
+from vigil.analysis.provenance.registry import run_parsers
+from vigil.analysis.provenance.stealth import read_stealth
+from vigil.analysis.provenance.verdict import build_report
+from vigil.analysis.provenance.xmp import read_xmp
+
+
+def extract_provenance(
+    data: bytes,
+    mime: str,
+    *,
+    exif: Image.Exif | None = None,
+    limits: ProvenanceLimits = DEFAULT_LIMITS,
+) -> ProvenanceReport:
+    """Every provenance signal in ``data`` (an image sniffed as ``mime``); never raises.
+
+    ``exif`` is the decoder's EXIF, used only for formats whose EXIF the container walk does
+    not reach (HEIF/AVIF, GIF, BMP).
+    """
+    try:
+        return _extract(data, mime, exif, limits)
+    except Exception as exc:  # a bug: the item keeps its other results
+        msg = f"internal error: {type(exc).__name__}: {exc}"[:300]
+        return ProvenanceReport(parse_errors=(ParseProblem("provenance", msg),))
+
+
+def _extract(
+    data: bytes, mime: str, exif: Image.Exif | None, limits: ProvenanceLimits
+) -> ProvenanceReport:
+    box = read_container(data, mime, limits)
+    problems: list[ParseProblem] = list(box.problems)
+    entries: list[TextEntry] = list(box.texts)
+
+    facts = read_exif(box.exif, box.exif_source, fallback=exif if box.exif is None else None)
+    entries += facts.texts
+    problems += facts.problems
+
+    xmp = read_xmp(box.xmp, limits.max_xmp_bytes)
+    entries += xmp.texts
+    problems += xmp.problems
+
+    if box.png is not None or box.webp_lossless:
+        stealth = read_stealth(data, box, limits)
+        known = {(e.key, e.value) for e in entries}
+        entries += [e for e in stealth.entries if (e.key, e.value) not in known]
+        problems += stealth.problems
+
+    ctx = ParseContext(limits)
+    generators = run_parsers(Metadata(entries), ctx) if entries else []
+    problems += ctx.problems
+
+    c2pa: C2paReport | None = None
+    dangling: list[str] = []
+    if box.c2pa_box is not None:
+        c2pa, c2pa_problems = read_c2pa(data, mime, box.c2pa_box)
+        problems += c2pa_problems
+    else:
+        remote = [r for r in xmp.provenance_refs if r.startswith(("http://", "https://"))]
+        if remote:  # recorded, never fetched
+            c2pa = C2paReport(state="remote", embedded=False, remote_url=remote[0])
+        dangling = [r for r in xmp.provenance_refs if r.startswith("self#jumbf")]
+
+    return build_report(
+        generators=generators,
+        c2pa=c2pa,
+        c2pa_where=box.c2pa_box,
+        source_types=xmp.source_types,
+        dangling_refs=list(dict.fromkeys(dangling)),
+        camera=facts.camera,
+        problems=problems,
+        excerpt_chars=limits.max_excerpt_chars,
+    )

@@ -1,0 +1,42 @@
+"""Welfare-safe image derivatives, made on the server from the case's thumbnails.
+
+The browser never receives a clear image unless the analyst asked for it: :func:`shielded`
+is what every page shows (greyscale and blurred per the analyst's settings) and
+:func:`revealed` is served only after an audited reveal.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageFilter, ImageOps
+
+from vigil.assessment.welfare import WelfareSettings
+
+
+def _load(path: Path, max_px: int) -> Image.Image:
+    with Image.open(path) as im:
+        img = ImageOps.exif_transpose(im).convert("RGB")
+    img.thumbnail((max_px, max_px))
+    return img
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def shielded(path: Path, settings: WelfareSettings) -> bytes:
+    img = _load(path, settings.max_image_px)
+    if settings.greyscale:
+        img = img.convert("L")
+    if settings.blur:
+        radius = max(2, settings.blur_radius * max(img.size) // 256)
+        img = img.filter(ImageFilter.GaussianBlur(radius))
+    return _jpeg(img)
+
+
+def revealed(path: Path, settings: WelfareSettings) -> bytes:
+    return _jpeg(_load(path, settings.max_image_px))

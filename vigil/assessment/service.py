@@ -1,0 +1,355 @@
+"""The assessment service: the one place the CLI and the web app get their rules from.
+
+Built from a :class:`vigil.case.Case`. Every method takes the acting user, checks the user's
+role (:mod:`vigil.assessment.roles`) and writes an audit entry for each view, reveal,
+assessment, review and export. The web layer only translates HTTP to these calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from vigil.assessment import derivatives, review
+from vigil.assessment.accounts import Accounts, RateLimiter
+from vigil.assessment.mappings import Mapped, map_decision, prefill_from_bank
+from vigil.assessment.roles import Perm, can
+from vigil.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
+from vigil.case import Case
+from vigil.errors import MediaNotFound, UsageError, VigilError
+from vigil.store import MediaView
+from vigil.store.assessments import (
+    AssessmentRecord,
+    Assessments,
+    BankMatch,
+    Decision,
+    OpinionRecord,
+    StaleVersion,
+)
+from vigil.store.audit import AuditLog, AuditRecord, AuditReport
+from vigil.store.users import UserRecord, Users
+
+__all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
+
+
+class Forbidden(VigilError):
+    """The user's role does not allow this."""
+
+
+class InvalidDecision(UsageError):
+    """A submitted form does not fit the taxonomy."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    provenance: str | None = None
+    bank: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    sha256: str
+    priority: int
+    provenance: str | None
+    matched: bool
+    bank_category: int | None
+    first_seen: str
+
+
+@dataclass(frozen=True)
+class QueueView:
+    to_assess: list[QueueEntry]
+    total: int
+    second_reviews: list[AssessmentRecord]
+    disputes: list[AssessmentRecord]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    media: MediaView
+    provenance: str | None
+    matches: list[BankMatch]
+    bank_category: int | None
+    assessment: AssessmentRecord | None
+    opinions: list[OpinionRecord]
+    #: Values the form starts with (current decision, else a bank's category, else defaults).
+    form: dict[str, str]
+    prefilled_from_bank: bool
+    #: "assess" | "edit" | "second-opinion" | "resolve" | "read"
+    mode: str
+    mapped: Mapped | None
+    has_image: bool
+    next_sha: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class AssessmentService:
+    def __init__(
+        self,
+        case: Case,
+        *,
+        limiter: RateLimiter | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        engine = case.store.engine
+        self.case = case
+        self.users = Users(engine)
+        self.audit = AuditLog(engine)
+        self.assessments = Assessments(engine)
+        self.accounts = Accounts(self.users, self.audit, limiter, hasher)
+
+    # permissions and policy
+    @staticmethod
+    def require(user: UserRecord, perm: Perm) -> None:
+        if not can(user.role, perm):
+            raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
+
+    def review_policy(self) -> review.ReviewPolicy:
+        return review.ReviewPolicy.from_setting(self.users.org_setting("qa"))
+
+    def set_review_policy(self, admin: UserRecord, sample_rate: float) -> None:
+        self.require(admin, Perm.MANAGE)
+        if not 0.0 <= sample_rate <= 1.0:
+            raise UsageError("the second-review share is between 0 and 1")
+        self.users.set_org_setting("qa", {"sample_rate": sample_rate})
+        self.audit.append(admin.name, "org-settings", detail={"qa": sample_rate})
+
+    # the form
+    @staticmethod
+    def parse_decision(form: Mapping[str, str]) -> Decision:
+        values: dict[str, str | None] = {}
+        for f in FIELDS:
+            v = (form.get(f.name) or "").strip()
+            if f.only_for and form.get("outcome") not in f.only_for:
+                values[f.name] = None
+                continue
+            if v not in f.codes():
+                raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
+            values[f.name] = v
+        note = (form.get("note") or "").strip()[:4000] or None
+        return Decision(
+            outcome=str(values["outcome"]),
+            category=values[CATEGORY.name],
+            origin=str(values["origin"]),
+            age_band=str(values["age_band"]),
+            sex=str(values["sex"]),
+            note=note,
+        )
+
+    # queue
+    def queue(self, user: UserRecord, filt: QueueFilter, limit: int = 50) -> QueueView:
+        self.require(user, Perm.VIEW_MEDIA)
+        if filt.provenance and filt.provenance not in review.PROVENANCE_VERDICTS:
+            raise UsageError(f"provenance: one of {', '.join(review.PROVENANCE_VERDICTS)}")
+        cands = review.order(
+            self.assessments.candidates(
+                provenance=filt.provenance, bank=filt.bank, source=filt.source
+            )
+        )
+        entries = [
+            QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched, c.bank_category,
+                       c.first_seen)
+            for c in cands[:limit]
+        ]  # fmt: skip
+        pending = self.assessments.by_status(("awaiting-review",))
+        seconds = [a for a in pending if a.analyst != user.name]
+        disputes = self.assessments.by_status(("disputed",)) if can(user.role, Perm.RESOLVE) else []
+        return QueueView(entries, len(cands), seconds, disputes)
+
+    def next_item(
+        self, user: UserRecord, filt: QueueFilter, after: str | None = None
+    ) -> str | None:
+        view = self.queue(user, filt, limit=2)
+        for e in view.to_assess:
+            if e.sha256 != after:
+                return e.sha256
+        for a in view.second_reviews + view.disputes:
+            if a.media_sha256 != after:
+                return a.media_sha256
+        return None
+
+    # one media
+    def _media(self, sha256: str) -> MediaView:
+        if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
+            raise MediaNotFound(f"no media {sha256[:80]!r}")
+        return self.case.media_show(sha256)
+
+    def _bank_category(self, matches: list[BankMatch]) -> tuple[int | None, str | None]:
+        for m in matches:
+            if m.category is not None:
+                return m.category, m.label
+        return None, None
+
+    def _mode(self, user: UserRecord, a: AssessmentRecord | None) -> str:
+        if a is None:
+            return "assess" if can(user.role, Perm.ASSESS) else "read"
+        if a.status == "awaiting-review" and a.analyst != user.name:
+            return "second-opinion" if can(user.role, Perm.SECOND_OPINION) else "read"
+        if a.status == "disputed":
+            return "resolve" if can(user.role, Perm.RESOLVE) else "read"
+        if a.status == "resolved" and not can(user.role, Perm.RESOLVE):
+            return "read"
+        return "edit" if can(user.role, Perm.ASSESS) else "read"
+
+    def item(self, user: UserRecord, sha256: str, filt: QueueFilter | None = None) -> ItemView:
+        """Everything shown on the item page; audited as a view; closes open reveals."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        self.users.conceal_all(user.id, datetime.now(UTC))
+        matches = self.assessments.bank_matches(sha256)
+        bank_cat, bank_label = self._bank_category(matches)
+        a = self.assessments.get(sha256)
+        mode = self._mode(user, a)
+        form: dict[str, str] = dict(DEFAULTS)
+        from_bank = False
+        if a is not None and mode != "second-opinion":
+            form |= {k: v for k, v in asdict(a.decision).items() if v is not None}
+        elif a is None:
+            bank = prefill_from_bank(bank_cat, bank_label)
+            from_bank = bool(bank)
+            form |= bank
+        self.audit.append(user.name, "view", sha256, {"mode": mode})
+        return ItemView(
+            media=media,
+            provenance=self.assessments.provenance(sha256),
+            matches=matches,
+            bank_category=bank_cat,
+            assessment=a,
+            opinions=self.assessments.opinions(sha256),
+            form=form,
+            prefilled_from_bank=from_bank,
+            mode=mode,
+            mapped=map_decision(a.decision) if a else None,
+            has_image=self.case.thumbnail(sha256) is not None,
+            next_sha=self.next_item(user, filt or QueueFilter(), after=sha256),
+        )
+
+    # images and reveals
+    def _thumb(self, sha256: str) -> Path:
+        self._media(sha256)
+        path = self.case.thumbnail(sha256)
+        if path is None:
+            raise MediaNotFound(f"no image for media {sha256}")
+        return path
+
+    def image(self, user: UserRecord, sha256: str, *, revealed: bool = False) -> bytes:
+        """The shielded derivative, or the revealed one while a reveal is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        path = self._thumb(sha256)
+        settings = self.accounts.welfare(user)
+        if not revealed:
+            return derivatives.shielded(path, settings)
+        if not self.users.open_reveal(user.id, sha256):
+            raise Forbidden("reveal the item first (an audited request)")
+        return derivatives.revealed(path, settings)
+
+    def reveal(self, user: UserRecord, sha256: str) -> None:
+        self.require(user, Perm.VIEW_MEDIA)
+        self._thumb(sha256)
+        if not self.users.open_reveal(user.id, sha256):
+            self.users.record_reveal(user.id, sha256, datetime.now(UTC))
+            self.audit.append(user.name, "reveal", sha256)
+
+    def conceal(self, user: UserRecord, sha256: str) -> None:
+        self.require(user, Perm.VIEW_MEDIA)
+        if self.users.record_conceal(user.id, sha256, datetime.now(UTC)):
+            self.audit.append(user.name, "conceal", sha256)
+
+    # decisions
+    def submit(
+        self, user: UserRecord, sha256: str, decision: Decision, expected_version: int
+    ) -> AssessmentRecord:
+        """Assess, edit, give a second opinion or resolve, depending on the media's state.
+
+        Raises :class:`StaleVersion` when ``expected_version`` is not the stored version.
+        """
+        self._media(sha256)
+        a = self.assessments.get(sha256)
+        stored = a.version if a is not None else 0
+        if stored != expected_version:
+            raise StaleVersion(a)
+        mode = self._mode(user, a)
+        if mode == "read":
+            self.require(user, Perm.ASSESS)
+            raise Forbidden(f"the {user.role} role may not change this decision")
+        bank_cat, _ = self._bank_category(self.assessments.bank_matches(sha256))
+        current: Decision | None = None
+        analyst_id: int | None = None
+        reason: str | None = None
+        if mode in ("assess", "edit"):
+            self.require(user, Perm.ASSESS)
+            reason = review.review_reason(sha256, decision, bank_cat, self.review_policy())
+            status = "awaiting-review" if reason else "final"
+            stage = "first" if a is None else "edit"
+            analyst_id = user.id
+        elif mode == "second-opinion":
+            assert a is not None
+            self.require(user, Perm.SECOND_OPINION)
+            reason = a.review_reason
+            status = "final" if review.agrees(a.decision, decision) else "disputed"
+            stage, current = "second", a.decision
+        else:
+            assert a is not None
+            self.require(user, Perm.RESOLVE)
+            reason, status, stage = a.review_reason, "resolved", "resolution"
+        self.assessments.save(
+            sha256, decision, user_id=user.id, stage=stage, expected_version=expected_version,
+            status=status, review_reason=reason, bank_category=bank_cat,
+            analyst_id=analyst_id, current=current,
+        )  # fmt: skip
+        detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
+        self.audit.append(user.name, "assess" if stage in ("first", "edit") else "review",
+                          sha256, detail | {"version": expected_version + 1})  # fmt: skip
+        saved = self.assessments.get(sha256)
+        assert saved is not None
+        return saved
+
+    def history(
+        self, user: UserRecord, sha256: str
+    ) -> tuple[AssessmentRecord | None, list[OpinionRecord], list[AuditRecord]]:
+        self.require(user, Perm.READ_HISTORY)
+        self._media(sha256)
+        self.audit.append(user.name, "history", sha256)
+        return (
+            self.assessments.get(sha256),
+            self.assessments.opinions(sha256),
+            list(self.audit.entries(media_sha256=sha256)),
+        )
+
+    def export(self, user: UserRecord) -> list[dict[str, Any]]:
+        """Every assessment with its mappings to other schemes (audited)."""
+        self.require(user, Perm.EXPORT)
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        while page := self.assessments.assessed_page(offset, 500):
+            offset += len(page)
+            for sha in page:
+                a = self.assessments.get(sha)
+                if a is None:
+                    continue
+                m = map_decision(a.decision)
+                rows.append(
+                    {"media": sha, **asdict(a.decision), "status": a.status,
+                     "analyst": a.analyst, "version": a.version,
+                     "updated_at": a.updated_at.isoformat(),
+                     "vics": m.vics, "ncmec": m.ncmec, "interpol_baseline": m.interpol_baseline}
+                )  # fmt: skip
+        self.audit.append(user.name, "export", detail={"assessments": len(rows)})
+        return rows
+
+    def audit_log(self, user: UserRecord, limit: int = 200) -> list[AuditRecord]:
+        self.require(user, Perm.READ_AUDIT)
+        return list(self.audit.entries(limit=limit))
+
+    def verify_audit(self) -> AuditReport:
+        return self.audit.verify()
+
+
+def is_criminal(outcome: str) -> bool:
+    return outcome in CRIMINAL

@@ -1,0 +1,116 @@
+// Vigil: keyboard shortcuts and reveal-on-request. Loaded as a file so that the CSP can
+// forbid inline scripts. Every reveal is a POST that the server audits; the clear image is
+// only served while that reveal is open, and navigation closes it.
+(function () {
+  "use strict";
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const post = (url) =>
+    fetch(url, { method: "POST", headers: { "X-CSRF-Token": csrf() }, credentials: "same-origin", keepalive: true });
+  const typing = (el) => el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && !["radio", "checkbox"].includes(el.type)) || el.tagName === "SELECT");
+
+  function setupCategory(form) {
+    const outcome = form.querySelector('input[name="outcome"]:checked');
+    form.querySelectorAll("fieldset[data-only-for]").forEach((fs) => {
+      const allowed = fs.dataset.onlyFor.split(" ");
+      fs.disabled = !(outcome && allowed.includes(outcome.value));
+    });
+  }
+
+  function itemPage() {
+    const item = document.getElementById("item");
+    if (!item) return;
+    const sha = item.dataset.sha;
+    const mode = item.dataset.revealMode;
+    const img = document.getElementById("media");
+    const state = document.getElementById("reveal-state");
+    const form = document.getElementById("assess");
+    let revealed = false;
+
+    async function reveal() {
+      if (!img || revealed) return;
+      revealed = true;
+      const res = await post(`/media/${sha}/reveal`);
+      if (!res.ok || !revealed) { revealed = false; return; }
+      img.src = img.dataset.revealed + "?t=" + Date.now();
+      img.classList.add("revealed"); img.classList.remove("shielded");
+      if (state) state.textContent = "revealed";
+    }
+    function conceal() {
+      if (!img || !revealed) return;
+      revealed = false;
+      img.src = img.dataset.shielded + "?t=" + Date.now();
+      img.classList.remove("revealed"); img.classList.add("shielded");
+      if (state) state.textContent = "shielded";
+      post(`/media/${sha}/conceal`);
+    }
+    if (img) {
+      if (mode === "hover") {
+        img.addEventListener("mouseenter", reveal);
+        img.addEventListener("mouseleave", conceal);
+      } else if (mode === "click") {
+        img.addEventListener("click", () => (revealed ? conceal() : reveal()));
+      } else {
+        img.addEventListener("mousedown", reveal);
+        img.addEventListener("mouseup", conceal);
+        img.addEventListener("mouseleave", conceal);
+      }
+      window.addEventListener("pagehide", conceal);
+      window.addEventListener("blur", () => { if (mode !== "click") conceal(); });
+    }
+    if (form) {
+      setupCategory(form);
+      form.addEventListener("change", () => setupCategory(form));
+    }
+    document.addEventListener("keydown", (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      if (typing(ev.target)) {
+        if (ev.key === "Escape") ev.target.blur();
+        return;
+      }
+      const k = ev.key;
+      if (k === "v") {
+        ev.preventDefault();
+        if (ev.repeat) return;
+        if (mode === "click") { revealed ? conceal() : reveal(); } else { reveal(); }
+        return;
+      }
+      if (k === "Enter" && form) { ev.preventDefault(); form.requestSubmit(); return; }
+      if (k === "j") { window.location.href = item.dataset.next; return; }
+      if (k === "r") { window.location.href = `/history/${sha}`; return; }
+      if (k === "m" && form) { ev.preventDefault(); form.querySelector("textarea").focus(); return; }
+      if (k === "Escape") { window.location.href = "/queue"; return; }
+      if (!form) return;
+      const input = form.querySelector(`fieldset:not([disabled]) input[data-key="${CSS.escape(k)}"]`);
+      if (input) { ev.preventDefault(); input.checked = true; input.focus(); setupCategory(form); }
+    });
+    document.addEventListener("keyup", (ev) => {
+      if (ev.key === "v" && mode !== "click") conceal();
+    });
+  }
+
+  function queuePage() {
+    if (document.body.dataset.page !== "queue") return;
+    document.addEventListener("keydown", (ev) => {
+      if (typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const start = document.getElementById("start");
+      if ((ev.key === "Enter" || ev.key === "s") && start) { ev.preventDefault(); start.click(); }
+      if (ev.key === "G") { const g = document.getElementById("grid-link"); if (g) g.click(); }
+    });
+  }
+
+  function gridPage() {
+    const form = document.getElementById("grid-form");
+    if (!form) return;
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
+    });
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "?" && !typing(ev.target)) {
+      const help = document.getElementById("help");
+      if (help) help.hidden = !help.hidden;
+    }
+  });
+  document.addEventListener("DOMContentLoaded", () => { itemPage(); queuePage(); gridPage(); });
+})();
