@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -96,6 +97,20 @@ class Media(Base):
     #: PDQ of the 7 other rotations/flips (comma-separated, in Meta's dihedral order:
     #: rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1).
     pdq_variants: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Provenance verdict: "ai-declared" | "ai-edited" | "camera-declared" | "none".
+    provenance: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    provenance_conflict: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: The full provenance report (evidence, generator, C2PA, parse errors) as JSON.
+    provenance_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    generator_tool: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: Model name (or hash when no name) the generator metadata declares.
+    generator_model: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
+    #: Seed as text (ComfyUI seeds exceed 64-bit signed integers).
+    generator_seed: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: Prompt, Unicode-normalised, case-folded, whitespace collapsed (for series grouping).
+    generator_prompt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Score of the user-supplied ONNX detector (0–1), if one was run.
+    detector_score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Sighting(Base):
