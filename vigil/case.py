@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from vigil.banking import Banking
 from vigil.errors import CaseError
 from vigil.limits import Limits
 from vigil.scanning import ScanSummary, run_scan, thumbnail_path
 from vigil.store import MediaView, SightingView, Status, Store
+from vigil.store.banks import BankStore
 from vigil.store.db import sqlite_url
 
 DEFAULT_CASE_DIR = Path("vigil-case")
@@ -78,7 +81,7 @@ class Case:
         batch_size: int = 500,
         on_progress: Callable[[ScanSummary], None] | None = None,
     ) -> ScanSummary:
-        return run_scan(
+        summary = run_scan(
             self.store,
             self.directory,
             roots,
@@ -87,6 +90,14 @@ class Case:
             batch_size=batch_size,
             on_progress=on_progress,
         )
+        if summary.media_shas and self.banking.store.all():
+            summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()
+        return summary
+
+    @cached_property
+    def banking(self) -> Banking:
+        """Hash banks and matching for this case (see :mod:`vigil.banking`)."""
+        return Banking(BankStore(self.store.engine), self.directory)
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
         return self.store.iter_media(kind=kind)
@@ -134,6 +145,13 @@ def media_json(m: MediaView) -> dict[str, Any]:
         "error": m.error,
         "error_reason": m.error_reason,
         "thumbnail": m.has_thumbnail,
+        "pdq_variants": m.pdq_variants,
+        "provenance": m.provenance,
+        "provenance_conflict": m.provenance_conflict,
+        "evidence": (m.provenance_report or {}).get("evidence", []),
+        "generator": (m.provenance_report or {}).get("generator"),
+        "c2pa": (m.provenance_report or {}).get("c2pa"),
+        "detector_score": m.detector_score,
         "sightings": [
             {"path": s.path, "url": s.url, "captured_at": sighting_json(s)["captured_at"]}
             for s in m.sightings

@@ -56,6 +56,8 @@ class ScanSummary:
     by_type: Counter[str] = field(default_factory=Counter)
     errors_by_reason: Counter[str] = field(default_factory=Counter)
     elapsed_seconds: float = 0.0
+    #: Bank matching of this scan's media (see vigil.banking), when the case has banks.
+    matching: dict[str, Any] | None = None
     _shas: set[str] = field(default_factory=set, repr=False)
     _with_media: int = field(default=0, repr=False)
 
@@ -81,6 +83,11 @@ class ScanSummary:
                 self.by_type[kind] += 1
 
     @property
+    def media_shas(self) -> set[str]:
+        """SHA-256 of every media this scan saw."""
+        return self._shas
+
+    @property
     def reconciles(self) -> bool:
         return self.seen == self.analysed + self.failed + self.skipped
 
@@ -98,6 +105,7 @@ class ScanSummary:
             "by_type": dict(sorted(self.by_type.items())),
             "errors_by_reason": dict(sorted(self.errors_by_reason.items())),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "matching": self.matching,
             "case": self.case,
         }
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
-from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_from_pixels, pdq_input
+from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_dihedral_from_pixels, pdq_input
 from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
 from vigil.analysis.record import Camera, ItemRecord
 from vigil.errors import ItemError, ItemFailure, Reason
@@ -86,8 +86,11 @@ def _analyse_image(
     image = pdq_input(decoded.image, (header.width, header.height), decoded.extent)
     pdq: str | None = None
     quality: int | None = None
+    variants: tuple[str, ...] | None = None
     if min(image.size) >= MIN_HASHABLE_SIDE:
-        pdq, quality = pdq_from_pixels(np.asarray(image))
+        dihedral = pdq_dihedral_from_pixels(np.asarray(image))
+        pdq, quality = dihedral[0]
+        variants = tuple(h for h, _ in dihedral[1:])
     orientation = exif_orientation(decoded.exif)
     provenance = extract_provenance(
         data, ftype.mime, exif=decoded.exif, limits=_provenance_limits(limits)
@@ -99,6 +102,7 @@ def _analyse_image(
         header=header,
         pdq=pdq,
         pdq_quality=quality,
+        pdq_variants=variants,
         exif_orientation=orientation,
         camera=camera_from_exif(decoded.exif),
         thumbnail=make_thumbnail(image, orientation),
@@ -125,6 +129,7 @@ def _record(
     header: ImageHeader | None = None,
     pdq: str | None = None,
     pdq_quality: int | None = None,
+    pdq_variants: tuple[str, ...] | None = None,
     exif_orientation: int | None = None,
     camera: Camera | None = None,
     thumbnail: bytes | None = None,
@@ -142,6 +147,7 @@ def _record(
         height=header.height if header else None,
         pdq=pdq,
         pdq_quality=pdq_quality,
+        pdq_variants=pdq_variants,
         exif_orientation=exif_orientation,
         camera=camera,
         error=error,

@@ -70,6 +70,20 @@ def pdq_from_pixels(rgb: np.ndarray) -> tuple[str, int]:
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
 
 
+def pdq_dihedral_from_pixels(rgb: np.ndarray) -> list[tuple[str, int]]:
+    """PDQ of the 8 rotations/flips of ``rgb``, derived from one DCT as PDQ defines them.
+
+    In Meta's order: original, rotate90, rotate180, rotate270, flipX, flipY, flipPlus1,
+    flipMinus1; the first equals :func:`pdq_from_pixels`. Costs the same as one hash.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    vectors, quality = pdqhash.compute_dihedral(rgb)
+    return [
+        (np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex(), int(quality)) for v in vectors
+    ]
+
+
 def pdq_input(
     image: Image.Image,
     original_size: tuple[int, int] | None = None,

@@ -44,6 +44,9 @@ class ItemRecord:
     pdq: str | None = None
     #: PDQ quality 0–100 (hashes with quality < 50 are weak; kept, never dropped).
     pdq_quality: int | None = None
+    #: PDQ of the 7 other rotations/flips, in Meta's dihedral order (rotate90, rotate180,
+    #: rotate270, flipX, flipY, flipPlus1, flipMinus1), derived from the same DCT.
+    pdq_variants: tuple[str, ...] | None = None
     #: EXIF Orientation tag (1–8) as recorded; pixels are hashed as stored regardless.
     exif_orientation: int | None = None
     camera: Camera | None = None
@@ -53,3 +56,5 @@ class ItemRecord:
     #: AI provenance signals, verdict and evidence (images only, decoded or not; see
     #: :mod:`vigil.analysis.provenance`). None for non-images and files hashed only.
     provenance: ProvenanceReport | None = None
+    #: Score (0–1) of the user-supplied ONNX detector, when a scan runs one.
+    detector_score: float | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from vigil.analysis.record import Camera
 from vigil.sources.base import Provenance
@@ -82,6 +83,15 @@ class MediaView:
     error_detail: str | None
     has_thumbnail: bool
     sightings: list[SightingView] = field(default_factory=list)
+    pdq_variants: list[str] | None = None
+    provenance: str | None = None
+    provenance_conflict: bool | None = None
+    #: The provenance report as JSON (see ``ProvenanceReport.to_json``), if any.
+    provenance_report: dict[str, Any] | None = None
+    generator_tool: str | None = None
+    generator_model: str | None = None
+    generator_seed: str | None = None
+    detector_score: float | None = None
 
     @property
     def error(self) -> str | None:

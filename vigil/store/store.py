@@ -27,6 +27,7 @@ from vigil.store.records import (
     Status,
 )
 from vigil.store.schema import Media, Scan, Sighting
+from vigil.textnorm import normalise_text
 
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 _SIGHTING: Table = Sighting.__table__  # type: ignore[assignment]
@@ -41,6 +42,9 @@ def sighting_key(locator: str, media_sha256: str | None) -> str:
 
 def _media_row(record: ItemRecord, has_thumbnail: bool) -> dict[str, Any]:
     cam = record.camera
+    prov = record.provenance
+    gen = prov.generator if prov else None
+    seed = gen.seed if gen and gen.seed is not None else None
     return {
         "sha256": record.sha256,
         "md5": record.md5,
@@ -60,6 +64,15 @@ def _media_row(record: ItemRecord, has_thumbnail: bool) -> dict[str, Any]:
         "error_reason": record.error.reason.value if record.error else None,
         "error_detail": record.error.detail if record.error else None,
         "has_thumbnail": has_thumbnail,
+        "pdq_variants": ",".join(record.pdq_variants) if record.pdq_variants else None,
+        "provenance": prov.provenance if prov else None,
+        "provenance_conflict": prov.conflict if prov else None,
+        "provenance_json": json.dumps(prov.to_json(), sort_keys=True) if prov else None,
+        "generator_tool": gen.tool if gen else None,
+        "generator_model": (gen.model_name or gen.model_hash) if gen else None,
+        "generator_seed": str(seed) if seed is not None else None,
+        "generator_prompt": normalise_text(gen.prompt) if gen and gen.prompt else None,
+        "detector_score": record.detector_score,
     }
 
 
@@ -122,6 +135,14 @@ def _media_view(r: Row[Any], sightings: list[SightingView]) -> MediaView:
         error_detail=r.error_detail,
         has_thumbnail=bool(r.has_thumbnail),
         sightings=sightings,
+        pdq_variants=r.pdq_variants.split(",") if r.pdq_variants else None,
+        provenance=r.provenance,
+        provenance_conflict=r.provenance_conflict,
+        provenance_report=json.loads(r.provenance_json) if r.provenance_json else None,
+        generator_tool=r.generator_tool,
+        generator_model=r.generator_model,
+        generator_seed=r.generator_seed,
+        detector_score=r.detector_score,
     )
 
 
