@@ -223,3 +223,13 @@ def test_memory_stays_under_three_times_the_raw_hashes(rng: np.random.Generator)
         hashes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
         index = PDQIndex.build(hashes, np.arange(n))
         assert index.nbytes <= 3 * index.raw_nbytes, (n, index.nbytes / index.raw_nbytes)
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="numba is not installed")
+def test_both_back_ends_build_identical_arrays(rng: np.random.Generator, split: int) -> None:
+    hashes = rng.integers(0, 256, size=(30_000, 32), dtype=np.uint8)
+    ids = rng.permutation(30_000)
+    built = [_pdq_segment.Segment.build(hashes, ids, backend) for backend in BACKENDS]
+    for name in ("hashes", "ids", "offsets", "positions"):
+        assert np.array_equal(getattr(built[0], name), getattr(built[1], name)), name
+    assert built[0].check(full=True) is None

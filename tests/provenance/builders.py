@@ -39,7 +39,8 @@ def shapes(width: int = 96, height: int = 64, mode: str = "RGB", seed: int = 0) 
     draw = ImageDraw.Draw(im)
     for _ in range(6):
         x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        box = (x0, y0, x0 + int(rng.integers(4, width)), y0 + int(rng.integers(4, height)))
+        w, h = int(rng.integers(1, width + 1)), int(rng.integers(1, height + 1))
+        box = (x0, y0, x0 + w, y0 + h)
         fill = tuple(int(v) for v in rng.integers(0, 256, 3))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=fill)
     if mode == "RGBA":

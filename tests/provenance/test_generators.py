@@ -360,15 +360,15 @@ CASES = [
         {"tool": "Forge", "source": "PNG rgb LSB (stealth_rgbinfo)", "model_hash": "abcdef0123"},
     ),
     Case(
-        "stealth-rgb-comp-webp-lossless",
+        "stealth-alpha-comp-webp-lossless",
         "A1111Parser",
         lambda: b.save(
-            b.stealth(b.shapes(50, 50), A1111_TEXT, mode="rgb", compressed=True),
+            b.stealth(b.shapes(90, 90, "RGBA"), A1111_TEXT, compressed=True),
             "WEBP",
             lossless=True,
         ),
         "image/webp",
-        {"tool": "AUTOMATIC1111", "source": "WebP rgb LSB (stealth_rgbcomp)", "steps": 28},
+        {"tool": "AUTOMATIC1111", "source": "WebP alpha LSB (stealth_pngcomp)", "steps": 28},
     ),
     Case(
         "stealth-novelai-json",
@@ -477,7 +477,18 @@ CASES = [
         },
     ),
     Case(
-        "fooocus-jpeg",
+        "fooocus-jpeg-ifd0",  # Fooocus sets UserComment, Software and MakerNote on IFD0
+        "FooocusParser",
+        lambda: b.jpeg(
+            b.exif_bytes(
+                ifd0={0x9286: json.dumps(FOOOCUS), 0x0131: "Fooocus v2.5.5", 0x927C: "fooocus"}
+            )
+        ),
+        "image/jpeg",
+        {"tool": "Fooocus", "source": "EXIF UserComment", "seed": 8675309},
+    ),
+    Case(
+        "fooocus-jpeg-exif-ifd",
         "FooocusParser",
         lambda: b.jpeg(
             b.exif_bytes(

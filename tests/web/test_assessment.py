@@ -82,8 +82,11 @@ def test_second_review_agreement_dispute_and_resolution(
     assert "Second review" in queue and agree[:16] in queue
     form = second.get(f"/item/{agree}").text  # type: ignore[attr-defined]
     assert "Second opinion" in form and "neutral test note" not in form  # judged blind
+    assert "/history/" not in form
+    assert second.get(f"/history/{agree}").status_code == 403  # type: ignore[attr-defined]
     assert assess(second, agree, 1, note="") == 303
     assert service.assessments.get(agree).status == "final"  # type: ignore[union-attr]
+    assert second.get(f"/history/{agree}").status_code == 200  # type: ignore[attr-defined]
     assert assess(second, dispute, 1, outcome="not-illegal") == 303
     a = service.assessments.get(dispute)
     assert a and a.status == "disputed" and a.decision.outcome == "pseudo-photograph"
@@ -191,3 +194,42 @@ def test_unknown_media_is_404(browser: Browser) -> None:
     assert browser.login("analyst") == 303
     assert browser.client.get("/item/" + "0" * 64).status_code == 404
     assert browser.client.get("/item/../../etc").status_code == 404
+
+
+def test_queue_puts_camera_evidence_first_and_ai_last(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    if not service.assessments.has_provenance:
+        return  # the provenance verdict column is not in this schema
+    from sqlalchemy import text
+
+    verdicts = {shas[0]: "ai-declared", shas[1]: "camera-declared", shas[2]: "ai-edited"}
+    with service.case.store.engine.begin() as conn:
+        for sha, verdict in verdicts.items():
+            conn.execute(text("UPDATE media SET provenance = :v WHERE sha256 = :s"),
+                         {"v": verdict, "s": sha})  # fmt: skip
+    assert browser.login("analyst") == 303
+    page = browser.get("/queue").text  # type: ignore[attr-defined]
+    order = re.findall(r'href="/item/([0-9a-f]{64})"', page)
+    assert order == [shas[1], shas[3], shas[2], shas[0]]
+    only_ai = browser.get("/queue?provenance=ai-declared").text  # type: ignore[attr-defined]
+    assert re.findall(r'href="/item/([0-9a-f]{64})"', only_ai) == [shas[0]]
+
+
+def test_item_shows_provenance_evidence(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    if not service.assessments.has_provenance:
+        return
+    from sqlalchemy import text
+
+    report = '{"verdict": "ai-declared", "evidence": [{"source": "png-text", "tool": "demo"}]}'
+    with service.case.store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE media SET provenance = 'ai-declared', provenance_json = :j "
+                 "WHERE sha256 = :s"),
+            {"j": report, "s": shas[0]},
+        )  # fmt: skip
+    assert browser.login("analyst") == 303
+    page = browser.get(f"/item/{shas[0]}").text  # type: ignore[attr-defined]
+    assert "Provenance evidence" in page and "png-text" in page and "ai-declared" in page

@@ -30,6 +30,8 @@ def test_auditor_reads_but_cannot_assess(
     r = auditor.post("/grid", {f"{k}.{shas[0]}": v for k, v in DECISION.items()})
     assert r.status_code == 403  # type: ignore[attr-defined]
     assert service.assessments.get(shas[0]) is None
+    denied = [e for e in service.audit.entries() if e.action == "denied"]
+    assert denied and denied[0].actor == "auditor"
     assert auditor.client.get("/audit").status_code == 200
     assert auditor.client.get(f"/history/{shas[0]}").status_code == 200
     assert auditor.client.get("/export.json").status_code == 200

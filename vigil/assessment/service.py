@@ -105,9 +105,10 @@ class AssessmentService:
         self.accounts = Accounts(self.users, self.audit, limiter, hasher)
 
     # permissions and policy
-    @staticmethod
-    def require(user: UserRecord, perm: Perm) -> None:
+    def require(self, user: UserRecord, perm: Perm) -> None:
+        """Raise :class:`Forbidden` (and audit the refusal) unless the user's role allows it."""
         if not can(user.role, perm):
+            self.audit.append(user.name, "denied", detail={"perm": perm.value})
             raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
 
     def review_policy(self) -> review.ReviewPolicy:
@@ -197,8 +198,11 @@ class AssessmentService:
             return "read"
         return "edit" if can(user.role, Perm.ASSESS) else "read"
 
-    def item(self, user: UserRecord, sha256: str, filt: QueueFilter | None = None) -> ItemView:
-        """Everything shown on the item page; audited as a view; closes open reveals."""
+    def item(
+        self, user: UserRecord, sha256: str, filt: QueueFilter | None = None, *, via: str = "item"
+    ) -> ItemView:
+        """Everything shown on the item page (``via="grid"``: a grid cell, without the next
+        item); audited as a view; closes the user's open reveals (navigation reverts them)."""
         self.require(user, Perm.VIEW_MEDIA)
         media = self._media(sha256)
         self.users.conceal_all(user.id, datetime.now(UTC))
@@ -214,7 +218,7 @@ class AssessmentService:
             bank = prefill_from_bank(bank_cat, bank_label)
             from_bank = bool(bank)
             form |= bank
-        self.audit.append(user.name, "view", sha256, {"mode": mode})
+        self.audit.append(user.name, "view", sha256, {"mode": mode, "via": via})
         return ItemView(
             media=media,
             provenance=self.assessments.provenance(sha256),
@@ -227,7 +231,9 @@ class AssessmentService:
             mode=mode,
             mapped=map_decision(a.decision) if a else None,
             has_image=self.case.thumbnail(sha256) is not None,
-            next_sha=self.next_item(user, filt or QueueFilter(), after=sha256),
+            next_sha=(
+                self.next_item(user, filt or QueueFilter(), after=sha256) if via == "item" else None
+            ),
         )
 
     # images and reveals
@@ -315,6 +321,9 @@ class AssessmentService:
     ) -> tuple[AssessmentRecord | None, list[OpinionRecord], list[AuditRecord]]:
         self.require(user, Perm.READ_HISTORY)
         self._media(sha256)
+        a = self.assessments.get(sha256)
+        if a is not None and self._mode(user, a) == "second-opinion":
+            raise Forbidden("a second opinion is given blind: the history opens after it")
         self.audit.append(user.name, "history", sha256)
         return (
             self.assessments.get(sha256),

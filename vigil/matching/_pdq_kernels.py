@@ -28,18 +28,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numpy as np
-import numpy.typing as npt
+
+from vigil.matching import _pdq_numpy as _np
+from vigil.matching._pdq_numpy import I32, I64, U8, U32, U64, Hits
 
 if sys.byteorder != "little":  # pragma: no cover - every supported platform is little-endian
     raise ImportError("vigil.matching's PDQ index assumes a little-endian machine")
-
-U8 = npt.NDArray[np.uint8]
-U32 = npt.NDArray[np.uint32]
-U64 = npt.NDArray[np.uint64]
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-Hits = tuple[I64, I64, I32]
-"""(query index within the block, row within the segment, distance)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,16 +91,21 @@ if HAVE_NUMBA:
     _prefetch = cast(Any, _intrinsic(_prefetch_typer))
 
 
-def _grow_i64(a: I64, need: int) -> I64:
+def _grow_i64(a: I64, need: int | np.int64) -> I64:
     out = np.empty(max(need, 2 * a.shape[0]), np.int64)
     out[: a.shape[0]] = a
     return out
 
 
-def _grow_i32(a: I32, need: int) -> I32:
+def _grow_i32(a: I32, need: int | np.int64) -> I32:
     out = np.empty(max(need, 2 * a.shape[0]), np.int32)
     out[: a.shape[0]] = a
     return out
+
+
+# Arrays are only ever replaced (grown) between queries or blocks, never inside the hot
+# loops: numba reference-counts an array variable that a loop may reassign on every
+# iteration, and those atomic increments cost more than the popcounts.
 
 
 def _mih_search_py(
@@ -140,6 +139,8 @@ def _mih_search_py(
     p_end = np.empty(total_probes, np.int64)
     bounds = np.empty(chunks + 1, np.int64)
     cand = np.empty(4096, np.int64)
+    found_r = np.empty(4096, np.int64)
+    found_d = np.empty(4096, np.int32)
     out_q = np.empty(256, np.int64)
     out_r = np.empty(256, np.int64)
     out_d = np.empty(256, np.int32)
@@ -161,13 +162,20 @@ def _mih_search_py(
                 _prefetch(oflat, c * ostride + key)
                 np_ += 1
         # Pass 2: bucket bounds; prefetch the start of each bucket's row list.
+        total = np.int64(0)
         for p in range(np_):
             c = p_chunk[p]
-            start = np.int64(offsets[c, p_key[p]])
+            start = np.int64(oflat[c * ostride + p_key[p]])
+            end = np.int64(oflat[c * ostride + p_key[p] + 1])
             p_start[p] = start
-            p_end[p] = np.int64(offsets[c, p_key[p] + 1])
+            p_end[p] = end
+            total += end - start
             if c > 0:
                 _prefetch(pflat, (c - 1) * pstride + 3 * start)
+        if total > cand.shape[0]:
+            cand = _grow_i64(cand, total)
+            found_r = _grow_i64(found_r, total)
+            found_d = _grow_i32(found_d, total)
         # Pass 3: candidate rows, chunk by chunk.
         m = 0
         for c in range(chunks + 1):
@@ -176,8 +184,6 @@ def _mih_search_py(
             c = p_chunk[p]
             start = p_start[p]
             end = p_end[p]
-            if m + end - start > cand.shape[0]:
-                cand = _grow_i64(cand, m + end - start)
             if c == 0:
                 for k in range(start, end):
                     cand[m] = k
@@ -198,6 +204,7 @@ def _mih_search_py(
         # Pass 4: distances, prefetching PREFETCH_AHEAD candidates ahead.
         for i in range(min(PREFETCH_AHEAD, m)):
             _prefetch(hflat, 4 * cand[i])
+        nfound = 0
         c = 0
         for i in range(m):
             while i >= bounds[c + 1]:
@@ -206,10 +213,10 @@ def _mih_search_py(
                 _prefetch(hflat, 4 * cand[i + PREFETCH_AHEAD])
             row = cand[i]
             d = (
-                _popcount64(h64[row, 0] ^ q0)
-                + _popcount64(h64[row, 1] ^ q1)
-                + _popcount64(h64[row, 2] ^ q2)
-                + _popcount64(h64[row, 3] ^ q3)
+                _popcount64(hflat[4 * row] ^ q0)
+                + _popcount64(hflat[4 * row + 1] ^ q1)
+                + _popcount64(hflat[4 * row + 2] ^ q2)
+                + _popcount64(hflat[4 * row + 3] ^ q3)
             )
             if d > radius:
                 continue
@@ -217,26 +224,37 @@ def _mih_search_py(
             for j in range(c):
                 if nmasks[j] == 0:
                     continue
-                x = h64[row, j // per_word] ^ q64[qi, j // per_word]
+                x = hflat[4 * row + j // per_word] ^ q64[qi, j // per_word]
                 xk = ((x >> np.uint64(width * (j % per_word))) & wmask) >> kshift
                 if _popcount64(xk) <= radii[j]:
                     first = False
                     break
-            if not first:
-                continue
-            if count == out_q.shape[0]:
-                out_q = _grow_i64(out_q, count + 1)
-                out_r = _grow_i64(out_r, count + 1)
-                out_d = _grow_i32(out_d, count + 1)
+            if first:
+                found_r[nfound] = row
+                found_d[nfound] = d
+                nfound += 1
+        if count + nfound > out_q.shape[0]:
+            out_q = _grow_i64(out_q, count + nfound)
+            out_r = _grow_i64(out_r, count + nfound)
+            out_d = _grow_i32(out_d, count + nfound)
+        for i in range(nfound):
             out_q[count] = qi
-            out_r[count] = row
-            out_d[count] = d
+            out_r[count] = found_r[i]
+            out_d[count] = found_d[i]
             count += 1
     return out_q[:count], out_r[:count], out_d[:count]
 
 
+FLAT_BLOCK = 4096
+"""Rows the brute-force kernel scans between growing its output."""
+
+
 def _flat_search_py(h64: U64, q64: U64, radius: int) -> Hits:
     """Every row against every query (numba-compiled below)."""
+    hflat = h64.reshape(-1)
+    n = h64.shape[0]
+    found_r = np.empty(FLAT_BLOCK, np.int64)
+    found_d = np.empty(FLAT_BLOCK, np.int32)
     out_q = np.empty(256, np.int64)
     out_r = np.empty(256, np.int64)
     out_d = np.empty(256, np.int32)
@@ -246,140 +264,82 @@ def _flat_search_py(h64: U64, q64: U64, radius: int) -> Hits:
         q1 = q64[qi, 1]
         q2 = q64[qi, 2]
         q3 = q64[qi, 3]
-        for row in range(h64.shape[0]):
-            d = (
-                _popcount64(h64[row, 0] ^ q0)
-                + _popcount64(h64[row, 1] ^ q1)
-                + _popcount64(h64[row, 2] ^ q2)
-                + _popcount64(h64[row, 3] ^ q3)
-            )
-            if d <= radius:
-                if count == out_q.shape[0]:
-                    out_q = _grow_i64(out_q, count + 1)
-                    out_r = _grow_i64(out_r, count + 1)
-                    out_d = _grow_i32(out_d, count + 1)
+        for block in range(0, n, FLAT_BLOCK):
+            nfound = 0
+            for row in range(block, min(block + FLAT_BLOCK, n)):
+                d = (
+                    _popcount64(hflat[4 * row] ^ q0)
+                    + _popcount64(hflat[4 * row + 1] ^ q1)
+                    + _popcount64(hflat[4 * row + 2] ^ q2)
+                    + _popcount64(hflat[4 * row + 3] ^ q3)
+                )
+                if d <= radius:
+                    found_r[nfound] = row
+                    found_d[nfound] = d
+                    nfound += 1
+            if count + nfound > out_q.shape[0]:
+                out_q = _grow_i64(out_q, count + nfound)
+                out_r = _grow_i64(out_r, count + nfound)
+                out_d = _grow_i32(out_d, count + nfound)
+            for i in range(nfound):
                 out_q[count] = qi
-                out_r[count] = row
-                out_d[count] = d
+                out_r[count] = found_r[i]
+                out_d[count] = found_d[i]
                 count += 1
     return out_q[:count], out_r[:count], out_d[:count]
 
 
-def _bucket_order_py(keys: I64, counts: I64) -> I64:
-    """Counting sort: the rows in key order, stable (numba-compiled below)."""
-    cursor = np.empty(counts.shape[0], np.int64)
+def _chunk_order_py(h64: U64, c: int, width: int, key_bits: int) -> tuple[I64, I64]:
+    """Rows in chunk ``c``'s key order (stable counting sort) and the bucket sizes."""
+    per_word = 64 // width
+    shift = np.uint64(width * (c % per_word))
+    wmask = np.uint64((1 << width) - 1)
+    kshift = np.uint64(width - key_bits)
+    word = c // per_word
+    n = h64.shape[0]
+    counts = np.zeros(1 << key_bits, np.int64)
+    for row in range(n):
+        counts[np.int64(((h64[row, word] >> shift) & wmask) >> kshift)] += 1
+    cursor = np.empty(1 << key_bits, np.int64)
     total = 0
-    for key in range(counts.shape[0]):
-        cursor[key] = total
-        total += counts[key]
-    order = np.empty(keys.shape[0], np.int64)
-    for row in range(keys.shape[0]):
-        key = keys[row]
+    for bucket in range(1 << key_bits):
+        cursor[bucket] = total
+        total += counts[bucket]
+    order = np.empty(n, np.int64)
+    for row in range(n):
+        key = np.int64(((h64[row, word] >> shift) & wmask) >> kshift)
         order[cursor[key]] = row
         cursor[key] += 1
-    return order
+    return order, counts
 
 
-# ------------------------------------------------------------------ numpy back end
-
-_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
-def popcount_rows(x: npt.NDArray[Any]) -> I64:
-    """Set bits per row of an unsigned integer array of shape ``(m, w)``."""
-    if hasattr(np, "bitwise_count"):
-        return cast(I64, np.bitwise_count(x).sum(axis=1, dtype=np.int64))
-    as_bytes = np.ascontiguousarray(x).view(np.uint8).reshape(x.shape[0], -1)
-    return cast(I64, _POP8[as_bytes].sum(axis=1, dtype=np.int64))
-
-
-def chunk_keys(h64: U64, c: int, width: int, key_bits: int) -> I64:
-    """Chunk ``c``'s key of every row of ``h64`` (the same bits the kernels read)."""
+def _index_chunk_py(
+    h64: U64, c: int, width: int, key_bits: int, offsets: U32, positions: U8
+) -> None:
+    """Fill one chunk's bucket starts and 3-byte row list, without temporaries."""
     per_word = 64 // width
-    word = h64[:, c // per_word] >> np.uint64(width * (c % per_word))
-    chunk = word & np.uint64((1 << width) - 1)
-    return (chunk >> np.uint64(width - key_bits)).astype(np.int64)
-
-
-def decode_positions(packed: U8, ks: I64) -> I64:
-    """Rows stored as 3-byte little-endian integers at entries ``ks`` of ``packed``."""
-    b = 3 * ks
-    return (
-        packed[b].astype(np.int64)
-        | (packed[b + 1].astype(np.int64) << 8)
-        | (packed[b + 2].astype(np.int64) << 16)
-    )
-
-
-def _empty_hits() -> Hits:
-    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
-
-
-def _mih_search_np(
-    h64: U64,
-    offsets: U32,
-    positions: U8,
-    q64: U64,
-    masks: I64,
-    nmasks: I64,
-    radii: I64,
-    width: int,
-    key_bits: int,
-    radius: int,
-) -> Hits:
-    """The same search as :func:`_mih_search_py`, vectorised over the block with numpy."""
-    nq = q64.shape[0]
-    chunks = nmasks.shape[0]
-    parts: list[tuple[I64, I64, I64]] = []
-    for c in range(chunks):
-        nm = int(nmasks[c])
-        if nm == 0 or nq == 0:
-            continue
-        keys = chunk_keys(q64, c, width, key_bits)[:, None] ^ masks[None, :nm]
-        starts = offsets[c][keys].astype(np.int64).ravel()
-        lens = offsets[c][keys + 1].astype(np.int64).ravel() - starts
-        total = int(lens.sum())
-        if total == 0:
-            continue
-        qidx = np.repeat(np.repeat(np.arange(nq, dtype=np.int64), nm), lens)
-        run_start = np.cumsum(lens) - lens
-        ks = np.repeat(starts - run_start, lens) + np.arange(total, dtype=np.int64)
-        rows = ks if c == 0 else decode_positions(positions[c - 1], ks)
-        dist = popcount_rows(h64[rows] ^ q64[qidx])
-        keep = dist <= radius
-        rows, qidx, dist = rows[keep], qidx[keep], dist[keep]
-        if c > 0 and rows.size:
-            x = h64[rows] ^ q64[qidx]
-            earlier = np.zeros(rows.size, dtype=bool)
-            for j in range(c):
-                if nmasks[j] > 0:
-                    xk = chunk_keys(x, j, width, key_bits).reshape(-1, 1)
-                    earlier |= popcount_rows(xk.astype(np.uint64)) <= radii[j]
-            rows, qidx, dist = rows[~earlier], qidx[~earlier], dist[~earlier]
-        parts.append((qidx, rows, dist))
-    if not parts:
-        return _empty_hits()
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]).astype(np.int32),
-    )
-
-
-def _flat_search_np(h64: U64, q64: U64, radius: int) -> Hits:
-    """Every row against every query, one query at a time, with numpy."""
-    parts: list[tuple[I64, I64, I64]] = []
-    for qi in range(q64.shape[0]):
-        dist = popcount_rows(h64 ^ q64[qi])
-        rows = np.flatnonzero(dist <= radius).astype(np.int64)
-        parts.append((np.full(rows.size, qi, dtype=np.int64), rows, dist[rows]))
-    if not parts:
-        return _empty_hits()
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]).astype(np.int32),
-    )
+    shift = np.uint64(width * (c % per_word))
+    wmask = np.uint64((1 << width) - 1)
+    kshift = np.uint64(width - key_bits)
+    word = c // per_word
+    n = h64.shape[0]
+    cursor = np.zeros(1 << key_bits, np.int64)
+    for row in range(n):
+        cursor[np.int64(((h64[row, word] >> shift) & wmask) >> kshift)] += 1
+    total = 0
+    offsets[0] = 0
+    for bucket in range(1 << key_bits):
+        count = cursor[bucket]
+        cursor[bucket] = total
+        total += count
+        offsets[bucket + 1] = total
+    for row in range(n):
+        key = np.int64(((h64[row, word] >> shift) & wmask) >> kshift)
+        b = 3 * cursor[key]
+        cursor[key] += 1
+        positions[b] = row & 0xFF
+        positions[b + 1] = (row >> 8) & 0xFF
+        positions[b + 2] = (row >> 16) & 0xFF
 
 
 # ------------------------------------------------------------------ selection
@@ -395,7 +355,8 @@ if HAVE_NUMBA:
     _grow_i32 = _compile(_grow_i32)
     _mih_search_nb = _compile(_mih_search_py)
     _flat_search_nb = _compile(_flat_search_py)
-    _bucket_order_nb = _compile(_bucket_order_py)
+    _chunk_order_nb = _compile(_chunk_order_py)
+    _index_chunk_nb = _compile(_index_chunk_py)
 
 BACKENDS: tuple[str, ...] = ("numba", "numpy") if HAVE_NUMBA else ("numpy",)
 """The back ends available here, fastest first."""
@@ -406,7 +367,7 @@ def mih_search(backend: str) -> Callable[..., Hits]:
     if backend == "numba" and HAVE_NUMBA:
         return cast(Callable[..., Hits], _mih_search_nb)
     if backend == "numpy":
-        return _mih_search_np
+        return _np.mih_search
     raise ValueError(f"PDQ index back end {backend!r} is not available here ({BACKENDS})")
 
 
@@ -415,12 +376,22 @@ def flat_search(backend: str) -> Callable[..., Hits]:
     if backend == "numba" and HAVE_NUMBA:
         return cast(Callable[..., Hits], _flat_search_nb)
     if backend == "numpy":
-        return _flat_search_np
+        return _np.flat_search
     raise ValueError(f"PDQ index back end {backend!r} is not available here ({BACKENDS})")
 
 
-def bucket_order(keys: I64, counts: I64) -> I64:
-    """Rows sorted by ``keys`` (stable), given ``counts = bincount(keys)``."""
-    if HAVE_NUMBA:
-        return _bucket_order_nb(keys, counts)
-    return np.argsort(keys, kind="stable")
+def chunk_order(backend: str, h64: U64, c: int, width: int, key_bits: int) -> tuple[I64, I64]:
+    """Rows sorted by chunk ``c``'s key (stable), and the bucket sizes."""
+    if backend == "numba" and HAVE_NUMBA:
+        return _chunk_order_nb(h64, c, width, key_bits)
+    return _np.chunk_order(h64, c, width, key_bits)
+
+
+def index_chunk(
+    backend: str, h64: U64, c: int, width: int, key_bits: int, offsets: U32, positions: U8
+) -> None:
+    """Fill chunk ``c``'s ``offsets`` row and 3-byte ``positions`` row in place."""
+    if backend == "numba" and HAVE_NUMBA:
+        _index_chunk_nb(h64, c, width, key_bits, offsets, positions)
+    else:
+        _np.index_chunk(h64, c, width, key_bits, offsets, positions)

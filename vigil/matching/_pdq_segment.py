@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.matching import _pdq_kernels as kernels
+from vigil.matching import _pdq_numpy as _np
 
 MAX_ROWS = 1 << 24
 """Rows a segment can hold (positions are 3 bytes)."""
@@ -136,8 +138,13 @@ class Segment:
         return sum(int(a.nbytes) for a in arrays)
 
     @classmethod
-    def build(cls, hashes: U8, ids: I64) -> Segment:
-        """Sort and index ``hashes`` (``(n, 32) uint8``) with their ``ids``."""
+    def build(
+        cls, hashes: U8, ids: I64, backend: str = kernels.BACKENDS[0], threads: int = 1
+    ) -> Segment:
+        """Sort and index ``hashes`` (``(n, 32) uint8``) with their ``ids``.
+
+        With the compiled back end, ``threads`` chunks are indexed at once.
+        """
         n = int(hashes.shape[0])
         if n > MAX_ROWS:
             raise ValueError(f"a segment holds at most {MAX_ROWS} rows, got {n}")
@@ -146,26 +153,30 @@ class Segment:
             hashes = np.array(hashes, dtype=np.uint8, order="C")
             ids = np.array(ids, dtype=np.int64, order="C")
             return cls(hashes, ids, np.zeros((0, 0), np.uint32), np.zeros((0, 0), np.uint8), 0, 0)
-        hashes = np.ascontiguousarray(hashes, dtype=np.uint8)
-        key = kernels.chunk_keys(hashes.view("<u8"), 0, width, k)
-        order = kernels.bucket_order(key, np.bincount(key, minlength=1 << k))
-        hashes = np.ascontiguousarray(hashes[order])
-        ids = np.ascontiguousarray(ids[order])
-        del key, order
-        h64 = hashes.view("<u8")
         m = chunk_count(width)
         offsets = np.zeros((m, (1 << k) + 1), np.uint32)
+        order, counts = kernels.chunk_order(
+            backend, np.ascontiguousarray(hashes, dtype=np.uint8).view("<u8"), 0, width, k
+        )
+        np.cumsum(counts, out=offsets[0, 1:])  # chunk 0's row list is the row order itself
+        hashes = np.ascontiguousarray(hashes[order])
+        ids = np.ascontiguousarray(np.asarray(ids, dtype=np.int64)[order])
+        del order, counts
+        h64 = hashes.view("<u8")
         positions = np.empty((m - 1, 3 * n), np.uint8)
-        for c in range(m):
-            key = kernels.chunk_keys(h64, c, width, k)
-            counts = np.bincount(key, minlength=1 << k)
-            np.cumsum(counts, out=offsets[c, 1:])
-            if c:
-                rows = kernels.bucket_order(key, counts).astype("<u4")
-                positions[c - 1] = rows.view(np.uint8).reshape(n, 4)[:, :3].reshape(-1)
+
+        def index(c: int) -> None:
+            kernels.index_chunk(backend, h64, c, width, k, offsets[c], positions[c - 1])
+
+        if threads > 1 and backend == "numba":
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(index, range(1, m)))
+        else:
+            for c in range(1, m):
+                index(c)
         return cls(hashes, ids, offsets, positions, width, k)
 
-    def search(self, q64: U64, radius: int, backend: str) -> kernels.Hits:
+    def search(self, q64: U64, radius: int, backend: str) -> _np.Hits:
         """Rows within ``radius`` of each query (``(m, 4) uint64``): block-relative hits."""
         h64 = self.hashes.view("<u8")
         if self.width == 0:
@@ -221,10 +232,10 @@ class Segment:
                 return f"chunk {c}: a position points past the last row"
             if full and (np.bincount(rows, minlength=n) != 1).any():
                 return f"chunk {c}: positions are not a permutation of the rows"
-            keys = kernels.chunk_keys(h64, c, self.width, k)
+            keys = _np.chunk_keys(h64, c, self.width, k)
             if full and not _buckets_match(keys[rows], offsets[c]):
                 return f"chunk {c}: positions do not follow the chunk's keys"
-        if full and not _buckets_match(kernels.chunk_keys(h64, 0, self.width, k), offsets[0]):
+        if full and not _buckets_match(_np.chunk_keys(h64, 0, self.width, k), offsets[0]):
             return "chunk 0: rows are not sorted by the chunk's key"
         return None
 

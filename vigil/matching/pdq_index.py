@@ -119,7 +119,7 @@ class PDQIndex:
             raise PDQIndexError(
                 f"unknown or unavailable back end {self.backend!r}; have {kernels.BACKENDS}"
             )
-        self.threads = max(1, threads or len(os.sched_getaffinity(0)))
+        self.threads = max(1, threads or _usable_cpus())
         self.tag = ""
         self._segments: list[Segment] = []
 
@@ -146,8 +146,8 @@ class PDQIndex:
         segments = list(self._segments)
         for start in range(0, rows.shape[0], MAX_ROWS):
             stop = start + MAX_ROWS
-            segments.append(Segment.build(rows[start:stop], labels[start:stop]))
-            segments = _merge_tail(segments)
+            part = Segment.build(rows[start:stop], labels[start:stop], self.backend, self.threads)
+            segments = _merge_tail([*segments, part], self.backend, self.threads)
         self._segments = segments
 
     def compact(self) -> None:
@@ -302,7 +302,13 @@ class PDQIndex:
 # ---------------------------------------------------------------------- helpers
 
 
-def _merge_tail(segments: list[Segment]) -> list[Segment]:
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - not Linux
+
+
+def _merge_tail(segments: list[Segment], backend: str, threads: int) -> list[Segment]:
     while (
         len(segments) >= 2
         and 2 * segments[-1].rows >= segments[-2].rows
@@ -310,9 +316,9 @@ def _merge_tail(segments: list[Segment]) -> list[Segment]:
     ):
         b = segments.pop()
         a = segments.pop()
-        segments.append(
-            Segment.build(np.concatenate([a.hashes, b.hashes]), np.concatenate([a.ids, b.ids]))
-        )
+        hashes = np.concatenate([a.hashes, b.hashes])
+        ids = np.concatenate([a.ids, b.ids])
+        segments.append(Segment.build(hashes, ids, backend, threads))
     return segments
 
 

@@ -6,6 +6,7 @@ Public API::
     store = Store.open("sqlite:///case/vigil.db")
 """
 
+from vigil.store import clusters as clusters  # its tables, for Alembic
 from vigil.store.records import (
     KnownSighting,
     MediaView,

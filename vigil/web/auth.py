@@ -74,9 +74,9 @@ def home(session: Session) -> Response:
 
 
 @router.post("/break")
-def took_break(request: Request, service: Service, post: Post) -> Response:
+def took_break(service: Service, post: Post) -> Response:
     service.accounts.took_break(post.session)
-    return RedirectResponse(request.headers.get("x-return-to", "/"), status_code=303)
+    return RedirectResponse("/", status_code=303)
 
 
 @router.get("/settings")

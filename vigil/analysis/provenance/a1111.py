@@ -84,13 +84,9 @@ def parse_params(line: str) -> dict[str, str]:
     out: dict[str, str] = {}
     pos, n = 0, len(line)
     while pos < n and len(out) < _MAX_PAIRS:
-        m = _KEY.match(line, pos)
+        m = _KEY.search(line, pos)  # skips junk before a key, as A1111's findall does
         if m is None:
-            comma = line.find(",", pos)
-            if comma < 0:
-                break
-            pos = comma + 1
-            continue
+            break
         key, pos = m.group(1).strip(), m.end()
         value, pos = _value(line, pos)
         out.setdefault(key, value)

@@ -22,6 +22,7 @@ Register the class in :data:`vigil.analysis.provenance.registry.PARSERS`.
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Any, ClassVar
 
 from vigil.analysis.provenance.containers import TextEntry
 from vigil.analysis.provenance.limits import ProvenanceLimits
-from vigil.analysis.provenance.model import GeneratorInfo, ParseProblem
+from vigil.analysis.provenance.model import GeneratorInfo, Lora, ParseProblem
 
 
 class MetadataError(Exception):
@@ -99,6 +100,16 @@ class ParseContext:
         for key in ("prompt", "negative_prompt"):
             if key in fields:
                 fields[key] = self.cut(fields[key])
+        for key, value in fields.items():  # NUL is not storable in PostgreSQL text or JSON
+            if isinstance(value, str):
+                fields[key] = _clean(value)
+            elif key in ("models", "air"):
+                fields[key] = tuple(_clean(str(v)) for v in value)
+            elif key == "loras":
+                fields[key] = tuple(
+                    Lora(_clean(lo.name), _clean(lo.hash) if lo.hash else lo.hash, lo.weight)
+                    for lo in value
+                )
         if "seeds" not in fields and fields.get("seed") is not None:
             fields["seeds"] = (fields["seed"],)
         if "models" not in fields and fields.get("model_name"):
@@ -106,7 +117,7 @@ class ParseContext:
         return GeneratorInfo(
             tool=tool,
             source=entry.source,
-            raw=entry.value[:limit],
+            raw=_clean(entry.value[:limit]),
             raw_truncated=len(entry.value) > limit,
             **fields,
         )
@@ -121,6 +132,10 @@ class GeneratorParser(ABC):
     @abstractmethod
     def parse(self, meta: Metadata, ctx: ParseContext) -> GeneratorInfo | None:
         """One normalised record, or None when the file has nothing of this tool."""
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def as_int(value: object) -> int | None:
@@ -147,13 +162,15 @@ def as_float(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_str(value: object) -> str | None:

@@ -21,7 +21,8 @@ import os
 from types import ModuleType
 from typing import Any
 
-from vigil.analysis.provenance.model import C2paAction, C2paReport, C2paStatus, ParseProblem
+from vigil.analysis.provenance.c2pa_model import C2paAction, C2paReport, C2paStatus
+from vigil.analysis.provenance.model import ParseProblem
 
 #: Reader settings: never touch the network.
 OFFLINE_SETTINGS: dict[str, Any] = {

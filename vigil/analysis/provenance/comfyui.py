@@ -4,8 +4,8 @@ Two graph forms exist. The **API graph** (PNG ``prompt``; WebP EXIF 0x0110 ``pro
 node ids to ``{"class_type", "inputs"}``, where an input is a value or a link
 ``[source_node_id, output_slot]``. The **UI workflow** (``workflow``) lists nodes with
 positional ``widgets_values`` and a separate link table; it is converted to the API form for
-the node types whose widget order is known, so one walker serves both (the API graph is
-preferred when both are present).
+the node types whose widget order is known (:mod:`.comfyui_workflow`), so one walker serves
+both (the API graph is preferred when both are present).
 
 The walk starts at the sampler nodes (``KSampler``, ``KSamplerAdvanced``, ``SamplerCustom``,
 ``SamplerCustomAdvanced`` and anything named like them), ordered by their distance from the
@@ -26,6 +26,7 @@ Every walk keeps a visited set (cycles end) and all walks together stop after
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,30 +48,6 @@ _NOT_PROMPT = frozenset(
         *("style_model", "clip_vision", "clip_vision_output", "upscale_model"),
     }
 )
-
-#: Widget order of common node types (UI workflow → named inputs).
-WIDGETS: dict[str, tuple[str, ...]] = {
-    "KSampler": ("seed", "", "steps", "cfg", "sampler_name", "scheduler", "denoise"),
-    "KSamplerAdvanced": ("add_noise", "noise_seed", "", "steps", "cfg", "sampler_name"),
-    "SamplerCustom": ("add_noise", "noise_seed", "", "cfg"),
-    "RandomNoise": ("noise_seed",),
-    "CheckpointLoaderSimple": ("ckpt_name",),
-    "CheckpointLoader": ("config_name", "ckpt_name"),
-    "UNETLoader": ("unet_name", "weight_dtype"),
-    "UnetLoaderGGUF": ("unet_name",),
-    "LoraLoader": ("lora_name", "strength_model", "strength_clip"),
-    "LoraLoaderModelOnly": ("lora_name", "strength_model"),
-    "VAELoader": ("vae_name",),
-    "CLIPTextEncode": ("text",),
-    "CLIPTextEncodeFlux": ("clip_l", "t5xxl", "guidance"),
-    "CLIPTextEncodeSDXL": ("width", "height", "", "", "", "", "text_g", "text_l"),
-    "EmptyLatentImage": ("width", "height"),
-    "EmptySD3LatentImage": ("width", "height"),
-    "KSamplerSelect": ("sampler_name",),
-    "BasicScheduler": ("scheduler", "steps", "denoise"),
-    "SDTurboScheduler": ("steps", "denoise"),
-    "CFGGuider": ("cfg",),
-}
 
 
 class GraphError(ValueError):
@@ -102,11 +79,9 @@ class ComfyResult:
         if ("lora", name) in self._names or len(self.loras) >= MAX_ITEMS:
             return
         self._names.add(("lora", name))
-        w = (
-            float(weight)
-            if isinstance(weight, int | float) and not isinstance(weight, bool)
-            else None
-        )
+        number = isinstance(weight, int | float) and not isinstance(weight, bool)
+        w = float(weight) if number else None  # type: ignore[arg-type]
+        w = w if w is not None and math.isfinite(w) else None
         self.loras.append(Lora(name, None, w))
 
     def add_seed(self, seed: int) -> None:
@@ -139,41 +114,6 @@ def api_graph(obj: object, max_nodes: int) -> Graph:
             }
     if not graph:
         raise GraphError("no nodes with a class_type")
-    return graph
-
-
-def ui_graph(obj: object, max_nodes: int) -> Graph:
-    """Convert a UI workflow (``nodes`` + ``links``) to the API form."""
-    if not isinstance(obj, dict) or not isinstance(obj.get("nodes"), list):
-        raise GraphError("not a ComfyUI workflow (no nodes list)")
-    nodes: list[Any] = obj["nodes"]
-    if len(nodes) > max_nodes:
-        raise GraphError(f"workflow has {len(nodes):,} nodes; the limit is {max_nodes:,}")
-    origin: dict[Any, list[Any]] = {}
-    for link in obj.get("links") or ():
-        if isinstance(link, list) and len(link) >= 3:
-            origin[link[0]] = [str(link[1]), link[2]]
-        elif isinstance(link, dict) and "id" in link:
-            origin[link["id"]] = [str(link.get("origin_id")), link.get("origin_slot", 0)]
-    graph: Graph = {}
-    for node in nodes:
-        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-            continue
-        inputs: dict[str, Any] = {}
-        muted = node.get("mode") in (2, 4)  # never / bypass: its own settings do not apply
-        values = node.get("widgets_values")
-        if not muted and isinstance(values, dict):
-            inputs.update({str(k): v for k, v in values.items()})
-        elif not muted and isinstance(values, list):
-            for name, value in zip(WIDGETS.get(node["type"], ()), values, strict=False):
-                if name:
-                    inputs[name] = value
-        for inp in node.get("inputs") or ():
-            if isinstance(inp, dict) and inp.get("link") in origin and inp.get("name"):
-                inputs[str(inp["name"])] = origin[inp["link"]]
-        graph[str(node.get("id"))] = {"class_type": node["type"], "inputs": inputs}
-    if not graph:
-        raise GraphError("no nodes with a type")
     return graph
 
 
@@ -232,7 +172,7 @@ def _samplers(graph: Graph, budget: _Budget) -> tuple[list[str], list[str]]:
 
 
 def _id_key(nid: str) -> tuple[int, str]:
-    return (int(nid), nid) if nid.isdigit() else (1 << 62, nid)
+    return (int(nid), nid) if nid.isdigit() and len(nid) < 18 else (1 << 62, nid)
 
 
 def _linked(graph: Graph, node: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -250,7 +190,7 @@ def _sampler(graph: Graph, sid: str, out: ComfyResult, budget: _Budget, *, prima
     seed = _number(graph, node, ("seed", "noise_seed"), budget)
     if seed is None and noise is not None:
         seed = _number(graph, noise, ("noise_seed", "seed"), budget)
-    if seed is not None:
+    if seed is not None and float(seed).is_integer():
         out.add_seed(int(seed))
     model_roots = [n for n in (node, guider, sigmas) if n is not None]
     for root in model_roots:
@@ -261,7 +201,7 @@ def _sampler(graph: Graph, sid: str, out: ComfyResult, budget: _Budget, *, prima
     steps = _number(graph, node, ("steps",), budget)
     if steps is None and sigmas is not None:
         steps = _number(graph, sigmas, ("steps",), budget)
-    out.steps = int(steps) if steps is not None else None
+    out.steps = int(steps) if steps is not None and float(steps).is_integer() else None
     cfg = _number(graph, node, ("cfg",), budget)
     if cfg is None and guider is not None:
         cfg = _number(graph, guider, ("cfg",), budget)
@@ -289,7 +229,7 @@ def _number(
         value = node["inputs"].get(name)
         if isinstance(value, bool):
             continue
-        if isinstance(value, int | float):
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
             return value
         if isinstance(value, list) and len(value) == 2 and depth < 8 and budget.spend():
             src = graph.get(str(value[0]))

@@ -11,7 +11,7 @@ format     what is collected
 PNG        tEXt / zTXt / iTXt (keyword → text), eXIf, iTXt ``XML:com.adobe.xmp``, ``caBX``
            (C2PA), IHDR and the IDAT spans (for the stealth reader)
 JPEG       APP1 Exif, APP1 XMP, APP11 JUMBF whose description box is labelled ``c2pa``, COM
-WebP       ``EXIF``, ``XMP ``, ``C2PA`` chunks; VP8L (lossless) and the VP8X alpha flag
+WebP       ``EXIF``, ``XMP ``, ``C2PA`` chunks; VP8L (lossless) and whether there is alpha
 TIFF       IFD0 tags XMP (700) and C2PA (52545); the file itself is the EXIF block
 HEIF/AVIF  top-level ``uuid`` box with the C2PA UUID (EXIF comes from the decoder)
 =========  ============================================================================
@@ -76,6 +76,8 @@ class Container:
     png: PngLayout | None = None
     #: WebP with a VP8L (lossless) bitstream: LSB payloads survive there.
     webp_lossless: bool = False
+    #: WebP with an alpha channel (VP8X flag, or the VP8L header's alpha bit).
+    webp_alpha: bool = False
     problems: list[ParseProblem] = field(default_factory=list)
     text_bytes: int = 0
 
@@ -307,8 +309,13 @@ def _walk_webp(data: bytes, box: Container, limits: ProvenanceLimits) -> None:
                 box.problem("WebP XMP", f"{size:,} bytes exceeds the XMP limit; not read")
         elif fourcc == b"C2PA":
             box.c2pa_box = "WebP C2PA chunk"
+        elif fourcc == b"VP8X" and size >= 1:
+            box.webp_alpha = box.webp_alpha or bool(data[start] & 0x10)
         elif fourcc == b"VP8L":
             box.webp_lossless = True
+            if size >= 5 and data[start] == 0x2F:
+                (bits,) = struct.unpack_from("<I", data, start + 1)
+                box.webp_alpha = box.webp_alpha or bool(bits >> 28 & 1)
         pos = end + (size & 1)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,30 +44,39 @@ class ExifFacts:
     problems: list[ParseProblem] = field(default_factory=list)
 
 
-def read_exif(raw: bytes | None, source: str, fallback: Image.Exif | None = None) -> ExifFacts:
+def read_exif(raw: bytes | None, source: str, parsed: Image.Exif | None = None) -> ExifFacts:
     """Parse an EXIF block (TIFF structure, with or without ``Exif\\0\\0``); never raises.
 
-    ``fallback`` is an already-parsed EXIF (from the decoder) used when ``raw`` is None.
+    ``parsed`` is the decoder's EXIF of the same file. When it is not empty it is used instead
+    of parsing ``raw`` again (its sub-IFDs are parsed once and cached, shared with the other
+    users of the decoder's EXIF); it is the only source for formats whose EXIF the container
+    walk does not reach.
     """
     facts = ExifFacts()
-    exif: Mapping[int, Any] | Image.Exif | None = fallback
-    if raw is not None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed = Image.Exif()
-                parsed.load(raw)
-            exif = parsed
-        except Exception as exc:
-            facts.problems.append(ParseProblem(source, f"EXIF unreadable: {exc}"[:300]))
+    with warnings.catch_warnings():  # Pillow warns on damaged EXIF; problems are recorded
+        warnings.simplefilter("ignore")
+        exif = parsed
+        if raw is not None and not _has_tags(parsed):
+            try:
+                exif = Image.Exif()
+                exif.load(raw)
+            except Exception as exc:
+                facts.problems.append(ParseProblem(source, f"EXIF unreadable: {exc}"[:300]))
+                return facts
+        if exif is None:
             return facts
-    if exif is None or not isinstance(exif, Image.Exif):
-        return facts
-    try:
-        _collect(exif, source, facts, big_endian=raw is not None and raw[:2] == b"MM")
-    except Exception as exc:  # damaged IFDs: keep what was read
-        facts.problems.append(ParseProblem(source, f"EXIF partly unreadable: {exc}"[:300]))
+        try:
+            _collect(exif, source, facts, big_endian=raw is not None and raw[:2] == b"MM")
+        except Exception as exc:  # damaged IFDs: keep what was read
+            facts.problems.append(ParseProblem(source, f"EXIF partly unreadable: {exc}"[:300]))
     return facts
+
+
+def _has_tags(exif: Image.Exif | None) -> bool:
+    try:
+        return exif is not None and len(exif) > 0
+    except Exception:
+        return False
 
 
 def _collect(exif: Image.Exif, source: str, facts: ExifFacts, *, big_endian: bool) -> None:
@@ -103,7 +111,9 @@ def _collect(exif: Image.Exif, source: str, facts: ExifFacts, *, big_endian: boo
         text = (decode_text(desc) if isinstance(desc, bytes) else desc).strip("\x00 ")
         if text:
             facts.texts.append(TextEntry("ImageDescription", text, f"{source} ImageDescription"))
-    note = sub.get(MAKER_NOTE)
+    note = sub.get(MAKER_NOTE, ifd0.get(MAKER_NOTE))  # Fooocus writes it (and more) into IFD0
+    if isinstance(note, str):
+        note = note.encode("utf-8", "replace")
     if isinstance(note, bytes) and 0 < len(note) <= 64 and note.isascii():
         text = note.decode("ascii").strip("\x00 ")
         if text.isprintable() and text:

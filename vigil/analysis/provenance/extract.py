@@ -39,7 +39,8 @@ def extract_provenance(
 ) -> ProvenanceReport:
     """Every provenance signal in ``data`` (an image sniffed as ``mime``); never raises.
 
-    ``exif`` is the decoder's EXIF, used only for formats whose EXIF the container walk does
+    ``exif`` is the decoder's EXIF of ``data`` when the caller has it: it saves parsing the
+    EXIF twice, and it is the only EXIF source for formats whose EXIF the container walk does
     not reach (HEIF/AVIF, GIF, BMP).
     """
     try:
@@ -56,7 +57,7 @@ def _extract(
     problems: list[ParseProblem] = list(box.problems)
     entries: list[TextEntry] = list(box.texts)
 
-    facts = read_exif(box.exif, box.exif_source, fallback=exif if box.exif is None else None)
+    facts = read_exif(box.exif, box.exif_source, parsed=exif)
     entries += facts.texts
     problems += facts.problems
 
@@ -64,7 +65,7 @@ def _extract(
     entries += xmp.texts
     problems += xmp.problems
 
-    if box.png is not None or box.webp_lossless:
+    if box.png is not None or (box.webp_lossless and box.webp_alpha):
         stealth = read_stealth(data, box, limits)
         known = {(e.key, e.value) for e in entries}
         entries += [e for e in stealth.entries if (e.key, e.value) not in known]

@@ -14,6 +14,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vigil.analysis.provenance.c2pa_model import C2paAction, C2paReport, C2paStatus
+from vigil.analysis.provenance.jsonutil import json_safe, opt_float, opt_int, opt_str
+
+__all__ = [
+    "SIGNALS",
+    "VERDICTS",
+    "C2paAction",
+    "C2paReport",
+    "C2paStatus",
+    "CameraEvidence",
+    "Evidence",
+    "GeneratorInfo",
+    "Lora",
+    "ParseProblem",
+    "ProvenanceReport",
+    "Signal",
+    "Verdict",
+]
+
 #: The verdict. See :mod:`vigil.analysis.provenance.verdict` for the precedence rules.
 Verdict = Literal["ai-declared", "ai-edited", "camera-declared", "none"]
 VERDICTS: tuple[Verdict, ...] = ("ai-declared", "ai-edited", "camera-declared", "none")
@@ -99,29 +118,29 @@ class GeneratorInfo:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GeneratorInfo:
         loras = tuple(
-            Lora(str(x.get("name", "")), _opt_str(x.get("hash")), _opt_float(x.get("weight")))
+            Lora(str(x.get("name", "")), opt_str(x.get("hash")), opt_float(x.get("weight")))
             for x in d.get("loras") or ()
             if isinstance(x, dict)
         )
         return cls(
             tool=str(d.get("tool", "")),
             source=str(d.get("source", "")),
-            model_name=_opt_str(d.get("model_name")),
-            model_hash=_opt_str(d.get("model_hash")),
+            model_name=opt_str(d.get("model_name")),
+            model_hash=opt_str(d.get("model_hash")),
             models=tuple(str(m) for m in d.get("models") or ()),
             loras=loras,
-            vae=_opt_str(d.get("vae")),
-            seed=_opt_int(d.get("seed")),
-            seeds=tuple(int(s) for s in d.get("seeds") or () if _opt_int(s) is not None),
-            steps=_opt_int(d.get("steps")),
-            sampler=_opt_str(d.get("sampler")),
-            cfg=_opt_float(d.get("cfg")),
-            width=_opt_int(d.get("width")),
-            height=_opt_int(d.get("height")),
-            prompt=_opt_str(d.get("prompt")),
-            negative_prompt=_opt_str(d.get("negative_prompt")),
+            vae=opt_str(d.get("vae")),
+            seed=opt_int(d.get("seed")),
+            seeds=tuple(int(s) for s in d.get("seeds") or () if opt_int(s) is not None),
+            steps=opt_int(d.get("steps")),
+            sampler=opt_str(d.get("sampler")),
+            cfg=opt_float(d.get("cfg")),
+            width=opt_int(d.get("width")),
+            height=opt_int(d.get("height")),
+            prompt=opt_str(d.get("prompt")),
+            negative_prompt=opt_str(d.get("negative_prompt")),
             air=tuple(str(a) for a in d.get("air") or ()),
-            version=_opt_str(d.get("version")),
+            version=opt_str(d.get("version")),
             raw=str(d.get("raw") or ""),
             raw_truncated=bool(d.get("raw_truncated", False)),
         )
@@ -165,124 +184,6 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
-class C2paAction:
-    """One action of a C2PA actions assertion."""
-
-    action: str
-    #: Short IPTC code, e.g. "trainedAlgorithmicMedia" (None when the action has none).
-    digital_source_type: str | None = None
-    software_agent: str | None = None
-    #: Label of the manifest holding the action; ``active`` when it is the active manifest.
-    manifest: str = ""
-    active: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "digital_source_type": self.digital_source_type,
-            "software_agent": self.software_agent,
-            "manifest": self.manifest,
-            "active": self.active,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class C2paStatus:
-    """A validation status code reported by the C2PA reader (a failure or problem)."""
-
-    code: str
-    explanation: str = ""
-    url: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "explanation": self.explanation, "url": self.url}
-
-
-@dataclass(frozen=True, slots=True)
-class C2paReport:
-    """What the C2PA reader said about the file's manifest store."""
-
-    #: "valid" | "invalid" | "trusted" (the reader's validation state, lower-cased);
-    #: "unreadable" when the manifest boxes could not be read; "remote" when the file only
-    #: points at a remote manifest (recorded, never fetched).
-    state: str
-    embedded: bool = True
-    remote_url: str | None = None
-    active_manifest: str | None = None
-    #: The active manifest's claim generator, e.g. "make_test_images/0.33.1 c2pa-rs/0.33.1".
-    claim_generator: str | None = None
-    #: Names from ``claim_generator_info`` (or parsed from ``claim_generator``).
-    claim_generator_names: tuple[str, ...] = ()
-    signature_issuer: str | None = None
-    signature_time: str | None = None
-    actions: tuple[C2paAction, ...] = ()
-    #: Failure codes (signature, hash and trust problems), named as the reader names them.
-    problems: tuple[C2paStatus, ...] = ()
-    ingredients: int = 0
-    #: Why the store could not be read (state "unreadable").
-    error: str | None = None
-
-    @property
-    def digital_source_types(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for a in self.actions:
-            if a.digital_source_type:
-                seen.setdefault(a.digital_source_type, None)
-        return tuple(seen)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "present": True,
-            "state": self.state,
-            "embedded": self.embedded,
-            "remote_url": self.remote_url,
-            "active_manifest": self.active_manifest,
-            "claim_generator": self.claim_generator,
-            "claim_generator_names": list(self.claim_generator_names),
-            "signature_issuer": self.signature_issuer,
-            "signature_time": self.signature_time,
-            "actions": [a.to_json() for a in self.actions],
-            "digital_source_types": list(self.digital_source_types),
-            "problems": [p.to_json() for p in self.problems],
-            "ingredients": self.ingredients,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> C2paReport:
-        return cls(
-            state=str(d.get("state", "")),
-            embedded=bool(d.get("embedded", True)),
-            remote_url=_opt_str(d.get("remote_url")),
-            active_manifest=_opt_str(d.get("active_manifest")),
-            claim_generator=_opt_str(d.get("claim_generator")),
-            claim_generator_names=tuple(str(n) for n in d.get("claim_generator_names") or ()),
-            signature_issuer=_opt_str(d.get("signature_issuer")),
-            signature_time=_opt_str(d.get("signature_time")),
-            actions=tuple(
-                C2paAction(
-                    action=str(a.get("action", "")),
-                    digital_source_type=_opt_str(a.get("digital_source_type")),
-                    software_agent=_opt_str(a.get("software_agent")),
-                    manifest=str(a.get("manifest") or ""),
-                    active=bool(a.get("active", True)),
-                )
-                for a in d.get("actions") or ()
-                if isinstance(a, dict)
-            ),
-            problems=tuple(
-                C2paStatus(
-                    str(p.get("code", "")), str(p.get("explanation") or ""), str(p.get("url") or "")
-                )
-                for p in d.get("problems") or ()
-                if isinstance(p, dict)
-            ),
-            ingredients=_opt_int(d.get("ingredients")) or 0,
-            error=_opt_str(d.get("error")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class CameraEvidence:
     """Camera EXIF as evidence of a capture (not proof: EXIF is easily copied)."""
 
@@ -306,11 +207,11 @@ class CameraEvidence:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CameraEvidence:
         return cls(
-            make=_opt_str(d.get("make")),
-            model=_opt_str(d.get("model")),
-            taken=_opt_str(d.get("taken")),
+            make=opt_str(d.get("make")),
+            model=opt_str(d.get("model")),
+            taken=opt_str(d.get("taken")),
             gps=bool(d.get("gps", False)),
-            software=_opt_str(d.get("software")),
+            software=opt_str(d.get("software")),
         )
 
 
@@ -347,8 +248,9 @@ class ProvenanceReport:
         return self.generators[0] if self.generators else None
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON types only: no NUL characters, no NaN or infinite numbers."""
         gen = self.generator
-        return {
+        report = {
             "provenance": self.provenance,
             "evidence": [e.to_json() for e in self.evidence],
             "conflict": self.conflict,
@@ -359,6 +261,7 @@ class ProvenanceReport:
             "camera": self.camera.to_json() if self.camera else None,
             "parse_errors": [p.to_json() for p in self.parse_errors],
         }
+        return dict(json_safe(report))
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ProvenanceReport:
@@ -385,29 +288,3 @@ class ProvenanceReport:
                 if isinstance(p, dict)
             ),
         )
-
-
-def _opt_str(v: object) -> str | None:
-    return None if v is None else str(v)
-
-
-def _opt_int(v: object) -> int | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int):
-        return v
-    try:
-        return int(str(v))
-    except ValueError:
-        return None
-
-
-def _opt_float(v: object) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    try:
-        return float(str(v))
-    except ValueError:
-        return None

@@ -37,7 +37,8 @@ from vigil.analysis.provenance.base import (
     as_int,
     as_str,
 )
-from vigil.analysis.provenance.comfyui import ComfyResult, GraphError, api_graph, ui_graph, walk
+from vigil.analysis.provenance.comfyui import ComfyResult, GraphError, api_graph, walk
+from vigil.analysis.provenance.comfyui_workflow import ui_graph
 from vigil.analysis.provenance.containers import TextEntry
 from vigil.analysis.provenance.model import GeneratorInfo, Lora
 
@@ -210,7 +211,7 @@ class SwarmUIParser(GeneratorParser):
     tool = "SwarmUI"
 
     def parse(self, meta: Metadata, ctx: ParseContext) -> GeneratorInfo | None:
-        for entry in meta.all("parameters", "UserComment"):
+        for entry in meta.all("parameters", "UserComment", "ImageDescription"):
             if not entry.value.lstrip().startswith("{") or "sui_image_params" not in entry.value:
                 continue
             d = ctx.json_object(entry)

@@ -11,11 +11,16 @@ stream is read **column by column** (x outer, y inner, as the extension writes i
 Layout: the 15-byte signature (120 bits), a 32-bit big-endian payload length **in bits**, then
 the payload. Only lossless pixels can carry it: PNG, and WebP with a VP8L bitstream.
 
-Cheap check first: for an 8-bit non-interlaced PNG, only the first IDAT rows are inflated and
-only the first pixel column(s) unfiltered (PNG filters reconstruct a pixel from pixels to its
-left and above, so the leftmost columns never need the rest of the row). The whole image is
-decoded only when a signature is there (or for the rare layouts the fast path does not cover),
-and never past ``max_stealth_pixels``; payloads are cut at ``max_stealth_bytes``.
+WebP has no cheap check (its lossless bitstream cannot be decoded a few pixels at a time), so
+only lossless WebP *with an alpha channel* is decoded and read (both modes); RGB-mode payloads
+in lossless WebP without alpha are not looked for.
+
+Cheap check first: writers produce 8-bit RGB or RGBA PNGs, and only those are read. For a
+non-interlaced one, only the first 16 IDAT rows are inflated and only the first pixel column(s)
+unfiltered (PNG filters reconstruct a pixel from pixels to its left and above, so the leftmost
+columns never need the rest of the row), and the first 16 bits must spell ``st``. The whole
+image is decoded only then, or for an interlaced PNG (Adam7 spreads the first column over every
+pass), and never past ``max_stealth_pixels``; payloads are cut at ``max_stealth_bytes``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ SIGNATURES: dict[bytes, tuple[str, bool]] = {
     b"stealth_rgbcomp": ("rgb", True),
 }
 _SIG_BITS = 120
+#: The cheap check reads this many bits (of the alpha, or RGB, stream) before decoding more.
+_PREFIX_BITS = 16
 _LEN_BITS = 32
 _BPP = {2: 3, 6: 4}  # PNG colour type → bytes per pixel (8-bit RGB, RGBA)
 _SLICE = 1 << 16
@@ -70,12 +77,11 @@ def read_stealth(data: bytes, box: Container, limits: ProvenanceLimits) -> Steal
 def _read(data: bytes, box: Container, limits: ProvenanceLimits) -> StealthResult:
     png = box.png
     if png is not None:
-        if png.color_type not in (2, 4, 6) or png.width <= 0 or png.height <= 0:
+        if png.color_type not in _BPP or png.bit_depth != 8 or png.width <= 0 or png.height <= 0:
+            return StealthResult((), ())  # writers use 8-bit RGB(A): nothing else is read
+        if png.interlace == 0 and not _starts_like_signature(_png_head(data, png, _PREFIX_BITS)):
             return StealthResult((), ())
-        fast = png.bit_depth == 8 and png.interlace == 0 and png.color_type in _BPP
-        if fast and _signature(_png_head(data, png)) is None:
-            return StealthResult((), ())
-    elif not box.webp_lossless:
+    elif not (box.webp_lossless and box.webp_alpha):
         return StealthResult((), ())
     pixels = _decode(data, limits)
     found = _signature(pixels)
@@ -172,12 +178,27 @@ def _entries(text: str, source: str) -> list[TextEntry]:
     return [TextEntry("parameters", text, source)]
 
 
-def _png_head(data: bytes, png: PngLayout) -> np.ndarray:
-    """The top-left pixels that hold a signature: first rows, first column(s), unfiltered."""
+def _starts_like_signature(head: np.ndarray) -> bool:
+    """Do the first bits of the alpha or RGB stream spell ``st`` (every signature's start)?"""
+    prefix = b"stealth_"[: _PREFIX_BITS // 8]
+    h = head.shape[0]
+    for mode in ("alpha", "rgb") if head.shape[2] == 4 else ("rgb",):
+        bits = _bits(head, mode, _PREFIX_BITS, h)
+        if bits is not None and np.packbits(bits).tobytes() == prefix:
+            return True
+    return False
+
+
+def _png_head(data: bytes, png: PngLayout, nbits: int) -> np.ndarray:
+    """The top-left pixels holding the first ``nbits`` of the alpha stream, unfiltered.
+
+    That is the first ``min(height, nbits)`` rows of the first column(s); it also covers the
+    first ``nbits`` of the RGB stream (three bits per pixel).
+    """
     bpp = _BPP[png.color_type]
     w, h = png.width, png.height
-    rows = min(h, _SIG_BITS)
-    cols = min(w, -(-_SIG_BITS // h))
+    rows = min(h, nbits)
+    cols = min(w, -(-nbits // h))
     stride = 1 + w * bpp
     need = rows * stride
     d = zlib.decompressobj()

@@ -76,7 +76,7 @@
       }
       if (k === "Enter" && form) { ev.preventDefault(); form.requestSubmit(); return; }
       if (k === "j") { window.location.href = item.dataset.next; return; }
-      if (k === "r") { window.location.href = `/history/${sha}`; return; }
+      if (k === "r") { const h = document.getElementById("history-link"); if (h) h.click(); return; }
       if (k === "m" && form) { ev.preventDefault(); form.querySelector("textarea").focus(); return; }
       if (k === "Escape") { window.location.href = "/queue"; return; }
       if (!form) return;

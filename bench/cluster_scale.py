@@ -1,0 +1,125 @@
+"""Clustering at scale: a million media, time and peak memory, on the PDQ index.
+
+Synthetic PDQ hashes (no images): ``--media`` rows of which ``--grouped`` (share) belong
+to planted near-duplicate groups of 2–20 members (each member = the group's base hash
+with up to 12 random bits flipped, so members lie ≤ 24 apart) and the rest are random
+distractors; 2 % have PDQ quality below 50 (they must stay singletons). Runs
+:func:`vigil.clustering.plan_update` (the library path ``vigil cluster`` takes on a fresh
+case, Python objects included) and prints the wall time of each step, peak RSS
+(``resource.getrusage``) over the input's own, purity and completeness of the planted groups.
+
+Run: ``.venv/bin/python bench/cluster_scale.py --media 1000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from vigil.clustering import Candidate, ClusterParams, plan_update
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic(n: int, grouped: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes ``(n, 32) uint8``, planted group per row (-1: distractor), quality per row."""
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    group = np.full(n, -1, np.int64)
+    target = int(n * grouped)
+    sizes = []
+    while sum(sizes) < target:
+        sizes.append(int(rng.integers(2, 21)))
+    sizes[-1] -= sum(sizes) - target
+    if sizes[-1] < 1:
+        sizes.pop()
+    rows = rng.permutation(n)[: sum(sizes)]
+    start = 0
+    for g, size in enumerate(sizes):
+        members = rows[start : start + size]
+        start += size
+        base = hashes[members[0]].copy()
+        bits = np.unpackbits(np.broadcast_to(base, (size, 32)), axis=1)
+        for i in range(size):
+            flips = rng.choice(256, int(rng.integers(0, 13)), replace=False)
+            bits[i, flips] ^= 1
+        hashes[members] = np.packbits(bits, axis=1)
+        group[members] = g
+    quality = np.where(rng.random(n) < 0.02, 30, 100).astype(np.int64)
+    return hashes, group, quality
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--media", type=int, default=1_000_000)
+    ap.add_argument("--grouped", type=float, default=0.3, help="share of media in groups")
+    ap.add_argument("--threshold", type=int, default=31)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    hashes, group, quality = synthetic(args.media, args.grouped, args.seed)
+    shas = [f"{i:064x}" for i in range(args.media)]
+    hexes = [row.tobytes().hex() for row in hashes]
+    candidates = [
+        Candidate(s, h, int(q)) for s, h, q in zip(shas, hexes, quality.tolist(), strict=True)
+    ]
+    del hexes
+    t_input = time.perf_counter() - t0
+    rss_input = rss_mb()
+
+    t0 = time.perf_counter()
+    plan = plan_update(candidates, [], ClusterParams(threshold=args.threshold))
+    t_cluster = time.perf_counter() - t0
+    rss_peak = rss_mb()
+
+    row_of = {s: i for i, s in enumerate(shas)}
+    # a distractor is a picture of its own: picture id = group, or media + row
+    picture = np.where(group >= 0, group, args.media + np.arange(args.media))
+    impure = 0
+    main_share: Counter[int] = Counter()
+    for c in plan.new_clusters:
+        rows = [row_of[m.sha256] for m in c.members]
+        impure += len({int(picture[r]) for r in rows}) > 1
+        for g, n in Counter(int(group[r]) for r in rows).items():
+            if g >= 0:
+                main_share[g] = max(main_share[g], n)
+    ok = quality >= 50
+    group_sizes = Counter(int(g) for g in group[ok].tolist() if g >= 0)
+    completeness = sum(main_share[g] for g in group_sizes) / max(1, sum(group_sizes.values()))
+    report = {
+        "media": args.media,
+        "planted_groups": int(group.max()) + 1,
+        "media_in_groups": int((group >= 0).sum()),
+        "clusters": len(plan.new_clusters),
+        "singletons_low_quality": sum(1 for c in plan.new_clusters if c.reason),
+        "impure_clusters": impure,
+        "completeness_of_planted_groups": round(completeness, 5),
+        "seconds_input": round(t_input, 1),
+        "seconds_cluster": round(t_cluster, 1),
+        "peak_rss_mb_inputs": round(rss_input),
+        "peak_rss_mb_total": round(rss_peak),
+        "cpus": len(os.sched_getaffinity(0)),
+    }
+    width = max(len(k) for k in report)
+    for k, v in report.items():
+        print(f"{k:<{width}}  {v}")
+    if args.json:
+        print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Regenerate the screenshots in ``docs/screens/`` with the browser the tests use.
+
+    .venv/bin/python scripts/screens.py [--out docs/screens]
+
+Builds a throw-away case of generated abstract images (never real material), adds one user
+per role and a little history, serves the app on a free local port and drives Debian's
+Chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy import Table
+
+from vigil.assessment import AssessmentService
+from vigil.case import Case
+from vigil.demo import scene
+from vigil.store.schema import Bank, BankEntry, Match
+from vigil.web import create_app
+from vigil.web.server import background
+
+PASSWORD = "screenshots only"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+def build_case(root: Path) -> tuple[Case, AssessmentService, list[str]]:
+    folder = root / "collection" / "forum-capture"
+    folder.mkdir(parents=True)
+    for i in range(9):
+        scene(100 + i, (480, 360)).save(folder / f"image-{i:02d}.jpg", quality=90)
+    case = Case(root / "case", create=True)
+    case.scan([root / "collection"], workers=1)
+    service = AssessmentService(case, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    for role in ("admin", "analyst", "reviewer", "auditor"):
+        service.accounts.add_user(role, role, PASSWORD)
+    shas = sorted(m.sha256 for m in case.media())
+    now = datetime.now(UTC)
+    bank: Table = Bank.__table__  # type: ignore[assignment]
+    entry: Table = BankEntry.__table__  # type: ignore[assignment]
+    match: Table = Match.__table__  # type: ignore[assignment]
+    with case.store.engine.begin() as conn:
+        bid = conn.execute(
+            bank.insert().values(name="example-list", kind="match", created_at=now)
+        ).inserted_primary_key[0]
+        eid = conn.execute(
+            entry.insert().values(bank_id=bid, key="e1", sha256=shas[0], category=1, label="C")
+        ).inserted_primary_key[0]
+        conn.execute(
+            match.insert().values(key="m1", media_sha256=shas[0], bank_id=bid, entry_id=eid,
+                                  hash_type="sha256", distance=0, matched_at=now)
+        )  # fmt: skip
+    return case, service, shas
+
+
+def login(page: Any, url: str, name: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screens"))
+    out = parser.parse_args().out
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium not found: apt-get install chromium", file=sys.stderr)
+        return 1
+    from playwright.sync_api import expect, sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        case, service, shas = build_case(Path(tmp))
+        reviewer = service.users.by_name("reviewer")
+        assert reviewer is not None
+        form = {"outcome": "not-illegal", "origin": "unknown", "age_band": "unknown",
+                "sex": "unidentified"}  # fmt: skip
+        decision = service.parse_decision(form)
+        service.submit(reviewer, shas[1], decision, 0)
+        with background(create_app(service)) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.goto(f"{url}/login")
+            page.screenshot(path=str(out / "login.png"))
+            login(page, url, "analyst")
+            page.screenshot(path=str(out / "queue.png"), full_page=True)
+            page.goto(f"{url}/item/{shas[0]}")
+            page.screenshot(path=str(out / "item-shielded.png"), full_page=True)
+            page.keyboard.down("v")
+            expect(page.locator("#reveal-state")).to_have_text("revealed")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / "item-revealed.png"), full_page=True)
+            page.keyboard.up("v")
+            page.goto(f"{url}/grid")
+            page.screenshot(path=str(out / "grid.png"), full_page=True)
+            page.goto(f"{url}/settings")
+            page.screenshot(path=str(out / "settings.png"), full_page=True)
+            page.goto(f"{url}/history/{shas[1]}")
+            page.screenshot(path=str(out / "history.png"), full_page=True)
+            auditor = browser.new_page(viewport={"width": 1280, "height": 860})
+            login(auditor, url, "auditor")
+            auditor.screenshot(path=str(out / "audit.png"))
+            browser.close()
+        case.close()
+    for p in sorted(out.glob("*.png")):
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

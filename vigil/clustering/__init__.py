@@ -1,0 +1,67 @@
+"""Clustering: near-duplicate clusters, generation series, decision propagation, triage.
+
+Pure functions over hashes and metadata (no SQL; the store and the CLI wrap them):
+
+* :mod:`vigil.clustering.near_duplicates` — greedy leader clustering on the PDQ index
+  (every member within the threshold of its representative; no chaining), incremental;
+* :mod:`vigil.clustering.series` — generation series (same model + seed, or same prompt);
+* :mod:`vigil.clustering.propagation` — who may receive a representative's decision;
+* :mod:`vigil.clustering.triage` — the configurable queue order;
+* :mod:`vigil.clustering.update` — build or update a case's clusters through a repository.
+"""
+
+from vigil.clustering.near_duplicates import (
+    DEFAULT_MIN_QUALITY,
+    DEFAULT_THRESHOLD,
+    Candidate,
+    ClusterParams,
+    ClusterPlan,
+    Join,
+    Member,
+    NearDuplicateCluster,
+    Representative,
+    cluster_candidates,
+    plan_update,
+)
+from vigil.clustering.propagation import (
+    Propagated,
+    PropagationPlan,
+    PropagationRefused,
+    bank_prefill,
+    plan_propagation,
+)
+from vigil.clustering.series import GenerationInfo, Series, group_series, normalise_prompt
+from vigil.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key, triage_sort
+from vigil.clustering.update import ClusterRepository, UpdateSummary, update_clusters
+
+__all__ = [
+    "DEFAULT_MIN_QUALITY",
+    "DEFAULT_THRESHOLD",
+    "Candidate",
+    "ClusterParams",
+    "ClusterPlan",
+    "ClusterRepository",
+    "GenerationInfo",
+    "Join",
+    "Member",
+    "NearDuplicateCluster",
+    "Propagated",
+    "PropagationPlan",
+    "PropagationRefused",
+    "Representative",
+    "Series",
+    "Tier",
+    "TriageItem",
+    "TriagePolicy",
+    "UpdateSummary",
+    "bank_prefill",
+    "cluster_candidates",
+    "group_series",
+    "normalise_prompt",
+    "plan_propagation",
+    "plan_update",
+    "tier_of",
+    "triage_key",
+    "triage_sort",
+    "update_clusters",
+]

@@ -1,0 +1,331 @@
+"""Tables and SQL for clusters: near-duplicate clusters and generation series.
+
+``cluster`` holds one row per cluster (``kind`` "near-duplicate" or "series") with its
+representative; ``cluster_member`` one row per member, with the PDQ distance to the
+representative for near-duplicates. A media is in at most one cluster of each kind (a
+unique constraint on ``(kind, media_sha256)``). :class:`ClusterStore` implements
+:class:`vigil.clustering.ClusterRepository` and returns dataclasses, never ORM rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vigil.clustering.near_duplicates import (
+    Candidate,
+    ClusterPlan,
+    Member,
+    NearDuplicateCluster,
+    Representative,
+)
+from vigil.clustering.series import GenerationInfo, Series
+from vigil.errors import UsageError
+from vigil.store.schema import Base, Media, UTCDateTime
+
+NEAR_DUPLICATE = "near-duplicate"
+SERIES = "series"
+KINDS = (NEAR_DUPLICATE, SERIES)
+_CHUNK = 2000
+
+
+class Cluster(Base):
+    """A near-duplicate cluster or a generation series."""
+
+    __tablename__ = "cluster"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "near-duplicate" | "series"
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    representative_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    #: The PDQ distance threshold it was built with (near-duplicates).
+    threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: For a singleton kept apart: "low-quality" | "no-pdq"; null otherwise.
+    reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: For a series: the links that made it, e.g. "prompt,seed".
+    basis: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClusterMember(Base):
+    """One media in one cluster (the representative is a member too, at distance 0)."""
+
+    __tablename__ = "cluster_member"
+    __table_args__ = (UniqueConstraint("kind", "media_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("cluster.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
+    #: PDQ distance to the representative (near-duplicates); null for series.
+    distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+_CLUSTER: Table = Cluster.__table__  # type: ignore[assignment]
+_MEMBER: Table = ClusterMember.__table__  # type: ignore[assignment]
+_MEDIA: Table = Media.__table__  # type: ignore[assignment]
+
+
+class ClusterNotFound(UsageError):
+    """No cluster with that id in the case."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterMemberView:
+    sha256: str
+    distance: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    id: int
+    kind: str
+    representative: str
+    #: The representative first, then by distance and SHA-256.
+    members: tuple[ClusterMemberView, ...]
+    threshold: int | None
+    reason: str | None
+    basis: str | None
+    created_at: datetime
+
+    def as_near_duplicate(self) -> NearDuplicateCluster:
+        """The library's view, for :func:`vigil.clustering.plan_propagation`."""
+        return NearDuplicateCluster(
+            self.representative,
+            tuple(Member(m.sha256, m.distance or 0) for m in self.members),
+            self.reason,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape (``vigil cluster list --json``): keys are only added."""
+        return {
+            "cluster": self.id,
+            "kind": self.kind,
+            "representative": self.representative,
+            "members": [m.sha256 for m in self.members],
+            "distances": [m.distance for m in self.members],
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "basis": self.basis.split(",") if self.basis else None,
+        }
+
+
+class ClusterStore:
+    """SQL for clusters over an engine (implements ``ClusterRepository``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -------------------------------------------------------------- reads for clustering
+
+    def unclustered_media(self) -> list[Candidate]:
+        clustered = select(_MEMBER.c.media_sha256).where(_MEMBER.c.kind == NEAR_DUPLICATE)
+        cols = (_MEDIA.c.sha256, _MEDIA.c.pdq, _MEDIA.c.pdq_quality, _MEDIA.c.pdq_variants)
+        q = select(*cols).where(_MEDIA.c.sha256.not_in(clustered))
+        with self.engine.connect() as conn:
+            return [
+                Candidate(s, p, q, tuple(v.split(",")) if v else ())
+                for s, p, q, v in conn.execute(q)
+            ]
+
+    def representatives(self) -> list[Representative]:
+        q = (
+            select(_CLUSTER.c.id, _CLUSTER.c.representative_sha256, _MEDIA.c.pdq)
+            .join(_MEDIA, _MEDIA.c.sha256 == _CLUSTER.c.representative_sha256)
+            .where(
+                _CLUSTER.c.kind == NEAR_DUPLICATE,
+                _CLUSTER.c.reason.is_(None),
+                _MEDIA.c.pdq.is_not(None),
+            )
+            .order_by(_CLUSTER.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [Representative(i, s, p) for i, s, p in conn.execute(q)]
+
+    def generation_info(self) -> list[GenerationInfo]:
+        cols = (
+            _MEDIA.c.sha256,
+            _MEDIA.c.generator_model,
+            _MEDIA.c.generator_seed,
+            _MEDIA.c.generator_prompt,
+        )
+        q = select(*cols).where(
+            (_MEDIA.c.generator_prompt.is_not(None))
+            | (_MEDIA.c.generator_model.is_not(None) & _MEDIA.c.generator_seed.is_not(None))
+        )
+        with self.engine.connect() as conn:
+            return [GenerationInfo(*row) for row in conn.execute(q)]
+
+    def count_clusters(self, kind: str) -> int:
+        with self.engine.connect() as conn:
+            n = conn.execute(select(func.count()).where(_CLUSTER.c.kind == kind)).scalar_one()
+        return int(n)
+
+    # -------------------------------------------------------------- writes
+
+    def apply_plan(self, plan: ClusterPlan, threshold: int) -> None:
+        """Write joins and new near-duplicate clusters in one transaction."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            joins = [
+                {
+                    "cluster_id": j.cluster_id,
+                    "kind": NEAR_DUPLICATE,
+                    "media_sha256": j.sha256,
+                    "distance": j.distance,
+                    "added_at": now,
+                }
+                for j in plan.joins
+            ]
+            _insert_chunked(conn, _MEMBER, joins)
+            rows = [
+                {
+                    "kind": NEAR_DUPLICATE,
+                    "representative_sha256": c.representative,
+                    "threshold": threshold,
+                    "reason": c.reason,
+                    "basis": None,
+                    "created_at": now,
+                }
+                for c in plan.new_clusters
+            ]
+            ids = _insert_returning_ids(conn, rows)
+            members = [
+                {
+                    "cluster_id": cid,
+                    "kind": NEAR_DUPLICATE,
+                    "media_sha256": m.sha256,
+                    "distance": m.distance,
+                    "added_at": now,
+                }
+                for cid, c in zip(ids, plan.new_clusters, strict=True)
+                for m in c.members
+            ]
+            _insert_chunked(conn, _MEMBER, members)
+
+    def replace_series(self, series: Sequence[Series]) -> None:
+        """Series are derived afresh from the generation metadata on each update."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(delete(_MEMBER).where(_MEMBER.c.kind == SERIES))
+            conn.execute(delete(_CLUSTER).where(_CLUSTER.c.kind == SERIES))
+            rows = [
+                {
+                    "kind": SERIES,
+                    "representative_sha256": s.representative,
+                    "threshold": None,
+                    "reason": None,
+                    "basis": ",".join(s.basis),
+                    "created_at": now,
+                }
+                for s in series
+            ]
+            ids = _insert_returning_ids(conn, rows)
+            members = [
+                {
+                    "cluster_id": cid,
+                    "kind": SERIES,
+                    "media_sha256": sha,
+                    "distance": None,
+                    "added_at": now,
+                }
+                for cid, s in zip(ids, series, strict=True)
+                for sha in s.members
+            ]
+            _insert_chunked(conn, _MEMBER, members)
+
+    # -------------------------------------------------------------- reading clusters
+
+    def iter_clusters(self, kind: str | None = None) -> Iterator[ClusterView]:
+        """Every cluster, by id, with its members (streamed)."""
+        cq = select(_CLUSTER).order_by(_CLUSTER.c.id)
+        mq = select(_MEMBER.c.cluster_id, _MEMBER.c.media_sha256, _MEMBER.c.distance).order_by(
+            _MEMBER.c.cluster_id
+        )
+        if kind is not None:
+            cq = cq.where(_CLUSTER.c.kind == kind)
+            mq = mq.where(_MEMBER.c.kind == kind)
+        with self.engine.connect() as c1, self.engine.connect() as c2:
+            members = iter(c2.execution_options(yield_per=5000).execute(mq))
+            pending = next(members, None)
+            for row in c1.execution_options(yield_per=2000).execute(cq):
+                found: list[ClusterMemberView] = []
+                while pending is not None and pending.cluster_id <= row.id:
+                    if pending.cluster_id == row.id:
+                        found.append(ClusterMemberView(pending.media_sha256, pending.distance))
+                    pending = next(members, None)
+                yield _view(row, found)
+
+    def get_cluster(self, cluster_id: int) -> ClusterView:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_CLUSTER).where(_CLUSTER.c.id == cluster_id)).first()
+            if row is None:
+                raise ClusterNotFound(f"no cluster {cluster_id} in this case")
+            found = [
+                ClusterMemberView(s, d)
+                for s, d in conn.execute(
+                    select(_MEMBER.c.media_sha256, _MEMBER.c.distance).where(
+                        _MEMBER.c.cluster_id == cluster_id
+                    )
+                )
+            ]
+        return _view(row, found)
+
+    def clusters_of(self, sha256: str) -> list[ClusterView]:
+        """The clusters (at most one of each kind) a media belongs to."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(_MEMBER.c.cluster_id)
+                .where(_MEMBER.c.media_sha256 == sha256)
+                .order_by(_MEMBER.c.cluster_id)
+            ).scalars()
+            wanted = list(ids)
+        return [self.get_cluster(i) for i in wanted]
+
+
+def _view(row: Any, members: list[ClusterMemberView]) -> ClusterView:
+    rep = row.representative_sha256
+    members.sort(key=lambda m: (m.sha256 != rep, m.distance or 0, m.sha256))
+    return ClusterView(
+        row.id,
+        row.kind,
+        rep,
+        tuple(members),
+        row.threshold,
+        row.reason,
+        row.basis,
+        row.created_at,
+    )
+
+
+def _insert_chunked(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        conn.execute(insert(table), rows[start : start + _CHUNK])
+
+
+def _insert_returning_ids(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    ids: list[int] = []
+    stmt = insert(_CLUSTER).returning(_CLUSTER.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(rows), _CHUNK):
+        ids.extend(conn.execute(stmt, rows[start : start + _CHUNK]).scalars())
+    return ids
