@@ -210,8 +210,12 @@ def main() -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.queries * 2 > min(sizes):
         parser.error("each bank needs at least 2 rows per query for the planted hashes")
+    load = os.getloadavg()[0]
     results = [bench_size(n, args.queries, args.radius, args.seed, args.threads) for n in sizes]
-    print("\nsummary")
+    print(
+        f"\nsummary ({os.cpu_count()} CPUs; 1-minute load average {load:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end: other work here slows both engines)"
+    )
     for r in results:
         print(
             f"  {r['size']:>12,} hashes: vigil {r['vigil']['qps']:>10,.0f} q/s, faiss "

@@ -80,6 +80,7 @@ class Case:
         limits: Limits | None = None,
         batch_size: int = 500,
         on_progress: Callable[[ScanSummary], None] | None = None,
+        detector: Path | None = None,
     ) -> ScanSummary:
         summary = run_scan(
             self.store,
@@ -89,6 +90,7 @@ class Case:
             limits=limits,
             batch_size=batch_size,
             on_progress=on_progress,
+            detector=detector,
         )
         if summary.media_shas and self.banking.store.all():
             summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()

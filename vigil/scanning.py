@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.analysis import ItemRecord, analyse_bytes, analyse_path
+from vigil.analysis.detector import Detector
 from vigil.errors import ItemError, Reason, UsageError
 from vigil.limits import Limits
 from vigil.sources import Item, iter_items
@@ -120,6 +121,7 @@ class _Task:
     data: bytes | None
     limits: Limits
     thumbs_dir: str
+    detector: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +136,27 @@ def thumbnail_path(thumbs_dir: Path, sha256: str) -> Path:
     return thumbs_dir / sha256[:2] / f"{sha256}.jpg"
 
 
+_DETECTORS: dict[str, Detector] = {}
+
+
+def _detector(path: str | None) -> Detector | None:
+    """The detector at ``path``, loaded once per process."""
+    if path is None:
+        return None
+    if path not in _DETECTORS:
+        _DETECTORS[path] = Detector.load(Path(path))
+    return _DETECTORS[path]
+
+
 def _analyse_task(task: _Task) -> _Result:
     """Runs in a worker: analyse one item and store its thumbnail in the case."""
     try:
+        detector = _detector(task.detector)
         if task.path is not None:
-            record = analyse_path(Path(task.path), task.limits)
+            record = analyse_path(Path(task.path), task.limits, detector)
         else:
             assert task.data is not None
-            record = analyse_bytes(task.data, task.limits)
+            record = analyse_bytes(task.data, task.limits, detector)
     except OSError as exc:
         return _Result(task.seq, None, False, ItemError(Reason.UNREADABLE, str(exc)))
     except Exception as exc:  # a bug, not bad input: record it and go on
@@ -271,8 +286,13 @@ def run_scan(
     limits: Limits | None = None,
     batch_size: int = 500,
     on_progress: Callable[[ScanSummary], None] | None = None,
+    detector: Path | None = None,
 ) -> ScanSummary:
-    """Scan ``roots`` into the case. Bad items are recorded, never raised."""
+    """Scan ``roots`` into the case. Bad items are recorded, never raised.
+
+    ``detector`` is an ONNX model file (see :mod:`vigil.analysis.detector`); it is loaded
+    here first so that an unusable model stops the scan before it starts.
+    """
     limits = limits or Limits()
     workers = workers or default_workers()
     if workers < 1:
@@ -281,6 +301,8 @@ def run_scan(
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     abs_roots = [os.path.abspath(r) for r in roots]
+    detector_path = str(Path(detector).resolve()) if detector is not None else None
+    _detector(detector_path)  # raises DetectorError with the reason when unusable
     started = time.monotonic()
     scan = store.begin_scan(abs_roots)
     summary = ScanSummary(scan=scan.id, case=str(case_dir), resumed=scan.resumed)
@@ -339,7 +361,12 @@ def run_scan(
                 rec.add(seq, item, None)
             else:
                 task = _Task(
-                    seq, str(item.path) if item.path else None, item.data, limits, str(thumbs)
+                    seq,
+                    str(item.path) if item.path else None,
+                    item.data,
+                    limits,
+                    str(thumbs),
+                    detector_path,
                 )
                 if pool is None:
                     _finish(seq, item, _analyse_task(task))

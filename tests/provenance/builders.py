@@ -237,6 +237,54 @@ def flux_graph() -> dict[str, Any]:
     }
 
 
+def sd3_graph() -> dict[str, Any]:
+    """An SD3-style API graph: TripleCLIPLoader, CLIPTextEncodeSD3, ModelSamplingSD3, KSampler."""
+    return {
+        "1": {
+            "class_type": "CheckpointLoaderSimple",
+            "inputs": {"ckpt_name": "sd3.5_large.safetensors"},
+        },
+        "2": {
+            "class_type": "TripleCLIPLoader",
+            "inputs": {"clip_name1": "clip_l", "clip_name2": "clip_g", "clip_name3": "t5xxl"},
+        },
+        "3": {"class_type": "ModelSamplingSD3", "inputs": {"shift": 3.0, "model": ["1", 0]}},
+        "4": {
+            "class_type": "CLIPTextEncodeSD3",
+            "inputs": {
+                "clip_l": "mountain landscape",
+                "clip_g": "mountain landscape",
+                "t5xxl": "a mountain landscape at dawn",
+                "empty_padding": "none",
+                "clip": ["2", 0],
+            },
+        },
+        "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["2", 0]}},
+        "6": {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["5", 0]}},
+        "7": {
+            "class_type": "EmptySD3LatentImage",
+            "inputs": {"width": 1024, "height": 1024, "batch_size": 1},
+        },
+        "8": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 808,
+                "steps": 28,
+                "cfg": 4.5,
+                "sampler_name": "dpmpp_2m",
+                "scheduler": "sgm_uniform",
+                "denoise": 1.0,
+                "model": ["3", 0],
+                "positive": ["4", 0],
+                "negative": ["6", 0],
+                "latent_image": ["7", 0],
+            },
+        },
+        "9": {"class_type": "VAEDecode", "inputs": {"samples": ["8", 0], "vae": ["1", 2]}},
+        "10": {"class_type": "SaveImage", "inputs": {"images": ["9", 0]}},
+    }
+
+
 def two_pass_graph() -> dict[str, Any]:
     """SDXL base + refiner: two KSamplerAdvanced nodes; the refiner is nearest the output."""
     return {

@@ -71,3 +71,14 @@ def test_c2pa_reader_runs_offline() -> None:
         c2pa.Reader.try_create("image/jpeg", io.BytesIO(data), None, _offline_context(_sdk()))
     report = extract_provenance(data, "image/jpeg")
     assert report.c2pa is not None and report.c2pa.state == "remote"
+
+
+def test_reports_cross_process_boundaries() -> None:
+    """Scans run analysis in process pools and on Dask: reports must pickle."""
+    import pickle
+
+    data = b.comfy_png(b.flux_graph())
+    report = extract_provenance(data, "image/png")
+    assert pickle.loads(pickle.dumps(report)) == report
+    record = analyse_bytes(data, Limits())
+    assert pickle.loads(pickle.dumps(record)).provenance == report

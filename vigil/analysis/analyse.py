@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,11 +31,17 @@ from vigil.media.decode import DecodeFailure, ImageHeader, decode_image
 from vigil.media.sniff import SNIFF_BYTES, FileType, sniff
 from vigil.media.thumbnail import make_thumbnail
 
+if TYPE_CHECKING:
+    from vigil.analysis.detector import Detector
+
 __all__ = ["analyse_bytes", "analyse_path"]
 
 
-def analyse_bytes(data: bytes, limits: Limits) -> ItemRecord:
-    """Everything Vigil learns from ``data``; never raises for bad content."""
+def analyse_bytes(data: bytes, limits: Limits, detector: Detector | None = None) -> ItemRecord:
+    """Everything Vigil learns from ``data``; never raises for bad content.
+
+    With a ``detector`` (a user-supplied ONNX classifier), decoded images also get its score.
+    """
     hashes = hash_bytes(data)
     ftype = sniff(data[:SNIFF_BYTES])
     if not data:
@@ -44,7 +51,7 @@ def analyse_bytes(data: bytes, limits: Limits) -> ItemRecord:
     if len(data) > limits.max_decode_bytes:
         return _too_large(hashes, len(data), ftype, limits)
     try:
-        return _analyse_image(data, hashes, ftype, limits)
+        return _analyse_image(data, hashes, ftype, limits, detector)
     except DecodeFailure as failure:
         error, header = failure.error, failure.header
     except ItemFailure as failure:
@@ -56,7 +63,7 @@ def analyse_bytes(data: bytes, limits: Limits) -> ItemRecord:
     return _record(hashes, len(data), ftype, error=error, header=header, provenance=provenance)
 
 
-def analyse_path(path: Path, limits: Limits) -> ItemRecord:
+def analyse_path(path: Path, limits: Limits, detector: Detector | None = None) -> ItemRecord:
     """Read ``path`` and analyse it; files over ``limits.max_decode_bytes`` are only hashed.
 
     Large files are hashed in 1 MiB chunks and never held in memory. An unreadable path
@@ -68,7 +75,7 @@ def analyse_path(path: Path, limits: Limits) -> ItemRecord:
         if size <= limits.max_decode_bytes:
             prefix = fp.read(limits.max_decode_bytes + 1)
             if len(prefix) <= limits.max_decode_bytes:
-                return analyse_bytes(prefix, limits)
+                return analyse_bytes(prefix, limits, detector)
         if len(prefix) < SNIFF_BYTES:
             prefix += fp.read(SNIFF_BYTES - len(prefix))
         ftype = sniff(prefix[:SNIFF_BYTES])
@@ -79,7 +86,11 @@ def analyse_path(path: Path, limits: Limits) -> ItemRecord:
 
 
 def _analyse_image(
-    data: bytes, hashes: CryptoHashes, ftype: FileType, limits: Limits
+    data: bytes,
+    hashes: CryptoHashes,
+    ftype: FileType,
+    limits: Limits,
+    detector: Detector | None = None,
 ) -> ItemRecord:
     decoded = decode_image(data, limits, mime=ftype.mime, draft_side=PDQ_SIDE)
     header = decoded.header
@@ -107,6 +118,7 @@ def _analyse_image(
         camera=camera_from_exif(decoded.exif),
         thumbnail=make_thumbnail(image, orientation),
         provenance=provenance,
+        detector_score=detector.score(image) if detector is not None else None,
     )
 
 
@@ -134,6 +146,7 @@ def _record(
     camera: Camera | None = None,
     thumbnail: bytes | None = None,
     provenance: ProvenanceReport | None = None,
+    detector_score: float | None = None,
 ) -> ItemRecord:
     return ItemRecord(
         sha256=hashes.sha256,
@@ -153,4 +166,5 @@ def _record(
         error=error,
         thumbnail=thumbnail,
         provenance=provenance,
+        detector_score=detector_score,
     )

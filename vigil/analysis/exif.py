@@ -45,8 +45,8 @@ def camera_from_exif(exif: Image.Exif | None) -> Camera | None:
     if exif is None:
         return None
     try:
-        make = _text(exif.get(MAKE))
-        model = _text(exif.get(MODEL))
+        make = _camera_text(exif.get(MAKE))
+        model = _camera_text(exif.get(MODEL))
         taken_raw = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL)
         if taken_raw is None:  # some writers put it in IFD0
             taken_raw = exif.get(DATETIME_ORIGINAL)
@@ -56,6 +56,15 @@ def camera_from_exif(exif: Image.Exif | None) -> Camera | None:
     if make is None and model is None and taken is None:
         return None
     return Camera(make=make, model=model, taken=taken)
+
+
+def _camera_text(value: object) -> str | None:
+    """A Make/Model string, or None when the tag holds something else: ComfyUI writes its
+    ``workflow:{…}`` / ``prompt:{…}`` graphs into these tags of WebP files."""
+    text = _text(value)
+    if text is None or len(text) > 200 or text.startswith(("workflow:", "prompt:", "{")):
+        return None
+    return text
 
 
 def normalise_exif_datetime(value: object) -> str | None:

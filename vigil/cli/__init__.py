@@ -41,6 +41,7 @@ def _main(
 
 from vigil.cli import banks as _banks  # noqa: E402
 from vigil.cli import clusters as _clusters  # noqa: E402
+from vigil.cli import intel as _intel  # noqa: E402
 from vigil.cli import media as _media  # noqa: E402
 from vigil.cli import scan as _scan  # noqa: E402
 from vigil.cli import web as _web  # noqa: E402
@@ -49,6 +50,7 @@ _scan.register(app)
 _media.register(app)
 _clusters.register(app)
 _banks.register(app)
+_intel.register(app)
 _web.register(app)
 
 

@@ -14,7 +14,7 @@ from vigil.case import DATABASE_URL_ENV, Case
 from vigil.errors import UsageError, VigilError
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CaseOpt = Annotated[
     Path, typer.Option("--case", help="Case directory (database and derived files).")

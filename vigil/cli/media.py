@@ -102,6 +102,16 @@ def _print_media(m: MediaView, c: Case) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         out.print(f"{k:<{width}}  {v}")
+    _print_provenance(m)
+    matches = list(c.banking.store.iter_matches(media_sha256=m.sha256))
+    if matches:
+        out.print(f"bank matches ({len(matches)}):")
+        for x in matches:
+            out.print(
+                f"  {x.bank} ({x.bank_kind}): {x.hash_type} d={x.distance}"
+                f"  label={x.entry.row.label!r} category={x.entry.row.category}"
+                + (f"  variant {x.variant}" if x.variant and x.variant != "original" else "")
+            )
     out.print(f"sightings ({len(m.sightings)}):")
     for s in m.sightings:
         extra = "".join(
@@ -112,6 +122,33 @@ def _print_media(m: MediaView, c: Case) -> None:
             ]
         )
         out.print(f"  {s.path}{extra}")
+
+
+def _print_provenance(m: MediaView) -> None:
+    report = m.provenance_report
+    if not report:
+        return
+    flag = "  [CONFLICT: " + "; ".join(report.get("conflict_reasons") or []) + "]"
+    out.print(f"provenance: {report['provenance']}{flag if report.get('conflict') else ''}")
+    out.print("  (a declared signal is a fact about the file, not proof about the pixels)")
+    for e in report.get("evidence") or []:
+        out.print(f"  - {e.get('kind')}: {e.get('value')}  [{e.get('source')}]")
+    gen = report.get("generator")
+    if gen:
+        fields = ("tool", "model_name", "model_hash", "seed", "steps", "sampler", "cfg")
+        out.print("  generator: " + ", ".join(f"{k}={gen[k]}" for k in fields if gen.get(k)))
+        for lora in gen.get("loras") or []:
+            out.print(f"    lora {lora.get('name')} hash={lora.get('hash')} w={lora.get('weight')}")
+    c2pa = report.get("c2pa")
+    if c2pa:
+        out.print(
+            f"  c2pa: {c2pa.get('state')}; generator {c2pa.get('claim_generator')}; "
+            f"source types {c2pa.get('digital_source_types')}"
+        )
+    for p in report.get("parse_errors") or []:
+        out.print(f"  parse error in {p.get('source')}: {p.get('message')}")
+    if m.detector_score is not None:
+        out.print(f"  detector score: {m.detector_score:.3f}")
 
 
 @sightings_app.command("list")

@@ -47,6 +47,10 @@ def scan(
         float, typer.Option(help="Highest compression ratio accepted for a member (zip bombs).")
     ] = _DEFAULTS.max_compression_ratio,
     batch_size: Annotated[int, typer.Option(help="Rows per database transaction.")] = 500,
+    detector: Annotated[
+        Path | None,
+        typer.Option(help="An ONNX image classifier to score every image (see README)."),
+    ] = None,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""
     limits = Limits(
@@ -58,7 +62,7 @@ def scan(
     )
     with open_case(case, database_url, create=True) as c:
         try:
-            summary = _scan_with_progress(c, paths, workers, limits, batch_size)
+            summary = _scan_with_progress(c, paths, workers, limits, batch_size, detector)
         except VigilError as exc:
             fail(exc)
     if json_out:
@@ -68,10 +72,17 @@ def scan(
 
 
 def _scan_with_progress(
-    c: Case, paths: list[Path], workers: int | None, limits: Limits, batch_size: int
+    c: Case,
+    paths: list[Path],
+    workers: int | None,
+    limits: Limits,
+    batch_size: int,
+    detector: Path | None = None,
 ) -> ScanSummary:
     if not err.is_terminal:
-        return c.scan(paths, workers=workers, limits=limits, batch_size=batch_size)
+        return c.scan(
+            paths, workers=workers, limits=limits, batch_size=batch_size, detector=detector
+        )
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -91,7 +102,12 @@ def _scan_with_progress(
             )
 
         return c.scan(
-            paths, workers=workers, limits=limits, batch_size=batch_size, on_progress=update
+            paths,
+            workers=workers,
+            limits=limits,
+            batch_size=batch_size,
+            on_progress=update,
+            detector=detector,
         )
 
 
@@ -115,6 +131,13 @@ def _print_summary(s: ScanSummary) -> None:
             + ", ".join(f"{k} {v:,}" for k, v in s.errors_by_reason.most_common())
         )
         out.print("  (details: vigil sightings list --status failed)")
+    if s.matching:
+        m = s.matching
+        out.print(
+            f"  bank matches: {m['media_matched']:,} media ({m['new_matches']:,} new matches)"
+            + (f", {m['suppressed_by_negative_banks']:,} suppressed by negative banks"
+               if m["suppressed_by_negative_banks"] else "")
+        )  # fmt: skip
     out.print(f"  case: {s.case}")
 
 

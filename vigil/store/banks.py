@@ -349,7 +349,9 @@ class BankStore:
             after = conn.execute(select(func.count()).select_from(_MATCH)).scalar_one()
         return int(after) - int(before)
 
-    def iter_matches(self, bank_id: int | None = None) -> Iterator[MatchView]:
+    def iter_matches(
+        self, bank_id: int | None = None, media_sha256: str | None = None
+    ) -> Iterator[MatchView]:
         q = (
             select(
                 _MATCH.c.media_sha256, _MATCH.c.hash_type, _MATCH.c.distance, _MATCH.c.variant,
@@ -361,6 +363,8 @@ class BankStore:
         )  # fmt: skip
         if bank_id is not None:
             q = q.where(_MATCH.c.bank_id == bank_id)
+        if media_sha256 is not None:
+            q = q.where(_MATCH.c.media_sha256 == media_sha256)
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 entry = EntryView(r.id, r.bank_name, r.bank_kind, _entry_row(r))

@@ -339,3 +339,16 @@ class Exposure(Base):
     media_sha256: Mapped[str] = mapped_column(String(64))
     revealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     concealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ModelAlias(Base):
+    """A hotline-supplied name (and URL) for a model or LoRA hash (``vigil intel
+    import-models``)."""
+
+    __tablename__ = "model_alias"
+
+    #: Lowercase hex as supplied (full SHA-256, or A1111's 10 / LoRA 12 digit short hash).
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)

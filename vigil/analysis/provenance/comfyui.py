@@ -40,7 +40,9 @@ _OUTPUT_HINTS = ("Save", "Preview")
 #: Most models, LoRAs and seeds kept from one graph.
 MAX_ITEMS = 64
 _MODEL_KEYS = ("ckpt_name", "unet_name", "base_ckpt_name", "model_path")
-_TEXT_KEYS = ("text", "text_g", "text_l", "clip_l", "t5xxl", "prompt", "positive_prompt")
+_TEXT_KEYS = (
+    *("text", "text_g", "text_l", "clip_l", "clip_g", "t5xxl", "prompt", "positive_prompt"),
+)
 _NOT_PROMPT = frozenset(
     {
         *("model", "clip", "vae", "pixels", "image", "images", "mask", "control_net"),
