@@ -9,5 +9,8 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalise_text(text: str) -> str:
-    """Unicode NFKC, case-folded, whitespace collapsed: ``"A  Red\\u00a0BIKE"`` → ``"a red bike"``."""
+    """Unicode NFKC, case-folded, whitespace collapsed.
+
+    ``"A  Red\\u00a0BIKE"`` → ``"a red bike"``.
+    """
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()

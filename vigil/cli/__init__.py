@@ -43,6 +43,7 @@ from vigil.cli import banks as _banks  # noqa: E402
 from vigil.cli import clusters as _clusters  # noqa: E402
 from vigil.cli import intel as _intel  # noqa: E402
 from vigil.cli import media as _media  # noqa: E402
+from vigil.cli import reports as _reports  # noqa: E402
 from vigil.cli import scan as _scan  # noqa: E402
 from vigil.cli import web as _web  # noqa: E402
 
@@ -52,6 +53,7 @@ _clusters.register(app)
 _banks.register(app)
 _intel.register(app)
 _web.register(app)
+_reports.register(app)
 
 
 def main() -> None:

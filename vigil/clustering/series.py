@@ -13,9 +13,10 @@ is the member with the smallest SHA-256 (series are for display; nothing is deci
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from vigil.textnorm import normalise_text
 
 SEED = "seed"
 PROMPT = "prompt"
@@ -44,8 +45,7 @@ def normalise_prompt(prompt: str | None) -> str | None:
     """NFKC, case-folded, whitespace collapsed; ``None`` for an empty prompt."""
     if prompt is None:
         return None
-    text = " ".join(unicodedata.normalize("NFKC", prompt).casefold().split())
-    return text or None
+    return normalise_text(prompt) or None
 
 
 def group_series(media: Iterable[GenerationInfo]) -> list[Series]:
