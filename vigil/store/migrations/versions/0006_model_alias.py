@@ -8,9 +8,8 @@ Create Date: 2026-11-25 21:50:53.314267
 
 from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0006"
