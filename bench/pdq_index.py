@@ -4,11 +4,12 @@ For each bank size it generates random 256-bit hashes, then plants, for every qu
 near-duplicate at distance ``i % (radius + 1)`` (0–31: each distance equally often) and one
 decoy at distance ``radius + 1 + i % 9`` (32–40), at random rows. Then:
 
-1. FAISS ``IndexBinaryFlat`` (brute force, the baseline): build, ``range_search``. FAISS's
-   binary range search keeps distances *strictly below* its radius (checked here on the
-   planted rows), so it is called with ``radius + 1`` to mean ``≤ radius``.
-2. Vigil ``PDQIndex.build`` then ``search(queries, radius)``.
-3. Checks that both return the identical set of ``(query, id, distance)`` triples, that every
+1. builds Vigil's ``PDQIndex`` and FAISS ``IndexBinaryFlat`` (brute force, the baseline);
+2. searches the queries in batches of 500, each batch on Vigil then on FAISS, so that other
+   work on a shared machine slows both alike; FAISS's binary range search keeps distances
+   *strictly below* its radius (checked here on the planted rows), so it is called with
+   ``radius + 1`` to mean ``≤ radius``;
+3. checks that both return the identical set of ``(query, id, distance)`` triples, that every
    planted near-duplicate is found and no decoy is, and prints build time, memory (bytes and
    × the raw 32 bytes a hash), queries per second, and the throughput ratio.
 
@@ -33,6 +34,10 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
+
+# FAISS's OpenMP threads otherwise spin for a while after each call, taking the CPUs from
+# the Vigil batch that follows; set before FAISS (and its OpenMP runtime) is loaded.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from vigil.matching import PDQIndex
 
@@ -65,7 +70,7 @@ def triples(qidx: np.ndarray, ids: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return out[np.lexsort((out[:, 2], out[:, 1], out[:, 0]))]
 
 
-def run_faiss(bank: np.ndarray, queries: np.ndarray, radius: int, threads: int) -> dict[str, Any]:
+def build_faiss(bank: np.ndarray, threads: int) -> tuple[Any, dict[str, Any]]:
     import faiss
 
     faiss.omp_set_num_threads(threads)
@@ -73,47 +78,20 @@ def run_faiss(bank: np.ndarray, queries: np.ndarray, radius: int, threads: int) 
     index = faiss.IndexBinaryFlat(256)
     index.add(bank)
     build = time.perf_counter() - t0
-
-    # FAISS keeps d < radius: check on a query with a planted row at exactly `radius`.
-    nq = queries.shape[0]
-    parts: list[np.ndarray] = []
-    step = max(1, min(1000, nq // 10 or 1))
-    t0 = time.perf_counter()
-    for start in range(0, nq, step):
-        lims, dist, labels = index.range_search(queries[start : start + step], radius + 1)
-        counts = np.diff(lims).astype(np.int64)
-        qidx = np.repeat(np.arange(start, start + len(counts)), counts)
-        parts.append(triples(qidx, labels, dist))
-        done = min(start + step, nq)
-        elapsed = time.perf_counter() - t0
-        print(
-            f"    faiss: {done:,}/{nq:,} queries, {elapsed:.1f} s, "
-            f"~{elapsed / done * (nq - done):.0f} s left",
-            flush=True,
-        )
-    search = time.perf_counter() - t0
-    found = np.concatenate(parts)
-    return {
-        "build_s": build,
-        "search_s": search,
-        "qps": nq / search,
-        "nbytes": int(index.ntotal) * index.code_size,
-        "found": found[np.lexsort((found[:, 2], found[:, 1], found[:, 0]))],
-        "strict": _faiss_is_strict(index, queries, radius),
-    }
+    return index, {"build_s": build, "nbytes": int(index.ntotal) * index.code_size}
 
 
-def _faiss_is_strict(index: Any, queries: np.ndarray, radius: int) -> bool:
+def faiss_is_strict(index: Any, queries: np.ndarray, radius: int) -> bool:
     """Whether FAISS drops a row at exactly ``radius`` when asked for ``radius``."""
     probe = queries[radius :: radius + 1][:50]  # queries whose planted row is at `radius`
     _lims, dist, _labels = index.range_search(probe, radius)
     return not bool((dist == radius).any())
 
 
-def run_vigil(bank: np.ndarray, queries: np.ndarray, radius: int, threads: int) -> dict[str, Any]:
+def build_vigil(bank: np.ndarray, threads: int) -> tuple[PDQIndex, dict[str, Any]]:
     ids = np.arange(bank.shape[0], dtype=np.int64)
     # Load the compiled kernels first, so that tracemalloc sees the index, not numba.
-    PDQIndex.build(bank[:5000], ids[:5000], threads=threads).search(queries[:8], radius)
+    PDQIndex.build(bank[:5000], ids[:5000], threads=threads).search(bank[:8])
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     t0 = time.perf_counter()
@@ -121,21 +99,48 @@ def run_vigil(bank: np.ndarray, queries: np.ndarray, radius: int, threads: int) 
     build = time.perf_counter() - t0
     held, peak = (m - base for m in tracemalloc.get_traced_memory())
     tracemalloc.stop()
-    index.search(queries[:8], radius)  # warm up
-    t0 = time.perf_counter()
-    found = index.search(queries, radius)
-    search = time.perf_counter() - t0
-    return {
+    return index, {
         "build_s": build,
-        "search_s": search,
-        "qps": queries.shape[0] / search,
         "nbytes": index.nbytes,
         "traced_held": held,
         "traced_peak": peak,
         "segments": [s.__dict__ for s in index.segments()],
-        "found": triples(found.query_idx, found.ids, found.distances),
         "backend": index.backend,
     }
+
+
+def search_both(
+    vigil: PDQIndex, flat: Any, queries: np.ndarray, radius: int, batch: int
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Both engines on the same batches, alternately (so that other load hits both alike).
+
+    Returns each engine's total seconds and result triples.
+    """
+    nq = queries.shape[0]
+    vigil.search(queries[:8], radius)  # warm up
+    t_vigil = t_flat = 0.0
+    found_vigil: list[np.ndarray] = []
+    found_flat: list[np.ndarray] = []
+    for start in range(0, nq, batch):
+        part = queries[start : start + batch]
+        t0 = time.perf_counter()
+        got = vigil.search(part, radius)
+        t_vigil += time.perf_counter() - t0
+        found_vigil.append(triples(got.query_idx + start, got.ids, got.distances))
+        t0 = time.perf_counter()
+        lims, dist, labels = flat.range_search(part, radius + 1)  # FAISS keeps d < radius
+        t_flat += time.perf_counter() - t0
+        counts = np.diff(lims).astype(np.int64)
+        found_flat.append(triples(np.repeat(np.arange(len(part)) + start, counts), labels, dist))
+        done = min(start + batch, nq)
+        print(
+            f"    {done:,}/{nq:,} queries: vigil {t_vigil:.1f} s, faiss {t_flat:.1f} s, "
+            f"~{t_flat / done * (nq - done):.0f} s left",
+            flush=True,
+        )
+    both = (np.concatenate(found_vigil), np.concatenate(found_flat))
+    v, f = (x[np.lexsort((x[:, 2], x[:, 1], x[:, 0]))] for x in both)
+    return t_vigil, t_flat, v, f
 
 
 def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[str, Any]:
@@ -143,21 +148,26 @@ def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[st
     t0 = time.perf_counter()
     bank, queries, near_rows, decoy_rows = make_data(n, nq, radius, seed)
     print(f"  data: {time.perf_counter() - t0:.1f} s", flush=True)
-    print("  vigil PDQIndex ...", flush=True)
-    vigil = run_vigil(bank, queries, radius, threads)
-    print(f"    {vigil['qps']:,.0f} queries/s", flush=True)
-    print("  faiss IndexBinaryFlat ...", flush=True)
-    flat = run_faiss(bank, queries, radius, threads)
+    print("  building ...", flush=True)
+    vigil_index, vigil = build_vigil(bank, threads)
+    flat_index, flat = build_faiss(bank, threads)
+    flat["strict"] = faiss_is_strict(flat_index, queries, radius)
+    print("  searching, alternating batches ...", flush=True)
+    batch = min(500, nq)
+    t_vigil, t_flat, found, found_flat = search_both(
+        vigil_index, flat_index, queries, radius, batch
+    )
+    vigil["qps"], flat["qps"] = nq / t_vigil, nq / t_flat
     raw = 32 * n
-    identical = bool(np.array_equal(vigil["found"], flat["found"]))
-    found_rows = {(int(q), int(i)) for q, i, _ in vigil["found"]}
+    identical = bool(np.array_equal(found, found_flat))
+    found_rows = {(int(q), int(i)) for q, i, _ in found}
     near_ok = all((q, int(r)) in found_rows for q, r in enumerate(near_rows))
     decoys_out = not any((q, int(r)) in found_rows for q, r in enumerate(decoy_rows))
     ratio = vigil["qps"] / flat["qps"]
 
     rows = [
-        ("faiss IndexBinaryFlat", flat["build_s"], flat["nbytes"], flat["qps"], len(flat["found"])),
-        ("vigil PDQIndex", vigil["build_s"], vigil["nbytes"], vigil["qps"], len(vigil["found"])),
+        ("faiss IndexBinaryFlat", flat["build_s"], flat["nbytes"], flat["qps"], len(found_flat)),
+        ("vigil PDQIndex", vigil["build_s"], vigil["nbytes"], vigil["qps"], len(found)),
     ]
     print(
         f"\n  {'engine':<24}{'build s':>9}{'memory bytes':>16}{'× raw':>7}{'queries/s':>12}"
@@ -187,9 +197,9 @@ def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[st
         "queries": nq,
         "radius": radius,
         "threads": threads,
-        "faiss": {k: v for k, v in flat.items() if k != "found"},
-        "vigil": {k: v for k, v in vigil.items() if k != "found"},
-        "matches": len(vigil["found"]),
+        "faiss": flat,
+        "vigil": vigil,
+        "matches": len(found),
         "identical": identical,
         "near_found": near_ok,
         "decoys_excluded": decoys_out,

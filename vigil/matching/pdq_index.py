@@ -122,6 +122,7 @@ class PDQIndex:
         self.threads = max(1, threads or _usable_cpus())
         self.tag = ""
         self._segments: list[Segment] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ building
 
@@ -196,8 +197,9 @@ class PDQIndex:
             return found
 
         if self.threads > 1 and len(spans) > 1:
-            with ThreadPoolExecutor(self.threads) as pool:
-                parts = [p for ps in pool.map(run, spans) for p in ps]
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pdq-index")
+            parts = [p for ps in self._pool.map(run, spans) for p in ps]
         else:
             parts = [p for span in spans for p in run(span)]
         if not parts:
