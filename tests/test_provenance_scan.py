@@ -91,3 +91,24 @@ def test_detector_scores_every_image(tmp_path: Path) -> None:
               str(tmp_path / "junk.onnx")],
     )  # fmt: skip
     assert bad.exit_code == 1 and "junk.onnx" in bad.output
+
+
+def test_report_names_models_by_imported_alias(scanned: Case, tmp_path: Path) -> None:
+    from vigil.reports.statistics import build_report, period_spec
+    from vigil.store.reporting import ReportingStore
+
+    store = IntelStore(scanned.store.engine)
+    # a model recorded by hash only gets its alias name in reports
+    with scanned.store.engine.begin() as conn:
+        import sqlalchemy as sa
+
+        conn.execute(
+            sa.text("UPDATE media SET generator_model = 'c0d1994c73' WHERE generator_model = "
+                    "'realistic_realisticVisionV20_v20'")
+        )  # fmt: skip
+    (tmp_path / "m.csv").write_text("c0d1994c73ffee,Known checkpoint\n")
+    import_models(store, tmp_path / "m.csv")
+    report = build_report(ReportingStore(scanned.store.engine), period_spec(None, None))
+    top = report.to_json()["figures"]["top_generator_models"]["value"]
+    assert top["Known checkpoint (c0d1994c73)"] == 2
+    scanned.close()

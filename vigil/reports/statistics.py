@@ -10,14 +10,19 @@ with 0.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from vigil.assessment.taxonomy import AGE_BAND, CATEGORY, CRIMINAL, ORIGIN, OUTCOME, SEX
 from vigil.errors import UsageError
+from vigil.store.intel import IntelStore
 from vigil.store.reporting import BY, GroupRow, Period, ReportingStore
+
+_HEXISH = re.compile(r"^[0-9a-f]{8,64}$")
 
 Value = int | dict[str, int]
 PROVENANCE = ("ai-declared", "ai-edited", "camera-declared", "none", "not-checked")
@@ -207,12 +212,16 @@ def build_section(store: ReportingStore, spec: PeriodSpec, by: tuple[str, ...]) 
     banks = store.matches_by_bank(p)
     f["bank_matches"] = banks.pop("")
     f["bank_matches_by_bank"] = dict(sorted(banks.items()))
+    name = _alias_namer(store)
     models = store.media_by(p, "generator_model", null="")
     models.pop("", None)
-    f["top_generator_models"] = _top(Counter(models))
+    named_models: Counter[str] = Counter()
+    for model, n in models.items():
+        named_models[name(model)] += n
+    f["top_generator_models"] = _top(named_models)
     loras: Counter[str] = Counter()
     for names in store.iter_loras(p):
-        loras.update(set(names))
+        loras.update({name(x) for x in names})
     f["top_loras"] = _top(loras)
     figures = {name: Figure(f[name], DEFINITIONS[name]) for name in DEFINITIONS}
     return Section(spec, figures, {b: store.groups(p, b) for b in by})
@@ -273,6 +282,22 @@ def _labelled(labels: Any, counts: dict[str, int]) -> dict[str, int]:
         if k not in out:
             out[k] = v
     return out
+
+
+def _alias_namer(store: ReportingStore) -> Callable[[str], str]:
+    """Names for bare model/LoRA hashes from `vigil intel import-models` (prefix match)."""
+    aliases = IntelStore(store.engine).aliases()
+
+    def name(key: str) -> str:
+        k = key.lower()
+        if not aliases or not _HEXISH.match(k):
+            return key
+        for a in aliases:
+            if a.hash.startswith(k) or k.startswith(a.hash):
+                return f"{a.name} ({key})"
+        return key
+
+    return name
 
 
 def _top(counter: Counter[str]) -> dict[str, int]:
