@@ -17,10 +17,18 @@ from argon2 import PasswordHasher
 
 from vigil.assessment import derivatives, review
 from vigil.assessment.accounts import Accounts, RateLimiter
+from vigil.assessment.clusters import (
+    PROPAGATED,
+    ClusterContext,
+    ClusterDecisions,
+    PropagationResult,
+)
 from vigil.assessment.mappings import Mapped, map_decision, prefill_from_bank
 from vigil.assessment.roles import Perm, can
 from vigil.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
 from vigil.case import Case
+from vigil.clustering.propagation import PropagationPlan
+from vigil.clustering.triage import TriagePolicy
 from vigil.errors import MediaNotFound, UsageError, VigilError
 from vigil.store import MediaView
 from vigil.store.assessments import (
@@ -32,6 +40,7 @@ from vigil.store.assessments import (
     StaleVersion,
 )
 from vigil.store.audit import AuditLog, AuditRecord, AuditReport
+from vigil.store.clusters import ClusterStore, ClusterView
 from vigil.store.users import UserRecord, Users
 
 __all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
@@ -60,6 +69,11 @@ class QueueEntry:
     matched: bool
     bank_category: int | None
     first_seen: str
+    #: Triage tier and near-duplicate cluster (when the case has clusters).
+    tier: str | None = None
+    cluster_size: int = 1
+    #: The representative, when this media is another member of its cluster.
+    representative: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ class ItemView:
     has_image: bool
     next_sha: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Its near-duplicate cluster (None: alone or not clustered).
+    cluster: ClusterContext | None = None
 
 
 class AssessmentService:
@@ -103,6 +119,10 @@ class AssessmentService:
         self.audit = AuditLog(engine)
         self.assessments = Assessments(engine)
         self.accounts = Accounts(self.users, self.audit, limiter, hasher)
+        self.clusters = ClusterDecisions(
+            self.assessments, self.audit, ClusterStore(engine),
+            lambda sha: case.thumbnail(sha) is not None,
+        )  # fmt: skip
 
     # permissions and policy
     def require(self, user: UserRecord, perm: Perm) -> None:
@@ -120,6 +140,14 @@ class AssessmentService:
             raise UsageError("the second-review share is between 0 and 1")
         self.users.set_org_setting("qa", {"sample_rate": sample_rate})
         self.audit.append(admin.name, "org-settings", detail={"qa": sample_rate})
+
+    def triage_policy(self) -> TriagePolicy:
+        """The queue's tier order: org setting ``triage`` ``{"order": [tier, ...]}``."""
+        names = self.users.org_setting("triage").get("order")
+        try:
+            return TriagePolicy.from_names(names) if names else TriagePolicy()
+        except (TypeError, ValueError):
+            return TriagePolicy()
 
     # the form
     @staticmethod
@@ -153,11 +181,22 @@ class AssessmentService:
                 provenance=filt.provenance, bank=filt.bank, source=filt.source
             )
         )
-        entries = [
-            QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched, c.bank_category,
-                       c.first_seen)
-            for c in cands[:limit]
-        ]  # fmt: skip
+        triaged = self.clusters.triage(cands, self.triage_policy())
+        if triaged is None:
+            entries = [
+                QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched,
+                           c.bank_category, c.first_seen)
+                for c in cands[:limit]
+            ]  # fmt: skip
+        else:
+            entries = [
+                QueueEntry(t.candidate.sha256, review.priority(t.candidate),
+                           t.candidate.provenance, t.candidate.matched,
+                           t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
+                           t.placement.size if t.placement else 1,
+                           t.placement.representative if t.is_member and t.placement else None)
+                for t in triaged[:limit]
+            ]  # fmt: skip
         pending = self.assessments.by_status(("awaiting-review",))
         seconds = [a for a in pending if a.analyst != user.name]
         disputes = self.assessments.by_status(("disputed",)) if can(user.role, Perm.RESOLVE) else []
@@ -234,6 +273,7 @@ class AssessmentService:
             next_sha=(
                 self.next_item(user, filt or QueueFilter(), after=sha256) if via == "item" else None
             ),
+            cluster=self.clusters.context(sha256) if via == "item" else None,
         )
 
     # images and reveals
@@ -304,17 +344,47 @@ class AssessmentService:
             assert a is not None
             self.require(user, Perm.RESOLVE)
             reason, status, stage = a.review_reason, "resolved", "resolution"
+        replaces = stage == "edit" and (
+            self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
+        )
         self.assessments.save(
             sha256, decision, user_id=user.id, stage=stage, expected_version=expected_version,
             status=status, review_reason=reason, bank_category=bank_cat,
             analyst_id=analyst_id, current=current,
         )  # fmt: skip
         detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
+        if replaces:
+            detail["replaces"] = PROPAGATED  # an override of a propagated decision
         self.audit.append(user.name, "assess" if stage in ("first", "edit") else "review",
                           sha256, detail | {"version": expected_version + 1})  # fmt: skip
         saved = self.assessments.get(sha256)
         assert saved is not None
         return saved
+
+    # near-duplicate clusters
+    def propagation_preview(
+        self, user: UserRecord, sha256: str, selected: set[str]
+    ) -> tuple[ClusterView, PropagationPlan, AssessmentRecord]:
+        """What applying ``sha256``'s decision to the selected members would do, and that
+        decision (changes nothing; the confirmation page shows it)."""
+        self.require(user, Perm.ASSESS)
+        self._media(sha256)
+        cluster, plan = self.clusters.plan(user.name, sha256, selected, confirmed=True)
+        a = self.assessments.get(sha256)
+        assert a is not None  # the plan requires a settled decision
+        return cluster, plan, a
+
+    def propagate(
+        self, user: UserRecord, sha256: str, selected: set[str], *, confirmed: bool
+    ) -> PropagationResult:
+        """Apply the representative ``sha256``'s settled decision to the selected members of
+        its near-duplicate cluster that have none of their own; one audit entry per member.
+        Needs ``confirmed`` (the analyst's explicit confirmation)."""
+        self.require(user, Perm.ASSESS)
+        self._media(sha256)
+        if not confirmed:
+            self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
+        return self.clusters.apply(user, sha256, selected)
 
     def history(
         self, user: UserRecord, sha256: str

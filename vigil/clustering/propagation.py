@@ -13,6 +13,9 @@ The assessment app calls these; they hold the rules, the app holds the UI and th
    :class:`Propagated` record, to be written to the audit log as propagated (who, from
    which media, at what distance).
 
+6. Only a **settled** decision propagates (:func:`require_settled`): one awaiting a second
+   review or disputed would spread before it is known.
+
 Bank-matched media pre-fill their category for confirmation: :func:`bank_prefill`.
 """
 
@@ -95,6 +98,21 @@ def plan_propagation(
         else:
             apply.append(Propagated(m.sha256, cluster.representative, analyst, m.distance))
     return PropagationPlan(tuple(apply), tuple(kept))
+
+
+#: Assessment statuses whose decision may propagate.
+SETTLED = ("final", "resolved")
+
+
+def require_settled(status: str | None) -> None:
+    """Raise :class:`PropagationRefused` unless the representative's decision is settled."""
+    if status is None:
+        raise PropagationRefused("no-decision", "assess the representative first")
+    if status not in SETTLED:
+        raise PropagationRefused(
+            "not-settled",
+            f"the representative's decision is {status}: it propagates once it is settled",
+        )
 
 
 def may_receive(

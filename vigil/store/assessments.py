@@ -116,6 +116,7 @@ class Candidate:
     bank_category: int | None
     matched: bool
     first_seen: str
+    provenance_conflict: bool | None = None
 
 
 def _decision(r: Row[Any]) -> Decision:
@@ -223,6 +224,21 @@ class Assessments:
         return [OpinionRecord(r.media_sha256, r.user, r.stage, _decision(r), r.version, r.at)
                 for r in rows]  # fmt: skip
 
+    def latest_stages(self, shas: list[str]) -> dict[str, str]:
+        """The stage of each media's latest opinion ("first", "edit", "propagated"...), for
+        the media of ``shas`` that have one (an assessed media always has)."""
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(shas), 500):
+                q = (
+                    select(_OPINION.c.media_sha256, _OPINION.c.stage)
+                    .where(_OPINION.c.media_sha256.in_(shas[start : start + 500]))
+                    .order_by(_OPINION.c.id)
+                )
+                for sha, stage in conn.execute(q):
+                    found[sha] = stage
+        return found
+
     def by_status(self, statuses: tuple[str, ...], limit: int = 200) -> list[AssessmentRecord]:
         q = (
             select(_ASSESSMENT.c.media_sha256)
@@ -285,6 +301,11 @@ class Assessments:
         prov: ColumnElement[Any] = (
             literal_column("media.provenance") if self.has_provenance else literal_column("NULL")
         )
+        conflict: ColumnElement[Any] = (
+            literal_column("media.provenance_conflict")
+            if self.has_provenance
+            else literal_column("NULL")
+        )
         q: Select[Any] = (
             select(
                 _MEDIA.c.sha256,
@@ -293,6 +314,7 @@ class Assessments:
                 bank_cat.label("bank_category"),
                 matched.label("matched"),
                 first_seen.label("first_seen"),
+                conflict.label("provenance_conflict"),
             )
             .where(
                 _MEDIA.c.error_reason.is_(None),
@@ -328,7 +350,7 @@ class Assessments:
             rows = conn.execute(q).all()
         return [
             Candidate(r.sha256, r.kind, r.provenance, r.bank_category, bool(r.matched),
-                      r.first_seen or "")
+                      r.first_seen or "", bool(r.provenance_conflict))
             for r in rows
         ]  # fmt: skip
 

@@ -176,6 +176,13 @@ class ClusterStore:
         with self.engine.connect() as conn:
             return [GenerationInfo(*row) for row in conn.execute(q)]
 
+    def near_duplicate_of(self, sha256: str) -> ClusterView | None:
+        """The near-duplicate cluster a media belongs to (None: not clustered yet)."""
+        for c in self.clusters_of(sha256):
+            if c.kind == NEAR_DUPLICATE:
+                return c
+        return None
+
     def count_clusters(self, kind: str) -> int:
         with self.engine.connect() as conn:
             n = conn.execute(select(func.count()).where(_CLUSTER.c.kind == kind)).scalar_one()
@@ -301,6 +308,45 @@ class ClusterStore:
             ).scalars()
             wanted = list(ids)
         return [self.get_cluster(i) for i in wanted]
+
+    def placements(self, shas: Sequence[str]) -> dict[str, Placement]:
+        """The near-duplicate cluster of each of ``shas`` that is clustered (for the queue)."""
+        where: dict[str, tuple[int, str]] = {}
+        sizes: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(shas), 500):
+                q = (
+                    select(
+                        _MEMBER.c.media_sha256,
+                        _MEMBER.c.cluster_id,
+                        _CLUSTER.c.representative_sha256,
+                    )
+                    .join(_CLUSTER, _CLUSTER.c.id == _MEMBER.c.cluster_id)
+                    .where(
+                        _MEMBER.c.kind == NEAR_DUPLICATE,
+                        _MEMBER.c.media_sha256.in_(list(shas[start : start + 500])),
+                    )
+                )
+                for sha, cid, rep in conn.execute(q):
+                    where[sha] = (int(cid), rep)
+            ids = sorted({cid for cid, _ in where.values()})
+            for start in range(0, len(ids), 500):
+                q2 = (
+                    select(_MEMBER.c.cluster_id, func.count())
+                    .where(_MEMBER.c.cluster_id.in_(ids[start : start + 500]))
+                    .group_by(_MEMBER.c.cluster_id)
+                )
+                sizes.update((int(cid), int(n)) for cid, n in conn.execute(q2))
+        return {sha: Placement(cid, rep, sizes.get(cid, 1)) for sha, (cid, rep) in where.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a media sits among near-duplicates: its cluster, representative and size."""
+
+    cluster_id: int
+    representative: str
+    size: int
 
 
 def _view(row: Any, members: list[ClusterMemberView]) -> ClusterView:

@@ -77,6 +77,21 @@ def assess(request: Request, service: Service, post: Post, sha256: str) -> Respo
     return RedirectResponse(f"/item/{nxt}" if nxt else "/queue", status_code=303)
 
 
+@router.post("/item/{sha256}/propagate")
+def propagate(request: Request, service: Service, post: Post, sha256: str) -> Response:
+    """Apply a representative's decision to the checked members (``member.<sha256>``).
+
+    Two steps: without ``confirm=yes`` it only shows what would happen and asks for the
+    confirmation (a second POST with the same members); nothing changes before that."""
+    selected = {k.split(".", 1)[1] for k in post.form if k.startswith("member.")}
+    if post.form.get("confirm") != "yes":
+        cluster, plan, source = service.propagation_preview(post.user, sha256, selected)
+        return render(request, "propagate.html", post.session, sha256=sha256, cluster=cluster,
+                      plan=plan, source=source, selected=sorted(selected), result=None)  # fmt: skip
+    result = service.propagate(post.user, sha256, selected, confirmed=True)
+    return render(request, "propagate.html", post.session, sha256=sha256, result=result)
+
+
 @router.get("/media/{sha256}/shielded.jpg")
 def shielded(service: Service, session: Session, sha256: str) -> Response:
     data = service.image(session.user, sha256)

@@ -63,6 +63,8 @@
     }
     document.addEventListener("keydown", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      // keys inside the "apply to members" form act on it, never on the assessment form
+      if (ev.target && ev.target.closest && ev.target.closest("#propagate")) return;
       if (typing(ev.target)) {
         if (ev.key === "Escape") ev.target.blur();
         return;

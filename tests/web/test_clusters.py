@@ -1,0 +1,219 @@
+"""Decisions per near-duplicate cluster over HTTP: members shown shielded with their distances,
+propagation only after an explicit confirmation, one audit entry per member, own decisions
+kept, overrides, roles, and the queue's triage order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.conftest import write_images
+from tests.web.conftest import DECISION, Browser
+from vigil.assessment import AssessmentService
+from vigil.case import Case
+from vigil.clustering import ClusterPlan, Member, NearDuplicateCluster
+from vigil.store.clusters import ClusterStore
+
+
+def make_cluster(service: AssessmentService, rep: str, members: dict[str, int]) -> None:
+    """A near-duplicate cluster written as `vigil cluster` would (benign generated images)."""
+    cluster = NearDuplicateCluster(
+        rep, (Member(rep, 0), *(Member(s, d) for s, d in members.items()))
+    )
+    ClusterStore(service.case.store.engine).apply_plan(ClusterPlan((), (cluster,)), 31)
+
+
+def no_second_review(service: AssessmentService) -> None:
+    service.users.set_org_setting("qa", {"sample_rate": 0.0})
+
+
+def status(r: object) -> int:
+    return int(r.status_code)  # type: ignore[attr-defined]
+
+
+def body(r: object) -> str:
+    return str(r.text)  # type: ignore[attr-defined]
+
+
+def members_form(*shas: str) -> dict[str, str]:
+    return {f"member.{s}": "1" for s in shas}
+
+
+def propagations(service: AssessmentService, sha: str) -> list[dict[str, object]]:
+    return [e.detail | {"actor": e.actor} for e in service.audit.entries(media_sha256=sha)
+            if e.action == "propagate"]  # fmt: skip
+
+
+def test_representative_shows_members_shielded_with_distances(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, other = shas
+    make_cluster(service, rep, {m1: 5, m2: 12})
+    assert browser.login("analyst") == 303
+    page = body(browser.get(f"/item/{rep}"))
+    for sha, d in ((m1, 5), (m2, 12)):
+        assert f'data-sha="{sha}" data-distance="{d}"' in page
+        assert f'src="/media/{sha}/shielded.jpg"' in page
+        assert f'name="member.{sha}" value="1" checked' in page
+        assert f"/media/{sha}/revealed.jpg" not in page  # never the clear image
+    assert f"member.{other}" not in page and 'id="apply-members"' in page
+    # a member links to its representative; a singleton shows no cluster
+    member = body(browser.get(f"/item/{m1}"))
+    assert 'id="cluster-member"' in member and f'href="/item/{rep}"' in member
+    assert 'id="cluster"' not in body(browser.get(f"/item/{other}"))
+
+
+def test_propagation_needs_confirmation_and_audits_each_member(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, other = shas
+    make_cluster(service, rep, {m1: 5, m2: 12})
+    no_second_review(service)
+    assert browser.login("analyst") == 303
+    url = f"/item/{rep}/propagate"
+    # nothing to propagate before the representative is assessed
+    assert status(browser.post(url, members_form(m1, m2) | {"confirm": "yes"})) == 400
+    assert status(browser.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    # without CSRF: refused; without confirm: a confirmation page, nothing changes
+    assert status(browser.post(url, members_form(m1, m2) | {"confirm": "yes"}, csrf=False)) == 403
+    confirm = browser.post(url, members_form(m1, m2))
+    assert status(confirm) == 200 and 'name="confirm" value="yes"' in body(confirm)
+    assert "Confirm: apply to 2" in body(confirm)
+    assert service.assessments.get(m1) is None and service.assessments.get(m2) is None
+    assert not propagations(service, m1) and not propagations(service, m2)
+    # media outside the cluster, or a member as the source, are refused
+    assert status(browser.post(url, members_form(m1, other) | {"confirm": "yes"})) == 400
+    assert (
+        status(browser.post(f"/item/{m1}/propagate", members_form(m2) | {"confirm": "yes"})) == 400
+    )
+    assert service.assessments.get(other) is None and service.assessments.get(m2) is None
+    # confirmed: each member gets the representative's decision, audited per member
+    done = browser.post(url, members_form(m1, m2) | {"confirm": "yes"})
+    assert status(done) == 200 and "Applied to 2 members" in body(done)
+    source = service.assessments.get(rep)
+    assert source is not None
+    for sha, d in ((m1, 5), (m2, 12)):
+        a = service.assessments.get(sha)
+        assert a is not None and a.decision == source.decision and a.status == "final"
+        assert [o.stage for o in service.assessments.opinions(sha)] == ["propagated"]
+        (entry,) = propagations(service, sha)
+        assert entry["actor"] == "analyst" and entry["from"] == rep and entry["distance"] == d
+        assert entry["stage"] == "propagated" and entry["outcome"] == DECISION["outcome"]
+    assert service.assessments.get(other) is None
+    assert service.verify_audit().ok
+    # members that received the decision leave the queue
+    queue = body(browser.get("/queue"))
+    assert f"/item/{m1}" not in queue and f"/item/{other}" in queue
+
+
+def test_own_decisions_and_unchecked_members_are_kept(
+    app_factory: object, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, own, unchecked, plain = shas
+    make_cluster(service, rep, {own: 3, unchecked: 7, plain: 9})
+    no_second_review(service)
+    b: Browser = app_factory()  # type: ignore[operator]
+    assert b.login("analyst") == 303
+    mine_form = DECISION | {"version": "0", "outcome": "not-illegal"}
+    assert status(b.post(f"/item/{own}/assess", mine_form)) == 303
+    assert status(b.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    page = body(b.get(f"/item/{rep}"))
+    assert "own decision (kept)" in page
+    done = b.post(f"/item/{rep}/propagate", members_form(own, plain) | {"confirm": "yes"})
+    assert status(done) == 200
+    assert "own-decision" in body(done) and "excluded" in body(done)
+    mine = service.assessments.get(own)
+    assert mine is not None and mine.decision.outcome == "not-illegal" and mine.version == 1
+    assert service.assessments.get(unchecked) is None
+    got = service.assessments.get(plain)
+    assert got is not None and got.decision.outcome == DECISION["outcome"]
+    assert not propagations(service, own) and not propagations(service, unchecked)
+    assert len(propagations(service, plain)) == 1
+
+
+def test_auditor_may_not_propagate(
+    app_factory: object, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, _, _ = shas
+    make_cluster(service, rep, {m1: 4})
+    no_second_review(service)
+    analyst: Browser = app_factory()  # type: ignore[operator]
+    auditor: Browser = app_factory()  # type: ignore[operator]
+    assert analyst.login("analyst") == 303 and auditor.login("auditor") == 303
+    assert status(analyst.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    for form in (members_form(m1), members_form(m1) | {"confirm": "yes"}):
+        assert status(auditor.post(f"/item/{rep}/propagate", form)) == 403
+    assert service.assessments.get(m1) is None and not propagations(service, m1)
+
+
+def test_a_propagated_decision_can_be_overridden(
+    app_factory: object, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, _, _ = shas
+    make_cluster(service, rep, {m1: 6})
+    no_second_review(service)
+    one: Browser = app_factory()  # type: ignore[operator]
+    two: Browser = app_factory()  # type: ignore[operator]
+    assert one.login("analyst") == 303 and two.login("analyst2") == 303
+    assert status(one.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    form = members_form(m1) | {"confirm": "yes"}
+    assert status(one.post(f"/item/{rep}/propagate", form)) == 200
+    page = body(two.get(f"/item/{m1}"))
+    assert 'id="propagated-note"' in page and 'name="version" value="1"' in page
+    override = DECISION | {"version": "1", "outcome": "not-illegal"}
+    assert status(two.post(f"/item/{m1}/assess", override)) == 303
+    a = service.assessments.get(m1)
+    assert a is not None and a.decision.outcome == "not-illegal" and a.analyst == "analyst2"
+    assert [o.stage for o in service.assessments.opinions(m1)] == ["propagated", "edit"]
+    last = next(e for e in service.audit.entries(media_sha256=m1) if e.action == "assess")
+    assert last.actor == "analyst2" and last.detail["replaces"] == "propagated"
+    assert 'id="propagated-note"' not in body(two.get(f"/item/{m1}"))
+    # propagating again keeps the override
+    assert status(one.post(f"/item/{rep}/propagate", form)) == 200
+    again = service.assessments.get(m1)
+    assert again is not None and again.decision.outcome == "not-illegal"
+
+
+def test_queue_follows_triage_tiers_then_cluster_size(
+    browser: Browser, service: AssessmentService, case: Case, tmp_path: Path
+) -> None:
+    write_images(tmp_path / "more", 2, start=4)
+    case.scan([tmp_path / "more"], workers=1)
+    shas = sorted(m.sha256 for m in case.media())
+    assert len(shas) == 6
+    ai_rep, lone, big, m1, ai_member, m2 = shas
+    make_cluster(service, big, {m1: 2, m2: 8})
+    make_cluster(service, ai_rep, {ai_member: 4})
+    make_cluster(service, lone, {})
+    with case.store.engine.begin() as conn:
+        conn.execute(text("UPDATE media SET provenance = 'ai-declared' WHERE sha256 IN (:a, :b)"),
+                     {"a": ai_rep, "b": ai_member})  # fmt: skip
+    assert browser.login("analyst") == 303
+    page = body(browser.get("/queue"))
+    order = sorted(shas, key=lambda s: page.index(f'href="/item/{s}"'))
+    # representatives first: by tier (declared AI last although its cluster is larger than
+    # the singleton), then largest cluster first; members that still need a decision last
+    assert order[:3] == [big, lone, ai_rep]
+    assert set(order[3:]) == {m1, m2, ai_member}
+    assert "no-ai-evidence" in page and "declared-ai" in page and "3 media" in page
+    # filters keep working on the triaged queue
+    only_ai = body(browser.get("/queue?provenance=ai-declared"))
+    assert f'href="/item/{ai_rep}"' in only_ai and f'href="/item/{big}"' not in only_ai
+    # /next starts with the largest cluster's representative
+    r = browser.client.get("/next", follow_redirects=False)
+    assert r.headers["location"] == f"/item/{big}"
+
+
+def test_an_unsettled_decision_does_not_propagate(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, _, _ = shas
+    make_cluster(service, rep, {m1: 4})
+    service.users.set_org_setting("qa", {"sample_rate": 1.0})  # every decision awaits review
+    assert browser.login("analyst") == 303
+    assert status(browser.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    assert 'id="propagate-blocked"' in body(browser.get(f"/item/{rep}"))
+    form = members_form(m1) | {"confirm": "yes"}
+    assert status(browser.post(f"/item/{rep}/propagate", form)) == 400
+    assert service.assessments.get(m1) is None
