@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from vigil.analysis.record import VideoFrame
 from vigil.errors import UsageError
 from vigil.matching import (
     BankEntry,
@@ -41,7 +42,9 @@ from vigil.matching import (
     write_bank,
 )
 from vigil.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
+from vigil.matching.vpdq import match_videos
 from vigil.store.banks import EXACT_TYPES, BankStore, BankView, EntryRow, EntryView, NewMatch
+from vigil.store.video import iter_video_frames
 
 #: Meta's dihedral order, as ``pdqhash.compute_dihedral`` returns the hashes.
 VARIANTS = (
@@ -112,6 +115,7 @@ def _row(e: BankEntry) -> EntryRow:
         label=e.label, category=e.category, source_id=e.source_id, series=e.series,
         victim_identified=e.victim_identified, comments=e.comments,
         location=str(e.location) if e.location else None,
+        extra={"vpdq_frame": e.frame, "vpdq_t": e.timestamp} if e.frame is not None else None,
     )  # fmt: skip
 
 
@@ -120,6 +124,7 @@ def _entry(r: EntryRow) -> BankEntry:
         md5=r.md5, sha1=r.sha1, sha256=r.sha256, pdq=r.pdq, pdq_quality=r.pdq_quality,
         label=r.label, category=r.category, source_id=r.source_id, series=r.series,
         victim_identified=r.victim_identified, comments=r.comments,
+        frame=(r.extra or {}).get("vpdq_frame"), timestamp=(r.extra or {}).get("vpdq_t"),
     )  # fmt: skip
 
 
@@ -233,6 +238,7 @@ class Banking:
         found: list[NewMatch] = []
         for t in EXACT_TYPES:
             found.extend(self.store.exact_matches(t, media_list, sorted(wanted)))
+        found.extend(self._video_matches(media_list, sorted(wanted), min_quality, pdq_threshold))
         rows = self.store.media_pdq(media_list)
         summary.media_considered = len(rows) if media_list is None else len(media_list)
         queries: list[bytes] = []
@@ -275,6 +281,80 @@ class Banking:
         summary.media_matched = len({m.media_sha256 for m in kept})
         summary.by_bank.update(by_id[m.bank_id].name for m in kept)
         return summary
+
+    def _video_matches(
+        self, media: list[str] | None, bank_ids: list[int], min_quality: int, limit: int | None
+    ) -> list[NewMatch]:
+        """Videos' matches: vPDQ scoring against vPDQ banks, and frames against image banks.
+
+        A vPDQ match is recorded against the bank video's first frame entry with hash type
+        ``vpdq`` and distance ``round(100 - query match percent)``; a frame that matches an
+        image entry is a ``pdq`` match whose variant names the frame (``t=12``).
+        """
+        with self.store.engine.connect() as conn:
+            videos: dict[str, list[VideoFrame]] = {}
+            for sha, f in iter_video_frames(conn, media):
+                videos.setdefault(sha, []).append(f)
+        if not videos:
+            return []
+        bank_frames = self.store.vpdq_frames(bank_ids)
+        known: dict[tuple[int, str], list[VideoFrame]] = {}
+        first: dict[tuple[int, str], int] = {}
+        for entry_id, bank_id, vid, frame in bank_frames:
+            known.setdefault((bank_id, vid), []).append(frame)
+            first.setdefault((bank_id, vid), entry_id)
+        out = [
+            NewMatch(sha, key[0], first[key], "vpdq", round(100 - s.query_percent))
+            for sha, key, s in match_videos(videos, known)
+        ]
+        frame_entries = {entry_id for entry_id, _, _, _ in bank_frames}
+        owners = [(sha, f) for sha, fs in videos.items() for f in fs if f.quality >= min_quality]
+        if not owners:
+            return out
+        index, entry_bank = self._index()
+        by_id = {b.id: b for b in self.store.all()}
+        q = np.frombuffer(b"".join(bytes.fromhex(f.pdq) for _, f in owners), np.uint8)
+        best: dict[tuple[str, int], NewMatch] = {}
+        for qi, entry_id, dist in index.search(q.reshape(-1, 32), radius=PDQ_THRESHOLD):
+            bank = by_id[entry_bank[entry_id]]
+            if entry_id in frame_entries or bank.id not in bank_ids:
+                continue
+            if dist > (limit or bank.pdq_threshold or PDQ_THRESHOLD):
+                continue
+            sha, f = owners[qi]
+            old = best.get((sha, entry_id))
+            if old is None or dist < old.distance:
+                best[(sha, entry_id)] = NewMatch(sha, bank.id, entry_id, "pdq", dist, f"t={f.t:g}")
+        return out + list(best.values())
+
+    def lookup_video(
+        self, frames: Sequence[VideoFrame], *, pdq_threshold: int = PDQ_THRESHOLD
+    ) -> Iterator[tuple[str, str, EntryView, int]]:
+        """Look a video's vPDQ frames up: vPDQ bank videos it matches (hash type ``vpdq``,
+        query ``"<query %>/<compared %>"``, distance ``round(100 - query %)``), then each
+        frame within ``pdq_threshold`` of an image entry (hash type ``pdq``)."""
+        bank_ids = [b.id for b in self.store.all()]
+        bank_frames = self.store.vpdq_frames(bank_ids)
+        known: dict[tuple[int, str], list[VideoFrame]] = {}
+        first: dict[tuple[int, str], int] = {}
+        for entry_id, bank_id, vid, frame in bank_frames:
+            known.setdefault((bank_id, vid), []).append(frame)
+            first.setdefault((bank_id, vid), entry_id)
+        for _, key, s in match_videos({"query": list(frames)}, known):
+            label = f"{s.query_percent:.0f}%/{s.compared_percent:.0f}%"
+            yield "vpdq", label, self.store.entry(first[key]), round(100 - s.query_percent)
+        skip = {entry_id for entry_id, _, _, _ in bank_frames}
+        usable = [f for f in frames if f.quality >= MIN_QUALITY]
+        if not usable:
+            return
+        index, _ = self._index()
+        q = np.frombuffer(b"".join(bytes.fromhex(f.pdq) for f in usable), np.uint8)
+        best: dict[int, tuple[int, str]] = {}
+        for qi, entry_id, dist in index.search(q.reshape(-1, 32), radius=pdq_threshold):
+            if entry_id not in skip and (entry_id not in best or dist < best[entry_id][0]):
+                best[entry_id] = (dist, f"{usable[qi].pdq}@t={usable[qi].t:g}")
+        for entry_id, (dist, query) in sorted(best.items(), key=lambda kv: kv[1][0]):
+            yield "pdq", query, self.store.entry(entry_id), dist
 
     def lookup(
         self, hashes: dict[HashType, list[str]], *, pdq_threshold: int = PDQ_THRESHOLD

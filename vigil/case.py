@@ -13,10 +13,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from vigil.analysis.record import VideoInfo
 from vigil.banking import Banking
 from vigil.errors import CaseError
 from vigil.limits import Limits
-from vigil.scanning import ScanSummary, run_scan, thumbnail_path
+from vigil.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
 from vigil.store import MediaView, SightingView, Status, Store
 from vigil.store.banks import BankStore
 from vigil.store.db import sqlite_url
@@ -72,6 +73,11 @@ class Case:
         path = thumbnail_path(self.thumbs_dir, sha256)
         return path if path.is_file() else None
 
+    def contact_sheet(self, sha256: str) -> Path | None:
+        """A video's contact sheet (JPEG grid of sampled frames), if one was stored."""
+        path = contact_sheet_path(self.thumbs_dir, sha256)
+        return path if path.is_file() else None
+
     def scan(
         self,
         roots: Sequence[Path],
@@ -124,6 +130,19 @@ def sighting_json(s: SightingView) -> dict[str, Any]:
     }
 
 
+def video_json(v: VideoInfo) -> dict[str, Any]:
+    """The JSON shape of a video: stream facts and its sampled frames' vPDQ features."""
+    return {
+        "duration": v.duration,
+        "fps": v.fps,
+        "width": v.width,
+        "height": v.height,
+        "codec": v.codec,
+        "audio": v.audio,
+        "frames": [{"t": round(f.t, 3), "pdq": f.pdq, "quality": f.quality} for f in v.frames],
+    }
+
+
 def media_json(m: MediaView) -> dict[str, Any]:
     """The stable JSON shape of a media (``vigil media list --json``): keys are only added."""
     return {
@@ -154,6 +173,7 @@ def media_json(m: MediaView) -> dict[str, Any]:
         "generator": (m.provenance_report or {}).get("generator"),
         "c2pa": (m.provenance_report or {}).get("c2pa"),
         "detector_score": m.detector_score,
+        "video": video_json(m.video) if m.video is not None else None,
         "sightings": [
             {"path": s.path, "url": s.url, "captured_at": sighting_json(s)["captured_at"]}
             for s in m.sightings

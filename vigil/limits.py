@@ -29,3 +29,11 @@ class Limits:
     max_members: int = 1_000_000
     #: Files larger than this are hashed (streamed) but not decoded.
     max_decode_bytes: int = 512 << 20
+    #: Videos (and animated images) longer than this, in seconds, are refused.
+    max_video_seconds: float = 4 * 3600.0
+    #: Wall-clock seconds one video may spend decoding before it is cut off.
+    max_video_decode_seconds: float = 300.0
+    #: Most frames decoded from one video (every decoded frame counts, sampled or not).
+    max_video_frames: int = 500_000
+    #: Seconds between sampled (hashed) video frames; vPDQ's default is 1.
+    video_seconds_per_frame: float = 1.0

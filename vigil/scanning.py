@@ -136,6 +136,11 @@ def thumbnail_path(thumbs_dir: Path, sha256: str) -> Path:
     return thumbs_dir / sha256[:2] / f"{sha256}.jpg"
 
 
+def contact_sheet_path(thumbs_dir: Path, sha256: str) -> Path:
+    """Where a video's contact sheet (JPEG grid of sampled frames) lives in the case."""
+    return thumbs_dir / sha256[:2] / f"{sha256}.sheet.jpg"
+
+
 _DETECTORS: dict[str, Detector] = {}
 
 
@@ -164,14 +169,22 @@ def _analyse_task(task: _Task) -> _Result:
         return _Result(task.seq, None, False, ItemError(Reason.INTERNAL, detail))
     has_thumb = False
     if record.thumbnail is not None:
-        target = thumbnail_path(Path(task.thumbs_dir), record.sha256)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(record.thumbnail)
-            tmp.replace(target)
+        _write_derived(thumbnail_path(Path(task.thumbs_dir), record.sha256), record.thumbnail)
         has_thumb = True
-    return _Result(task.seq, dataclasses.replace(record, thumbnail=None), has_thumb, None)
+    if record.contact_sheet is not None:
+        sheet = contact_sheet_path(Path(task.thumbs_dir), record.sha256)
+        _write_derived(sheet, record.contact_sheet)
+    slim = dataclasses.replace(record, thumbnail=None, contact_sheet=None)
+    return _Result(task.seq, slim, has_thumb, None)
+
+
+def _write_derived(target: Path, data: bytes) -> None:
+    """Write a derived file (thumbnail, contact sheet) into the case, atomically, once."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
 
 
 # -- the coordinator side --------------------------------------------------------------

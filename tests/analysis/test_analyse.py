@@ -193,7 +193,6 @@ def test_internal_errors_are_recorded_not_raised(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
-        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video"),
         (b"PK\x03\x04" + b"\x00" * 100, "archive"),
         (b"hello, world\n", "other"),
     ],
@@ -203,6 +202,13 @@ def test_other_kinds_are_hashed_only(data: bytes, kind: str) -> None:
     assert record.kind == kind and record.error is None
     assert_hashes(record, data)
     assert record.format is None and record.pdq is None and record.thumbnail is None
+
+
+def test_a_video_header_without_a_video_is_a_corrupt_video() -> None:
+    data = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100
+    record = analyse_bytes(data, LIMITS)
+    assert record.kind == "video" and reason(record) is Reason.CORRUPT_VIDEO
+    assert_hashes(record, data)
 
 
 # ---------------------------------------------------------------- analyse_path

@@ -73,7 +73,11 @@ def test_round_trip(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"bank.{fmt}"
     with path.open("w", encoding="utf-8", newline="") as out:
         result = write_bank(entries, out, fmt)
-    expected = [carried(e, fmt) for e in entries if fmt in ("csv", "vics") or e.hash(HashType(fmt))]
+    expected = (
+        []
+        if fmt == "vpdq"  # sample entries are not video frames: see tests/video
+        else [carried(e, fmt) for e in entries if fmt in ("csv", "vics") or e.hash(HashType(fmt))]
+    )
     assert (result.written, result.left_out) == (len(expected), len(entries) - len(expected))
     read_as = fmt if fmt in ("sha256", "md5", "sha1") else "auto"
     assert list(read_bank(path, read_as)) == expected
@@ -102,7 +106,7 @@ def test_unknown_write_format_and_model() -> None:
         write_bank([], io.StringIO(), "vics", vics_model="Mars")
 
 
-@pytest.mark.parametrize("fmt", WRITE_FORMATS)
+@pytest.mark.parametrize("fmt", [f for f in WRITE_FORMATS if f != "vpdq"])
 def test_writers_stream(fmt: str) -> None:
     """Each entry is written before the next is asked for: nothing is collected first."""
     out = io.StringIO()

@@ -10,6 +10,10 @@ and reuses that image for the thumbnail::
     bytes ─▶ sniff ─▶ header (limits) ─▶ decode first frame, reduced to 512 ─▶ PDQ
        │                                                            └────────▶ thumbnail
        └──────▶ provenance (metadata blocks, C2PA, stealth; also when decoding fails)
+
+Videos (and animated GIF/WebP, besides their first-frame image PDQ) are sampled and hashed
+vPDQ-style by :mod:`vigil.analysis.video`; :func:`analyse_path` decodes a video from its path
+in place, never reading the whole file into memory.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
 from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_dihedral_from_pixels, pdq_input
 from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
-from vigil.analysis.record import Camera, ItemRecord
+from vigil.analysis.record import Camera, ItemRecord, VideoInfo
+from vigil.analysis.video import VideoHashResult, hash_animation, hash_video
 from vigil.errors import ItemError, ItemFailure, Reason
 from vigil.limits import Limits
 from vigil.media.decode import DecodeFailure, ImageHeader, decode_image
@@ -46,6 +51,8 @@ def analyse_bytes(data: bytes, limits: Limits, detector: Detector | None = None)
     ftype = sniff(data[:SNIFF_BYTES])
     if not data:
         return _record(hashes, 0, ftype, error=ItemError(Reason.EMPTY_FILE, "the file is empty"))
+    if ftype.kind == "video":
+        return _analyse_video(data, hashes, len(data), ftype, limits)
     if ftype.kind != "image":
         return _record(hashes, len(data), ftype)
     if len(data) > limits.max_decode_bytes:
@@ -71,6 +78,12 @@ def analyse_path(path: Path, limits: Limits, detector: Detector | None = None) -
     """
     with open(path, "rb") as fp:
         size = os.fstat(fp.fileno()).st_size
+        head = fp.read(SNIFF_BYTES)
+        if head and sniff(head).kind == "video":
+            ftype = sniff(head)
+            hashes, total = hash_stream(fp, head)
+            return _analyse_video(path, hashes, total, ftype, limits)
+        fp.seek(0)
         prefix = b""
         if size <= limits.max_decode_bytes:
             prefix = fp.read(limits.max_decode_bytes + 1)
@@ -103,6 +116,7 @@ def _analyse_image(
         pdq, quality = dihedral[0]
         variants = tuple(h for h, _ in dihedral[1:])
     orientation = exif_orientation(decoded.exif)
+    animation = _animation(data, ftype, limits)
     provenance = extract_provenance(
         data, ftype.mime, exif=decoded.exif, limits=_provenance_limits(limits)
     )
@@ -119,6 +133,45 @@ def _analyse_image(
         thumbnail=make_thumbnail(image, orientation),
         provenance=provenance,
         detector_score=detector.score(image) if detector is not None else None,
+        video=animation.info if animation is not None else None,
+        contact_sheet=animation.contact_sheet if animation is not None else None,
+    )
+
+
+def _animation(data: bytes, ftype: FileType, limits: Limits) -> VideoHashResult | None:
+    """Video hashes of an animated GIF/WebP (None for stills; failures leave the image)."""
+    if ftype.mime not in ("image/gif", "image/webp"):
+        return None
+    try:
+        return hash_animation(data, limits)
+    except (ItemFailure, OSError, ValueError):
+        return None
+
+
+def _analyse_video(
+    source: bytes | Path, hashes: CryptoHashes, size: int, ftype: FileType, limits: Limits
+) -> ItemRecord:
+    """Probe and hash a video; every failure becomes the record's error."""
+    result: VideoHashResult | None = None
+    try:
+        result = hash_video(source, limits)
+        error = result.error.error if result.error is not None else None
+    except ItemFailure as failure:
+        error = failure.error
+    except Exception as exc:  # an unforeseen decoder failure: record, never crash
+        error = ItemError(Reason.INTERNAL, f"{type(exc).__name__}: {exc}"[:300])
+    if result is None:
+        return _record(hashes, size, ftype, error=error)
+    info = result.info
+    return _record(
+        hashes,
+        size,
+        ftype,
+        error=error,
+        header=ImageHeader(info.codec, info.width, info.height),
+        video=info,
+        contact_sheet=result.contact_sheet,
+        thumbnail=make_thumbnail(result.poster) if result.poster is not None else None,
     )
 
 
@@ -147,6 +200,8 @@ def _record(
     thumbnail: bytes | None = None,
     provenance: ProvenanceReport | None = None,
     detector_score: float | None = None,
+    video: VideoInfo | None = None,
+    contact_sheet: bytes | None = None,
 ) -> ItemRecord:
     return ItemRecord(
         sha256=hashes.sha256,
@@ -167,4 +222,6 @@ def _record(
         thumbnail=thumbnail,
         provenance=provenance,
         detector_score=detector_score,
+        video=video,
+        contact_sheet=contact_sheet,
     )

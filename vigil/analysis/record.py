@@ -19,6 +19,33 @@ class Camera:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoFrame:
+    """One sampled video frame's vPDQ feature: PDQ of the frame at ``t`` seconds."""
+
+    #: Frame number in decode order (vPDQ's ``frame_number``).
+    number: int
+    #: Timestamp in seconds (``number / fps``, as vPDQ computes it).
+    t: float
+    #: PDQ, 64 lowercase hex, of the decoded frame (the same hash an image of it would get).
+    pdq: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """Video facts and vPDQ frame hashes (videos and animated GIF/WebP)."""
+
+    duration: float | None
+    fps: float
+    width: int
+    height: int
+    codec: str
+    audio: bool
+    #: Every sampled frame, in time order (nothing collapsed: vPDQ keeps them all too).
+    frames: tuple[VideoFrame, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ItemRecord:
     """Everything :func:`vigil.analysis.analyse_bytes` learns from one item's bytes.
 
@@ -58,3 +85,7 @@ class ItemRecord:
     provenance: ProvenanceReport | None = None
     #: Score (0–1) of the user-supplied ONNX detector, when a scan runs one.
     detector_score: float | None = None
+    #: Video facts and frame hashes, for videos and animated images (None otherwise).
+    video: VideoInfo | None = None
+    #: JPEG contact sheet (grid of up to 16 sampled frames) for videos and animations.
+    contact_sheet: bytes | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -250,14 +251,18 @@ def lookup(
         if rec.pdq:
             variants = list(rec.pdq_variants or ()) if rotations else []
             hashes.setdefault(HashType.PDQ, []).extend([rec.pdq, *variants])
+    frames = rec.video.frames if file is not None and rec.video is not None else ()
     if not hashes:
         fail(VigilError("give a FILE or one of --sha256/--md5/--sha1/--pdq"))
     hits = 0
     with open_case(case, database_url) as c:
         try:
-            for hash_type, query, entry, distance in c.banking.lookup(
-                hashes, pdq_threshold=threshold
-            ):
+            found = c.banking.lookup(hashes, pdq_threshold=threshold)
+            if frames:
+                found = itertools.chain(
+                    found, c.banking.lookup_video(frames, pdq_threshold=threshold)
+                )
+            for hash_type, query, entry, distance in found:
                 hits += 1
                 row = {
                     "hash_type": hash_type,

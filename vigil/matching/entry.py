@@ -33,6 +33,9 @@ class BankEntry:
     series: str | None = None
     victim_identified: bool | None = None
     comments: str | None = None
+    #: For a vPDQ frame: its frame number and timestamp (seconds); the video is ``source_id``.
+    frame: int | None = None
+    timestamp: float | None = None
     location: Location | None = field(default=None, compare=False)
 
     @classmethod

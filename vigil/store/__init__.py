@@ -7,6 +7,7 @@ Public API::
 """
 
 from vigil.store import clusters as clusters  # its tables, for Alembic
+from vigil.store import video as video  # its tables, for Alembic
 from vigil.store.records import (
     KnownSighting,
     MediaView,

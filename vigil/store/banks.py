@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Row, Table, delete, func, select
 
+from vigil.analysis.record import VideoFrame
 from vigil.errors import UsageError
 from vigil.store.db import insert_ignoring_conflicts
 from vigil.store.schema import Bank, BankEntry, BankImport, Match, Media
@@ -292,6 +293,24 @@ class BankStore:
                 if chunk is not None:
                     q = q.where(_MEDIA.c.sha256.in_(chunk))
                 out.extend(NewMatch(r[0], r[2], r[1], hash_type, 0) for r in conn.execute(q))
+        return out
+
+    def vpdq_frames(self, bank_ids: list[int]) -> list[tuple[int, int, str, VideoFrame]]:
+        """vPDQ frame entries of these banks: (entry id, bank id, video id, frame)."""
+        out: list[tuple[int, int, str, VideoFrame]] = []
+        q = select(_ENTRY).where(
+            _ENTRY.c.bank_id.in_(bank_ids),
+            _ENTRY.c.extra.like('%"vpdq_frame"%'),
+            _ENTRY.c.pdq.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            for r in conn.execute(q.order_by(_ENTRY.c.id)):
+                extra = json.loads(r.extra)
+                frame = VideoFrame(
+                    int(extra["vpdq_frame"]), float(extra.get("vpdq_t") or 0.0), r.pdq,
+                    int(r.pdq_quality or 0),
+                )  # fmt: skip
+                out.append((r.id, r.bank_id, r.source_id or "", frame))
         return out
 
     def pdq_entries(self, bank_ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from vigil.analysis.record import Camera
+from vigil.analysis.record import Camera, VideoInfo
 from vigil.sources.base import Provenance
 
 
@@ -92,6 +92,8 @@ class MediaView:
     generator_model: str | None = None
     generator_seed: str | None = None
     detector_score: float | None = None
+    #: Video facts and vPDQ frame hashes (videos and animated images), else None.
+    video: VideoInfo | None = None
 
     @property
     def error(self) -> str | None:

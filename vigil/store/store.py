@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Table, func, select, update
 
-from vigil.analysis.record import Camera, ItemRecord
+from vigil.analysis.record import Camera, ItemRecord, VideoInfo
 from vigil.errors import MediaNotFound, UsageError
 from vigil.store.db import insert_ignoring_conflicts, make_engine, migrate
 from vigil.store.records import (
@@ -27,12 +27,15 @@ from vigil.store.records import (
     Status,
 )
 from vigil.store.schema import Media, Scan, Sighting
+from vigil.store.video import videos_for, write_videos
 from vigil.textnorm import normalise_text
 
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 _SIGHTING: Table = Sighting.__table__  # type: ignore[assignment]
 _SCAN: Table = Scan.__table__  # type: ignore[assignment]
 _PAGE = 500
+#: Media kinds that can have video rows (videos, and animated GIF/WebP images).
+_VIDEO_KINDS = ("video", "image")
 
 
 def sighting_key(locator: str, media_sha256: str | None) -> str:
@@ -113,7 +116,9 @@ def _sighting_view(r: Row[Any]) -> SightingView:
     )
 
 
-def _media_view(r: Row[Any], sightings: list[SightingView]) -> MediaView:
+def _media_view(
+    r: Row[Any], sightings: list[SightingView], video: VideoInfo | None = None
+) -> MediaView:
     camera = None
     if r.camera_make or r.camera_model or r.camera_taken:
         camera = Camera(make=r.camera_make, model=r.camera_model, taken=r.camera_taken)
@@ -143,6 +148,7 @@ def _media_view(r: Row[Any], sightings: list[SightingView]) -> MediaView:
         generator_model=r.generator_model,
         generator_seed=r.generator_seed,
         detector_score=r.detector_score,
+        video=video,
     )
 
 
@@ -244,6 +250,7 @@ class Store:
         )
         with self.engine.begin() as conn:
             insert_ignoring_conflicts(conn, _MEDIA, media_rows, "sha256")
+            write_videos(conn, [r for r, _ in media])
             insert_ignoring_conflicts(conn, _SIGHTING, sighting_rows, "key")
 
     def media_for_digest(self, algorithm: str, hexdigest: str) -> str | None:
@@ -273,8 +280,9 @@ class Store:
                 if not rows:
                     return
                 by_media = self._sightings_for(conn, [r.sha256 for r in rows])
+                videos = videos_for(conn, [r.sha256 for r in rows if r.kind in _VIDEO_KINDS])
             for r in rows:
-                yield _media_view(r, by_media.get(r.sha256, []))
+                yield _media_view(r, by_media.get(r.sha256, []), videos.get(r.sha256))
             after = rows[-1].sha256
 
     def get_media(self, sha256: str) -> MediaView:
@@ -289,7 +297,8 @@ class Store:
             if len(rows) > 1:
                 raise UsageError(f"{h} matches more than one media: give more digits")
             by_media = self._sightings_for(conn, [rows[0].sha256])
-        return _media_view(rows[0], by_media.get(rows[0].sha256, []))
+            videos = videos_for(conn, [rows[0].sha256] if rows[0].kind in _VIDEO_KINDS else [])
+        return _media_view(rows[0], by_media.get(rows[0].sha256, []), videos.get(rows[0].sha256))
 
     def iter_sightings(self, status: Status | None = None) -> Iterator[SightingView]:
         after = 0

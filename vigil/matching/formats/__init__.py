@@ -3,7 +3,8 @@
 Read: :func:`read_bank` (one pass, streamed; ``format="auto"`` uses :func:`detect_format`).
 Write: :func:`write_bank` and one function per format. The formats, and what each carries,
 are described in :mod:`.plain` (plain lists, Meta's PDQ lines), :mod:`.csvbank`,
-:mod:`.vics` (Project VIC JSON v1/v2) and :mod:`.writers`.
+:mod:`.vics` (Project VIC JSON v1/v2), :mod:`vigil.matching.vpdq` (Meta's vPDQ video lines)
+and :mod:`.writers`.
 """
 
 from vigil.matching.formats.detect import detect_format, sniff
@@ -18,6 +19,7 @@ from vigil.matching.formats.writers import (
     write_hash_list,
     write_pdq,
     write_vics,
+    write_vpdq,
 )
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "write_hash_list",
     "write_pdq",
     "write_vics",
+    "write_vpdq",
 ]

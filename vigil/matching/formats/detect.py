@@ -23,6 +23,7 @@ import re
 from vigil.matching.errors import Location, UnknownFormatError
 from vigil.matching.formats._fields import squash
 from vigil.matching.formats._source import HEAD_BYTES, Source, open_source, source_name
+from vigil.matching.vpdq import is_vpdq_line
 
 HASH_COLUMNS = frozenset({"md5", "sha1", "sha256", "pdq", "pdqhash"})
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -55,6 +56,8 @@ def sniff(head: bytes, source: str = "<input>") -> str:
         lowered = stripped.lower()
         if lowered.startswith(("pdq ", "pdq\t")):
             return "pdq"
+        if is_vpdq_line(stripped):
+            return "vpdq"
         cells = [cell.strip().strip('"').strip() for cell in stripped.split(",")]
         if len(cells) > 1 and _HEX64.fullmatch(cells[0]) and cells[1].isdigit():
             return "pdq"

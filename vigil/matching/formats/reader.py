@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+from vigil.matching import vpdq
 from vigil.matching.entry import BankEntry
 from vigil.matching.errors import (
     FATAL,
@@ -33,8 +34,9 @@ from vigil.matching.errors import (
 from vigil.matching.formats import _source, csvbank, detect, plain, vics
 from vigil.matching.signals import HashType
 
-READ_FORMATS = ("auto", "plain", "md5", "sha1", "sha256", "pdq", "csv", "vics")
-"""``plain``: one hash a line, type by length; ``md5``…``pdq``: declared; ``auto``: detected."""
+READ_FORMATS = ("auto", "plain", "md5", "sha1", "sha256", "pdq", "csv", "vics", "vpdq")
+"""``plain``: one hash a line, type by length; ``md5``…``pdq``: declared; ``auto``: detected;
+``vpdq``: Meta's video lines (:mod:`vigil.matching.vpdq`)."""
 
 
 class BankReader:
@@ -87,6 +89,8 @@ class BankReader:
         lines = _source.text_lines(head, stream, self.name)
         if fmt == "csv":
             return csvbank.parse_csv(lines, source=self.name)
+        if fmt == "vpdq":
+            return vpdq.parse_vpdq_lines(lines, source=self.name)
         if fmt == "plain":
             return plain.parse_hash_list(lines, hash_type=None, source=self.name)
         return plain.parse_hash_list(lines, hash_type=HashType(fmt), source=self.name)

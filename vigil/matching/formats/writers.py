@@ -30,7 +30,7 @@ from vigil.matching.entry import BankEntry
 from vigil.matching.errors import UnknownFormatError
 from vigil.matching.signals import HashType
 
-WRITE_FORMATS = ("csv", "vics", "pdq", "md5", "sha1", "sha256")
+WRITE_FORMATS = ("csv", "vics", "pdq", "md5", "sha1", "sha256", "vpdq")
 """Formats :func:`write_bank` can write."""
 VICS_MODELS = ("Default", "UK", "US")
 """VICS 2.0 data models for the ``@odata.context`` URL."""
@@ -72,6 +72,8 @@ def write_bank(
         return write_pdq(entries, out)
     if format in ("md5", "sha1", "sha256"):
         return write_hash_list(entries, out, HashType(format))
+    if format == "vpdq":
+        return write_vpdq(entries, out)
     raise UnknownFormatError(
         f"cannot write bank format {format!r} (one of {', '.join(WRITE_FORMATS)})"
     )
@@ -114,6 +116,22 @@ def write_pdq(entries: Iterable[BankEntry], out: TextIO) -> WriteResult:
             out.write(f"pdq {entry.pdq}\n")
         else:
             out.write(f"{entry.pdq},{entry.pdq_quality}\n")
+        written += 1
+    return WriteResult(written, left_out)
+
+
+def write_vpdq(entries: Iterable[BankEntry], out: TextIO) -> WriteResult:
+    """vPDQ frame lines ``frame_number,quality,hash,timestamp`` (entries that are frames).
+
+    Meta's files hold one video each: export a bank holding one video (or split by
+    ``source_id``) for their tools.
+    """
+    written = left_out = 0
+    for e in entries:
+        if e.frame is None or e.pdq is None:
+            left_out += 1
+            continue
+        out.write(f"{e.frame},{e.pdq_quality or 0},{e.pdq},{e.timestamp or 0.0:.3f}\n")
         written += 1
     return WriteResult(written, left_out)
 
