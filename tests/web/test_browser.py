@@ -61,11 +61,16 @@ def browser_ctx(service: AssessmentService) -> Iterator[tuple[Any, str]]:
 
 def login(page: Any, url: str, name: str) -> None:
     page.goto(f"{url}/login")
-    page.keyboard.type(name)  # the name field has autofocus
+    # Wait for the autofocused field before typing: on a loaded machine keystrokes sent
+    # before focus lands would be lost.
+    page.locator("input[name=name]:focus").wait_for()
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
+    page.locator("input[name=password]:focus").wait_for()
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    page.wait_for_load_state()
 
 
 def grey(data: bytes) -> bool:
