@@ -29,7 +29,17 @@ def _jpeg(img: Image.Image) -> bytes:
 
 
 def shielded(path: Path, settings: WelfareSettings) -> bytes:
-    img = _load(path, settings.max_image_px)
+    return shield_image(_load(path, settings.max_image_px), settings)
+
+
+def revealed(path: Path, settings: WelfareSettings) -> bytes:
+    return _jpeg(_load(path, settings.max_image_px))
+
+
+def shield_image(img: Image.Image, settings: WelfareSettings) -> bytes:
+    """The shielded JPEG of an image already in memory (e.g. a contact-sheet tile)."""
+    img = img.convert("RGB")
+    img.thumbnail((settings.max_image_px, settings.max_image_px))
     if settings.greyscale:
         img = img.convert("L")
     if settings.blur:
@@ -38,5 +48,8 @@ def shielded(path: Path, settings: WelfareSettings) -> bytes:
     return _jpeg(img)
 
 
-def revealed(path: Path, settings: WelfareSettings) -> bytes:
-    return _jpeg(_load(path, settings.max_image_px))
+def reveal_image(img: Image.Image, settings: WelfareSettings) -> bytes:
+    """The clear JPEG of an image already in memory, size-capped like :func:`revealed`."""
+    img = img.convert("RGB")
+    img.thumbnail((settings.max_image_px, settings.max_image_px))
+    return _jpeg(img)

@@ -7,15 +7,18 @@ assessment, review and export. The web layer only translates HTTP to these calls
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
+from PIL import Image
 
 from vigil.assessment import derivatives, review
+from vigil.assessment import video as vid
 from vigil.assessment.accounts import Accounts, RateLimiter
 from vigil.assessment.clusters import (
     PROPAGATED,
@@ -103,6 +106,12 @@ class ItemView:
     notes: list[str] = field(default_factory=list)
     #: Its near-duplicate cluster (None: alone or not clustered).
     cluster: ClusterContext | None = None
+    #: Video facts, sheet frames and playability (videos and animated images).
+    video: vid.VideoFacts | None = None
+
+
+#: A Play grant lasts at most this long (the video route refuses afterwards: play again).
+PLAY_GRANT = timedelta(hours=4)
 
 
 class AssessmentService:
@@ -269,17 +278,39 @@ class AssessmentService:
             prefilled_from_bank=from_bank,
             mode=mode,
             mapped=map_decision(a.decision) if a else None,
-            has_image=self.case.thumbnail(sha256) is not None,
+            has_image=self._preview(media) is not None,
             next_sha=(
                 self.next_item(user, filt or QueueFilter(), after=sha256) if via == "item" else None
             ),
             cluster=self.clusters.context(sha256) if via == "item" else None,
+            video=self._video_facts(media) if via == "item" else None,
         )
 
+    def _video_facts(self, media: MediaView) -> vid.VideoFacts | None:
+        v = media.video
+        if v is None:
+            return None
+        picks = vid.sheet_frame_indices(len(v.frames))
+        _path, why = vid.playable_original(media)
+        return vid.VideoFacts(
+            duration=v.duration, fps=v.fps, width=v.width, height=v.height, codec=v.codec,
+            audio=v.audio, sampled=len(v.frames),
+            frames=tuple(vid.SheetFrame(i, v.frames[k].number, v.frames[k].t)
+                         for i, k in enumerate(picks)),
+            has_sheet=self.case.contact_sheet(media.sha256) is not None, unplayable=why,
+        )  # fmt: skip
+
     # images and reveals
+    def _preview(self, media: MediaView) -> Path | None:
+        """What the item shows: a video's contact sheet, else the thumbnail."""
+        if media.video is not None:
+            sheet = self.case.contact_sheet(media.sha256)
+            if sheet is not None:
+                return sheet
+        return self.case.thumbnail(media.sha256)
+
     def _thumb(self, sha256: str) -> Path:
-        self._media(sha256)
-        path = self.case.thumbnail(sha256)
+        path = self._preview(self._media(sha256))
         if path is None:
             raise MediaNotFound(f"no image for media {sha256}")
         return path
@@ -294,6 +325,72 @@ class AssessmentService:
         if not self.users.open_reveal(user.id, sha256):
             raise Forbidden("reveal the item first (an audited request)")
         return derivatives.revealed(path, settings)
+
+    def frame(self, user: UserRecord, sha256: str, index: int, *, revealed: bool = False) -> bytes:
+        """Tile ``index`` of a video's contact sheet, shielded, or clear while revealed."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        sheet = self.case.contact_sheet(sha256)
+        if media.video is None or sheet is None:
+            raise MediaNotFound(f"no contact sheet for media {sha256}")
+        count = len(vid.sheet_frame_indices(len(media.video.frames)))
+        settings = self.accounts.welfare(user)
+        if revealed and not self.users.open_reveal(user.id, sha256):
+            raise Forbidden("reveal the item first (an audited request)")
+        with Image.open(sheet) as im:
+            try:
+                tile = vid.crop_tile(im.convert("RGB"), index, count)
+            except IndexError:
+                raise MediaNotFound(f"no frame {index} on the contact sheet") from None
+        if revealed:
+            return derivatives.reveal_image(tile, settings)
+        return derivatives.shield_image(tile, settings)
+
+    def play(self, user: UserRecord, sha256: str) -> None:
+        """Open playback of a video (audited as ``play``; counts as exposure like a reveal).
+
+        The original must be a plain file whose content is still this media (SHA-256
+        checked); the video route serves it only while this play is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        path, why = vid.playable_original(media)
+        if path is None:
+            raise Forbidden(f"playback unavailable: {why}")
+        if not _same_content(path, sha256):
+            raise Forbidden("playback unavailable: the original file has changed")
+        now = datetime.now(UTC)
+        if not self.users.open_reveal(user.id, sha256):
+            self.users.record_reveal(user.id, sha256, now)
+        self.audit.append(user.name, "play", sha256, {"path": str(path)})
+
+    def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
+        """The original video to stream and its MIME type, only while a play is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        if not self._playing(user, sha256):
+            raise Forbidden("press Play first (an audited request)")
+        path, why = vid.playable_original(media)
+        if path is None:
+            raise Forbidden(f"playback unavailable: {why}")
+        return path, media.mime
+
+    def _playing(self, user: UserRecord, sha256: str) -> bool:
+        """An open reveal of the media that a ``play`` by this user opened or joined."""
+        now = datetime.now(UTC)
+        opened = [
+            r.revealed_at
+            for r in self.users.exposures(user.id, now - PLAY_GRANT)
+            if r.media_sha256 == sha256 and r.concealed_at is None
+        ]
+        if not opened:
+            return False
+        since = min(opened)
+        for e in self.audit.entries(media_sha256=sha256, limit=500):
+            if e.at < since:
+                break
+            if e.actor == user.name and e.action == "play":
+                return True
+        return False
 
     def reveal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
@@ -428,6 +525,17 @@ class AssessmentService:
 
     def verify_audit(self) -> AuditReport:
         return self.audit.verify()
+
+
+def _same_content(path: Path, sha256: str) -> bool:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256
 
 
 def is_criminal(outcome: str) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from vigil.assessment import InvalidDecision, StaleVersion
 from vigil.assessment.mappings import JUDGEMENT_CALLS
@@ -108,6 +108,31 @@ def revealed(service: Service, session: Session, sha256: str) -> Response:
 def reveal(service: Service, post: Post, sha256: str) -> Response:
     service.reveal(post.user, sha256)
     return Response(status_code=204, headers=NO_STORE)
+
+
+@router.get("/media/{sha256}/frame/{index}/shielded.jpg")
+def frame_shielded(service: Service, session: Session, sha256: str, index: int) -> Response:
+    data = service.frame(session.user, sha256, index)
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+@router.get("/media/{sha256}/frame/{index}/revealed.jpg")
+def frame_revealed(service: Service, session: Session, sha256: str, index: int) -> Response:
+    data = service.frame(session.user, sha256, index, revealed=True)
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+@router.post("/media/{sha256}/play")
+def play(service: Service, post: Post, sha256: str) -> Response:
+    service.play(post.user, sha256)
+    return Response(status_code=204, headers=NO_STORE)
+
+
+@router.get("/media/{sha256}/video")
+def video(service: Service, session: Session, sha256: str) -> Response:
+    """The original video, streamed in place with HTTP Range support, after a Play."""
+    path, mime = service.video_file(session.user, sha256)
+    return FileResponse(path, media_type=mime, headers=NO_STORE)
 
 
 @router.post("/media/{sha256}/conceal")
