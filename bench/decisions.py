@@ -223,10 +223,15 @@ def main() -> None:
         ok = [m for m in media if m.pdq and (m.pdq_quality or 0) >= params.min_quality]
         rows = [i for i, m in enumerate(ok) for _ in m.pdq_variants or []]
         var = [v for m in ok for v in m.pdq_variants or []]
+        inner = [i for i, m in enumerate(ok) if m.pdq_trimmed]
         graph = neighbour_graph(
             hashes_from_hex([m.pdq or "" for m in ok]),
             args.threshold,
             variants=(np.array(rows, np.int64), hashes_from_hex(var)),
+            trimmed=(
+                np.array(inner, np.int64),
+                hashes_from_hex([ok[i].pdq_trimmed or "" for i in inner]),
+            ),
         )
         labels = connected_components(graph)
         single = {m.sha256: int(labels[i]) for i, m in enumerate(ok)}

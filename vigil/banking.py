@@ -13,6 +13,8 @@ Rules:
   ≥ ``min_quality`` (default 50); weaker hashes are counted, never silently dropped.
 * ``negative`` banks list known false positives: a media they match has its matches from
   every other bank suppressed (counted in the summary); the negative match itself is kept.
+* The PDQ of the content inside a uniform frame (a screenshot border, letterbox; the scan's
+  ``pdq_trimmed``) is searched too, recorded with the variant ``trimmed``.
 * With ``rotations``, the 7 other rotations/flips of each media's PDQ (computed from the DCT
   at scan time, as PDQ defines them) are searched too, and the variant is recorded.
 * The PDQ index over every bank's entries is cached in the case (``index/pdq-banks``) and
@@ -243,12 +245,15 @@ class Banking:
         summary.media_considered = len(rows) if media_list is None else len(media_list)
         queries: list[bytes] = []
         owners: list[tuple[str, str]] = []
-        for sha, pdq, quality, variants in rows:
+        for sha, pdq, quality, variants, trimmed in rows:
             if quality is None or quality < min_quality:
                 summary.low_quality += 1
                 continue
             hashes = [pdq, *(variants.split(",") if rotations and variants else [])]
-            for variant, h in zip(VARIANTS, hashes, strict=False):
+            named = list(zip(VARIANTS, hashes, strict=False))
+            if trimmed:
+                named.append(("trimmed", trimmed))
+            for variant, h in named:
                 queries.append(bytes.fromhex(h))
                 owners.append((sha, variant))
         if queries:

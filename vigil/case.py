@@ -167,6 +167,7 @@ def media_json(m: MediaView) -> dict[str, Any]:
         "error_reason": m.error_reason,
         "thumbnail": m.has_thumbnail,
         "pdq_variants": m.pdq_variants,
+        "pdq_trimmed": m.pdq_trimmed,
         "provenance": m.provenance,
         "provenance_conflict": m.provenance_conflict,
         "evidence": (m.provenance_report or {}).get("evidence", []),

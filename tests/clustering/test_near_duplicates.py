@@ -14,6 +14,7 @@ from vigil.clustering import (
     plan_update,
 )
 from vigil.clustering.near_duplicates import (
+    Join,
     connected_components,
     hashes_from_hex,
     neighbour_graph,
@@ -161,3 +162,23 @@ def test_mirrored_copies_cluster_through_dihedral_variants() -> None:
     assert len(cluster_candidates([Candidate(sha("p"), hexof(picture), 100), flipped])) == 2
     existing = [Representative(5, sha("f"), hexof(mirrored))]
     assert plan_update([plain], existing).joins[0].cluster_id == 5
+
+
+def test_trimmed_hashes_pair_with_originals_and_trimmed_hashes() -> None:
+    rng = np.random.default_rng(10)
+    content, framed, other = random_hash(rng), random_hash(rng), random_hash(rng)
+    plain = Candidate(sha("plain"), hexof(content), 100)
+    # a bordered copy: its own hash is unrelated, the hash inside its frame is the picture's
+    bordered = Candidate(sha("b"), hexof(framed), 100, trimmed=hexof(flip_bits(content, [1, 2])))
+    # another bordered copy whose trimmed hash is near the first copy's trimmed hash only
+    again = Candidate(sha("c"), hexof(other), 90, trimmed=hexof(flip_bits(content, [1, 2, 3])))
+    (cluster,) = cluster_candidates([plain, bordered, again])
+    assert sorted(m.distance for m in cluster.members) in ([0, 1, 2], [0, 2, 3])
+    assert len(cluster_candidates([plain, Candidate(sha("b"), hexof(framed), 100)])) == 2
+    # joining: a media's original near a representative's trimmed hash, and the reverse
+    reps = [Representative(5, sha("b"), hexof(framed), trimmed=bordered.trimmed)]
+    assert plan_update([plain], reps).joins == (Join(5, sha("plain"), 2),)
+    reps = [Representative(6, sha("plain"), hexof(content))]
+    assert plan_update([bordered], reps).joins == (Join(6, sha("b"), 2),)
+    far = Candidate(sha("far"), hexof(other), 100, trimmed=hexof(random_hash(rng)))
+    assert plan_update([far], reps).joins == ()

@@ -8,6 +8,8 @@ For images the pipeline decodes once, reduced to what PDQ needs (see :mod:`vigil
 and reuses that image for the thumbnail::
 
     bytes ─▶ sniff ─▶ header (limits) ─▶ decode first frame, reduced to 512 ─▶ PDQ
+       │                                                            ├────────▶ PDQ inside a
+       │                                                            │          uniform frame
        │                                                            └────────▶ thumbnail
        └──────▶ provenance (metadata blocks, C2PA, stealth; also when decoding fails)
 
@@ -26,7 +28,14 @@ import numpy as np
 
 from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
-from vigil.analysis.pdq import MIN_HASHABLE_SIDE, PDQ_SIDE, pdq_dihedral_from_pixels, pdq_input
+from vigil.analysis.pdq import (
+    MIN_HASHABLE_SIDE,
+    PDQ_SIDE,
+    WEAK_QUALITY,
+    pdq_dihedral_from_pixels,
+    pdq_input,
+    pdq_trimmed_from_pixels,
+)
 from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
 from vigil.analysis.record import Camera, ItemRecord, VideoInfo
 from vigil.analysis.video import VideoHashResult, hash_animation, hash_video
@@ -111,10 +120,15 @@ def _analyse_image(
     pdq: str | None = None
     quality: int | None = None
     variants: tuple[str, ...] | None = None
+    trimmed: str | None = None
     if min(image.size) >= MIN_HASHABLE_SIDE:
-        dihedral = pdq_dihedral_from_pixels(np.asarray(image))
+        pixels = np.asarray(image)
+        dihedral = pdq_dihedral_from_pixels(pixels)
         pdq, quality = dihedral[0]
         variants = tuple(h for h, _ in dihedral[1:])
+        inner = pdq_trimmed_from_pixels(pixels)
+        if inner is not None and inner[1] > WEAK_QUALITY:  # a weak hash would only mislead
+            trimmed = inner[0]
     orientation = exif_orientation(decoded.exif)
     animation = _animation(data, ftype, limits)
     provenance = extract_provenance(
@@ -128,6 +142,7 @@ def _analyse_image(
         pdq=pdq,
         pdq_quality=quality,
         pdq_variants=variants,
+        pdq_trimmed=trimmed,
         exif_orientation=orientation,
         camera=camera_from_exif(decoded.exif),
         thumbnail=make_thumbnail(image, orientation),
@@ -195,6 +210,7 @@ def _record(
     pdq: str | None = None,
     pdq_quality: int | None = None,
     pdq_variants: tuple[str, ...] | None = None,
+    pdq_trimmed: str | None = None,
     exif_orientation: int | None = None,
     camera: Camera | None = None,
     thumbnail: bytes | None = None,
@@ -216,6 +232,7 @@ def _record(
         pdq=pdq,
         pdq_quality=pdq_quality,
         pdq_variants=pdq_variants,
+        pdq_trimmed=pdq_trimmed,
         exif_orientation=exif_orientation,
         camera=camera,
         error=error,

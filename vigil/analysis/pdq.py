@@ -53,6 +53,16 @@ MIN_HASHABLE_SIDE = 5
 WEAK_QUALITY = 49
 #: Distance at or below which two PDQ hashes are treated as a match.
 MATCH_DISTANCE = 31
+#: Frame trimming (:func:`frame_box`): a line (row or column) belongs to a uniform frame when
+#: at least :data:`FRAME_MIN_SHARE` of its pixels are within :data:`FRAME_TOLERANCE` (per
+#: channel) of the line's median colour. The tolerance absorbs JPEG noise and ringing; the
+#: share lets a window's title bar (three buttons, a short title) count as frame.
+FRAME_TOLERANCE = 20
+FRAME_MIN_SHARE = 0.9
+#: A trim must remove at least this share of the image's area...
+FRAME_MIN_AREA = 0.02
+#: ...and leave content at least this many pixels on each side.
+FRAME_MIN_SIDE = 32
 
 _HEX_LEN = 64
 _GRID = 64
@@ -129,6 +139,75 @@ def pdq_from_image(
 ) -> tuple[str, int]:
     """PDQ of a Pillow image, reduced first when larger than :data:`PDQ_SIDE`."""
     return pdq_from_pixels(np.asarray(pdq_input(image, original_size, extent)))
+
+
+def frame_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The content inside a uniform frame around ``rgb``, as ``(top, bottom, left, right)``
+    slice bounds, or ``None`` when there is no such frame.
+
+    A frame is any run of uniform lines (see :data:`FRAME_TOLERANCE`) on any of the four
+    sides, of any width and colour per side: a screenshot's window border, a letterbox or
+    pillarbox, a mat. Sides are peeled repeatedly (trimming a title bar can make the side
+    margins below it uniform lines) until none changes. ``None`` as well when the trim would
+    remove less than :data:`FRAME_MIN_AREA` of the image or leave a side shorter than
+    :data:`FRAME_MIN_SIDE` (a blank or nearly blank image). Cheap: images without a uniform
+    outer line cost four small medians; meant for the already reduced :func:`pdq_input`.
+    """
+    h, w = rgb.shape[:2]
+    if min(h, w) < FRAME_MIN_SIDE:
+        return None
+    top, bottom, left, right = 0, h, 0, w
+    changed = True
+    while changed:
+        changed = False
+        for side in range(4):
+            box = rgb[top:bottom, left:right]
+            lines = box if side < 2 else box.transpose(1, 0, 2)
+            if side % 2:
+                lines = lines[::-1]
+            limit = lines.shape[0] - FRAME_MIN_SIDE
+            k = _leading_uniform(lines, limit + 1)
+            if k > limit:
+                return None
+            if k:
+                changed = True
+                if side == 0:
+                    top += k
+                elif side == 1:
+                    bottom -= k
+                elif side == 2:
+                    left += k
+                else:
+                    right -= k
+    if (bottom - top) * (right - left) > (1 - FRAME_MIN_AREA) * h * w:
+        return None
+    return top, bottom, left, right
+
+
+def pdq_trimmed_from_pixels(rgb: np.ndarray) -> tuple[str, int] | None:
+    """PDQ (hash, quality) of the content inside a uniform frame (:func:`frame_box`), or
+    ``None`` when ``rgb`` has no such frame."""
+    box = frame_box(rgb)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    return pdq_from_pixels(np.ascontiguousarray(rgb[top:bottom, left:right]))
+
+
+def _leading_uniform(lines: np.ndarray, limit: int) -> int:
+    """How many of the first ``limit`` lines of ``lines`` (``(n, m, 3)``, the outermost
+    first) are uniform in a row, checked in growing chunks so that deep frames stay cheap."""
+    count, step = 0, 4
+    while count < limit:
+        chunk = lines[count : min(limit, count + step)]
+        ref = np.median(chunk, axis=1).round().astype(np.int16)
+        diff = np.abs(chunk.astype(np.int16) - ref[:, None, :]).max(axis=2)
+        uniform = (diff <= FRAME_TOLERANCE).mean(axis=1) >= FRAME_MIN_SHARE
+        if not uniform.all():
+            return count + int(np.argmin(uniform))
+        count += len(chunk)
+        step *= 2
+    return count
 
 
 def hamming(a_hex: str, b_hex: str) -> int:

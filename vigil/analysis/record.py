@@ -74,6 +74,9 @@ class ItemRecord:
     #: PDQ of the 7 other rotations/flips, in Meta's dihedral order (rotate90, rotate180,
     #: rotate270, flipX, flipY, flipPlus1, flipMinus1), derived from the same DCT.
     pdq_variants: tuple[str, ...] | None = None
+    #: PDQ of the content inside a uniform frame (a screenshot border, letterbox...), when
+    #: the image has one (see :func:`vigil.analysis.pdq.frame_box`) and the hash is not weak.
+    pdq_trimmed: str | None = None
     #: EXIF Orientation tag (1–8) as recorded; pixels are hashed as stored regardless.
     exif_orientation: int | None = None
     camera: Camera | None = None

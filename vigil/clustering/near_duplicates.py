@@ -23,6 +23,13 @@ Rotations and flips: where a media's dihedral PDQ variants are known (``Candidat
 the scan's ``pdq_variants``), two media are also neighbours when a variant of one lies within
 the threshold of the other, at the smallest such distance: a mirrored copy is the same picture.
 
+Frames: where the scan found a uniform frame around a media (a screenshot border, letterbox)
+and hashed the content inside it (``Candidate.trimmed``, the scan's ``pdq_trimmed``), that
+hash stands for the media too: two media are neighbours when any hash of one (original,
+trimmed, rotations and flips) is within the threshold of the original or trimmed hash of the
+other. Every member is then within the threshold of its representative by at least one such
+pair (the stored distance is that pair's; the pair itself is not recorded).
+
 Incremental updates (:func:`plan_update`): new media join the nearest *existing*
 representative within the threshold; the rest are clustered among themselves as above.
 Existing clusters are never merged and existing members never move.
@@ -80,6 +87,8 @@ class Candidate:
     #: PDQ hashes of its rotations and flips (Meta's dihedral variants), if known: a
     #: mirrored or rotated copy is the same picture.
     variants: tuple[str, ...] = ()
+    #: PDQ of the content inside a uniform frame (screenshot border, letterbox), if any.
+    trimmed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,8 @@ class Representative:
     cluster_id: int
     sha256: str
     pdq: str
+    #: PDQ of the content inside a uniform frame, if any (new media may match it too).
+    trimmed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,23 +189,35 @@ def neighbour_graph(
     threshold: int,
     *,
     variants: tuple[I64, U8] | None = None,
+    trimmed: tuple[I64, U8] | None = None,
     index: PDQIndex | None = None,
 ) -> Neighbours:
     """Every pair within ``threshold``, by radius searches on a :class:`PDQIndex`.
 
     ``variants`` = ``(rows, hashes)``: more hashes standing for ``rows`` (the rotations and
     flips of those media); two media are then neighbours when any variant of one is within
-    the threshold of the other, at the smallest such distance.
+    the threshold of the other, at the smallest such distance. ``trimmed`` = ``(rows,
+    hashes)``: the hashes of those media's content inside a uniform frame, searched *and*
+    searched for: any hash of one within the threshold of the original or trimmed hash of
+    the other makes two media neighbours. ``index`` (over ``hashes``) is never modified.
     """
     from vigil.matching.pdq_index import PDQIndex
 
     n = int(hashes.shape[0])
     if index is None:
         index = PDQIndex.build(hashes, np.arange(n, dtype=np.int64))
-    src, dst, dist = _search(index, hashes, np.arange(n, dtype=np.int64), threshold)
-    if variants is not None and len(variants[0]):
-        vs, vd, vdist = _search(index, variants[1], variants[0], threshold)
-        # symmetric: a variant of i near j makes j a neighbour of i and i of j
+    rows = np.arange(n, dtype=np.int64)
+    src, dst, dist = _search(index, hashes, rows, threshold)
+    extra = [q for q in (variants, trimmed) if q is not None and len(q[0])]
+    if extra:
+        found = [_search(index, q[1], q[0], threshold) for q in extra]
+        if trimmed is not None and len(trimmed[0]):
+            inner = PDQIndex.build(trimmed[1], trimmed[0])
+            found += [_search(inner, q[1], q[0], threshold) for q in [(rows, hashes), *extra]]
+        vs = np.concatenate([f[0] for f in found])
+        vd = np.concatenate([f[1] for f in found])
+        vdist = np.concatenate([f[2] for f in found])
+        # symmetric: a hash of i near j makes j a neighbour of i and i of j
         src = np.concatenate([src, vs, vd])
         dst = np.concatenate([dst, vd, vs])
         dist = np.concatenate([dist, vdist, vdist])
@@ -270,10 +293,12 @@ def nearest_representative(
     threshold: int,
     *,
     variants: tuple[I64, U8] | None = None,
+    trimmed: tuple[I64, U8] | None = None,
 ) -> tuple[I64, npt.NDArray[np.int16]]:
     """For each hash, the cluster id of the nearest representative within ``threshold``
-    (``-1`` if none; ties: the lowest cluster id) and the distance to it. ``variants`` as
-    in :func:`neighbour_graph`."""
+    (``-1`` if none; ties: the lowest cluster id) and the distance to it. ``variants`` and
+    ``trimmed`` as in :func:`neighbour_graph`: any hash of a media may match the original or
+    the trimmed hash of a representative."""
     from vigil.matching.pdq_index import PDQIndex
 
     n = int(hashes.shape[0])
@@ -281,17 +306,19 @@ def nearest_representative(
     dist = np.zeros(n, np.int16)
     if not representatives or n == 0:
         return cluster, dist
-    rep_hashes = hashes_from_hex([r.pdq for r in representatives])
-    rep_ids = np.array([r.cluster_id for r in representatives], np.int64)
-    index = PDQIndex.build(rep_hashes, rep_ids)
+    targets = [(r.cluster_id, r.pdq) for r in representatives]
+    targets += [(r.cluster_id, r.trimmed) for r in representatives if r.trimmed is not None]
+    rep_hashes = hashes_from_hex([h for _, h in targets])
+    index = PDQIndex.build(rep_hashes, np.array([c for c, _ in targets], np.int64))
     src, ids, d = _search(index, hashes, np.arange(n, dtype=np.int64), threshold)
-    if variants is not None and len(variants[0]):
-        vs, vids, vd = _search(index, variants[1], variants[0], threshold)
-        src, ids, d = (
-            np.concatenate([src, vs]),
-            np.concatenate([ids, vids]),
-            np.concatenate([d, vd]),
-        )
+    for extra in (variants, trimmed):
+        if extra is not None and len(extra[0]):
+            vs, vids, vd = _search(index, extra[1], extra[0], threshold)
+            src, ids, d = (
+                np.concatenate([src, vs]),
+                np.concatenate([ids, vids]),
+                np.concatenate([d, vd]),
+            )
     if len(src):
         order = np.lexsort((ids, d, src))
         src, ids, d = src[order], ids[order], d[order]
@@ -307,6 +334,13 @@ def _variant_queries(pool: Sequence[Candidate]) -> tuple[I64, U8] | None:
     if not rows:
         return None
     return np.array(rows, np.int64), hashes_from_hex([v for c in pool for v in c.variants])
+
+
+def _trimmed_queries(pool: Sequence[Candidate]) -> tuple[I64, U8] | None:
+    rows = [i for i, c in enumerate(pool) if c.trimmed is not None]
+    if not rows:
+        return None
+    return np.array(rows, np.int64), hashes_from_hex([pool[i].trimmed or "" for i in rows])
 
 
 def _eligible(c: Candidate, params: ClusterParams) -> str | None:
@@ -345,7 +379,11 @@ def plan_update(
             singletons.append(NearDuplicateCluster(c.sha256, (Member(c.sha256, 0),), reason))
     hashes = hashes_from_hex([c.pdq for c in pool if c.pdq is not None])
     joined_to, joined_dist = nearest_representative(
-        existing, hashes, params.threshold, variants=_variant_queries(pool)
+        existing,
+        hashes,
+        params.threshold,
+        variants=_variant_queries(pool),
+        trimmed=_trimmed_queries(pool),
     )
     joins = tuple(
         Join(int(cid), pool[i].sha256, int(joined_dist[i]))
@@ -360,7 +398,9 @@ def plan_update(
 def _cluster_rows(pool: list[Candidate], hashes: U8, threshold: int) -> list[NearDuplicateCluster]:
     if not pool:
         return []
-    graph = neighbour_graph(hashes, threshold, variants=_variant_queries(pool))
+    graph = neighbour_graph(
+        hashes, threshold, variants=_variant_queries(pool), trimmed=_trimmed_queries(pool)
+    )
     quality = np.array([c.quality or 0 for c in pool], np.int64)
     tiebreak = np.arange(len(pool), dtype=np.int64)  # ``pool`` is sorted by SHA-256
     rep_of, dist = leader_clusters(graph, quality, tiebreak)

@@ -392,12 +392,18 @@ class BankStore:
                     r.variant,
                 )  # fmt: skip
 
-    def media_pdq(self, media: list[str] | None) -> list[tuple[str, str, int | None, str | None]]:
-        """(sha256, pdq, quality, variants) of media that have a PDQ hash."""
+    def media_pdq(
+        self, media: list[str] | None
+    ) -> list[tuple[str, str, int | None, str | None, str | None]]:
+        """(sha256, pdq, quality, variants, trimmed) of media that have a PDQ hash."""
         q = select(
-            _MEDIA.c.sha256, _MEDIA.c.pdq, _MEDIA.c.pdq_quality, _MEDIA.c.pdq_variants
+            _MEDIA.c.sha256,
+            _MEDIA.c.pdq,
+            _MEDIA.c.pdq_quality,
+            _MEDIA.c.pdq_variants,
+            _MEDIA.c.pdq_trimmed,
         ).where(_MEDIA.c.pdq.is_not(None))
-        out: list[tuple[str, str, int | None, str | None]] = []
+        out: list[tuple[str, str, int | None, str | None, str | None]] = []
         with self.engine.connect() as conn:
             if media is None:
                 out.extend(tuple(r) for r in conn.execute(q))

@@ -140,17 +140,25 @@ class ClusterStore:
 
     def unclustered_media(self) -> list[Candidate]:
         clustered = select(_MEMBER.c.media_sha256).where(_MEMBER.c.kind == NEAR_DUPLICATE)
-        cols = (_MEDIA.c.sha256, _MEDIA.c.pdq, _MEDIA.c.pdq_quality, _MEDIA.c.pdq_variants)
+        cols = (
+            _MEDIA.c.sha256,
+            _MEDIA.c.pdq,
+            _MEDIA.c.pdq_quality,
+            _MEDIA.c.pdq_variants,
+            _MEDIA.c.pdq_trimmed,
+        )
         q = select(*cols).where(_MEDIA.c.sha256.not_in(clustered))
         with self.engine.connect() as conn:
             return [
-                Candidate(s, p, q, tuple(v.split(",")) if v else ())
-                for s, p, q, v in conn.execute(q)
+                Candidate(s, p, q, tuple(v.split(",")) if v else (), t)
+                for s, p, q, v, t in conn.execute(q)
             ]
 
     def representatives(self) -> list[Representative]:
         q = (
-            select(_CLUSTER.c.id, _CLUSTER.c.representative_sha256, _MEDIA.c.pdq)
+            select(
+                _CLUSTER.c.id, _CLUSTER.c.representative_sha256, _MEDIA.c.pdq, _MEDIA.c.pdq_trimmed
+            )
             .join(_MEDIA, _MEDIA.c.sha256 == _CLUSTER.c.representative_sha256)
             .where(
                 _CLUSTER.c.kind == NEAR_DUPLICATE,
@@ -160,7 +168,7 @@ class ClusterStore:
             .order_by(_CLUSTER.c.id)
         )
         with self.engine.connect() as conn:
-            return [Representative(i, s, p) for i, s, p in conn.execute(q)]
+            return [Representative(i, s, p, t) for i, s, p, t in conn.execute(q)]
 
     def generation_info(self) -> list[GenerationInfo]:
         cols = (

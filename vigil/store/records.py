@@ -84,6 +84,8 @@ class MediaView:
     has_thumbnail: bool
     sightings: list[SightingView] = field(default_factory=list)
     pdq_variants: list[str] | None = None
+    #: PDQ of the content inside a uniform frame, if the image has one.
+    pdq_trimmed: str | None = None
     provenance: str | None = None
     provenance_conflict: bool | None = None
     #: The provenance report as JSON (see ``ProvenanceReport.to_json``), if any.

@@ -97,6 +97,8 @@ class Media(Base):
     #: PDQ of the 7 other rotations/flips (comma-separated, in Meta's dihedral order:
     #: rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1).
     pdq_variants: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: PDQ of the content inside a uniform frame (screenshot border, letterbox), if any.
+    pdq_trimmed: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Provenance verdict: "ai-declared" | "ai-edited" | "camera-declared" | "none".
     provenance: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     provenance_conflict: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
