@@ -12,6 +12,7 @@ from vigil.case import DEFAULT_CASE_DIR
 from vigil.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from vigil.clustering import DEFAULT_MIN_QUALITY, DEFAULT_THRESHOLD, ClusterParams
 from vigil.clustering.update import update_clusters
+from vigil.clustering.videos import VPDQ_BASIS
 from vigil.errors import UsageError, VigilError
 from vigil.store.clusters import KINDS, ClusterStore, ClusterView
 
@@ -124,6 +125,8 @@ def cluster_show(
 def _note(cl: ClusterView) -> str:
     if cl.reason:
         return f"singleton: {cl.reason}"
+    if cl.basis == VPDQ_BASIS:
+        return f"videos (vPDQ), frame threshold {cl.threshold}"
     if cl.basis:
         return f"same {cl.basis.replace(',', ' / ')}"
     return f"threshold {cl.threshold}" if cl.threshold is not None else ""

@@ -4,6 +4,7 @@ Pure functions over hashes and metadata (no SQL; the store and the CLI wrap them
 
 * :mod:`vigil.clustering.near_duplicates` — greedy leader clustering on the PDQ index
   (every member within the threshold of its representative; no chaining), incremental;
+* :mod:`vigil.clustering.videos` — near-duplicate videos (vPDQ scores, same leader method);
 * :mod:`vigil.clustering.series` — generation series (same model + seed, or same prompt);
 * :mod:`vigil.clustering.propagation` — who may receive a representative's decision;
 * :mod:`vigil.clustering.triage` — the configurable queue order;
@@ -33,6 +34,12 @@ from vigil.clustering.propagation import (
 from vigil.clustering.series import GenerationInfo, Series, group_series, normalise_prompt
 from vigil.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key, triage_sort
 from vigil.clustering.update import ClusterRepository, UpdateSummary, update_clusters
+from vigil.clustering.videos import (
+    VideoCandidate,
+    VideoParams,
+    VideoRepresentative,
+    plan_video_update,
+)
 
 __all__ = [
     "DEFAULT_MIN_QUALITY",
@@ -54,12 +61,16 @@ __all__ = [
     "TriageItem",
     "TriagePolicy",
     "UpdateSummary",
+    "VideoCandidate",
+    "VideoParams",
+    "VideoRepresentative",
     "bank_prefill",
     "cluster_candidates",
     "group_series",
     "normalise_prompt",
     "plan_propagation",
     "plan_update",
+    "plan_video_update",
     "tier_of",
     "triage_key",
     "triage_sort",

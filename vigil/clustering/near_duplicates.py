@@ -404,7 +404,16 @@ def _cluster_rows(pool: list[Candidate], hashes: U8, threshold: int) -> list[Nea
     quality = np.array([c.quality or 0 for c in pool], np.int64)
     tiebreak = np.arange(len(pool), dtype=np.int64)  # ``pool`` is sorted by SHA-256
     rep_of, dist = leader_clusters(graph, quality, tiebreak)
-    not_rep = rep_of != np.arange(len(pool))
+    return assemble_clusters([c.sha256 for c in pool], rep_of, dist)
+
+
+def assemble_clusters(
+    shas: Sequence[str], rep_of: I64, dist: npt.NDArray[np.int16]
+) -> list[NearDuplicateCluster]:
+    """Clusters from :func:`leader_clusters`' output over rows sorted by SHA-256 (the
+    representative first, then by distance and SHA-256)."""
+    tiebreak = np.arange(len(shas), dtype=np.int64)
+    not_rep = rep_of != tiebreak
     order = np.lexsort((tiebreak, dist, not_rep, rep_of))  # the representative first
     clusters: list[NearDuplicateCluster] = []
     members: list[Member] = []
@@ -412,9 +421,9 @@ def _cluster_rows(pool: list[Candidate], hashes: U8, threshold: int) -> list[Nea
     for row in order.tolist():
         rep = int(rep_of[row])
         if rep != current and members:
-            clusters.append(NearDuplicateCluster(pool[current].sha256, tuple(members)))
+            clusters.append(NearDuplicateCluster(shas[current], tuple(members)))
             members = []
         current = rep
-        members.append(Member(pool[row].sha256, int(dist[row])))
-    clusters.append(NearDuplicateCluster(pool[current].sha256, tuple(members)))
+        members.append(Member(shas[row], int(dist[row])))
+    clusters.append(NearDuplicateCluster(shas[current], tuple(members)))
     return clusters

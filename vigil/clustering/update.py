@@ -21,19 +21,34 @@ from vigil.clustering.near_duplicates import (
     plan_update,
 )
 from vigil.clustering.series import GenerationInfo, Series, group_series
+from vigil.clustering.videos import (
+    VPDQ_BASIS,
+    VideoCandidate,
+    VideoParams,
+    VideoRepresentative,
+    plan_video_update,
+)
 
 
 class ClusterRepository(Protocol):
     def unclustered_media(self) -> list[Candidate]:
-        """Media in no near-duplicate cluster yet."""
+        """Media in no near-duplicate cluster yet (not videos with frames)."""
         ...
+
+    def unclustered_videos(self) -> list[VideoCandidate]:
+        """Videos with stored frames in no near-duplicate cluster yet."""
+        ...
+
+    def video_representatives(self) -> list[VideoRepresentative]: ...
+
+    def reopen_video_singletons(self) -> int: ...
 
     def representatives(self) -> list[Representative]:
         """Representatives of the existing clusters new media may join (not singletons
         kept apart for low quality or a missing hash)."""
         ...
 
-    def apply_plan(self, plan: ClusterPlan, threshold: int) -> None: ...
+    def apply_plan(self, plan: ClusterPlan, threshold: int, basis: str | None = None) -> None: ...
 
     def generation_info(self) -> list[GenerationInfo]: ...
 
@@ -53,6 +68,8 @@ class UpdateSummary:
     threshold: int
     min_quality: int
     elapsed_seconds: float
+    #: Of ``new_media``, the videos (clustered by vPDQ, apart from images).
+    new_videos: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,27 +82,43 @@ class UpdateSummary:
             "threshold": self.threshold,
             "min_quality": self.min_quality,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "new_videos": self.new_videos,
         }
 
 
-def update_clusters(repo: ClusterRepository, params: ClusterParams | None = None) -> UpdateSummary:
+def update_clusters(
+    repo: ClusterRepository,
+    params: ClusterParams | None = None,
+    video: VideoParams | None = None,
+) -> UpdateSummary:
     """Put every unclustered media in a near-duplicate cluster (joining an existing one or
-    forming new ones; existing clusters are never merged), then regroup the series."""
+    forming new ones; existing clusters are never merged), then regroup the series.
+
+    Images are clustered by PDQ and videos (with stored frames) by vPDQ
+    (:mod:`vigil.clustering.videos`), separately: an image and a video never share a
+    cluster. ``video`` defaults to the frame distance and quality of ``params``."""
     params = params or ClusterParams()
+    video = video or VideoParams(frame_threshold=params.threshold, min_quality=params.min_quality)
     start = time.perf_counter()
+    repo.reopen_video_singletons()
     new = repo.unclustered_media()
     plan = plan_update(new, repo.representatives() if new else [], params)
     repo.apply_plan(plan, params.threshold)
+    videos = repo.unclustered_videos()
+    vplan = plan_video_update(videos, repo.video_representatives() if videos else [], video)
+    repo.apply_plan(vplan, video.frame_threshold, VPDQ_BASIS)
     series = group_series(repo.generation_info())
     repo.replace_series(series)
+    plans = (plan, vplan)
     return UpdateSummary(
-        new_media=len(new),
-        joined_existing=len(plan.joins),
-        new_clusters=sum(1 for c in plan.new_clusters if c.reason is None),
-        singletons=sum(1 for c in plan.new_clusters if c.reason is not None),
+        new_media=len(new) + len(videos),
+        joined_existing=sum(len(p.joins) for p in plans),
+        new_clusters=sum(1 for p in plans for c in p.new_clusters if c.reason is None),
+        singletons=sum(1 for p in plans for c in p.new_clusters if c.reason is not None),
         near_duplicate_clusters=repo.count_clusters("near-duplicate"),
         series=len(series),
         threshold=params.threshold,
         min_quality=params.min_quality,
         elapsed_seconds=time.perf_counter() - start,
+        new_videos=len(videos),
     )

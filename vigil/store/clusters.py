@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -37,8 +38,10 @@ from vigil.clustering.near_duplicates import (
     Representative,
 )
 from vigil.clustering.series import GenerationInfo, Series
+from vigil.clustering.videos import VPDQ_BASIS, VideoCandidate, VideoRepresentative
 from vigil.errors import UsageError
 from vigil.store.schema import Base, Media, UTCDateTime
+from vigil.store.video import VideoFrameRow
 
 NEAR_DUPLICATE = "near-duplicate"
 SERIES = "series"
@@ -84,6 +87,9 @@ class ClusterMember(Base):
 _CLUSTER: Table = Cluster.__table__  # type: ignore[assignment]
 _MEMBER: Table = ClusterMember.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
+_FRAME: Table = VideoFrameRow.__table__  # type: ignore[assignment]
+#: A media of kind "video" with stored frames: clustered by vPDQ, apart from images.
+_IS_VIDEO = (_MEDIA.c.kind == "video") & exists().where(_FRAME.c.media_sha256 == _MEDIA.c.sha256)
 
 
 class ClusterNotFound(UsageError):
@@ -147,12 +153,71 @@ class ClusterStore:
             _MEDIA.c.pdq_variants,
             _MEDIA.c.pdq_trimmed,
         )
-        q = select(*cols).where(_MEDIA.c.sha256.not_in(clustered))
+        q = select(*cols).where(_MEDIA.c.sha256.not_in(clustered), ~_IS_VIDEO)
         with self.engine.connect() as conn:
             return [
                 Candidate(s, p, q, tuple(v.split(",")) if v else (), t)
                 for s, p, q, v, t in conn.execute(q)
             ]
+
+    def unclustered_videos(self) -> list[VideoCandidate]:
+        """Videos with stored frames in no near-duplicate cluster yet."""
+        clustered = select(_MEMBER.c.media_sha256).where(_MEMBER.c.kind == NEAR_DUPLICATE)
+        shas = select(_MEDIA.c.sha256).where(_IS_VIDEO, _MEDIA.c.sha256.not_in(clustered))
+        with self.engine.connect() as conn:
+            frames = self._frames(conn, shas)
+        return [VideoCandidate(s, f) for s, f in frames.items()]
+
+    def video_representatives(self) -> list[VideoRepresentative]:
+        """Representatives of the existing video clusters (basis "vpdq"), with frames."""
+        q = (
+            select(_CLUSTER.c.id, _CLUSTER.c.representative_sha256)
+            .where(
+                _CLUSTER.c.kind == NEAR_DUPLICATE,
+                _CLUSTER.c.reason.is_(None),
+                _CLUSTER.c.basis == VPDQ_BASIS,
+            )
+            .order_by(_CLUSTER.c.id)
+        )
+        with self.engine.connect() as conn:
+            reps = [(int(i), str(s)) for i, s in conn.execute(q)]
+            frames = self._frames(conn, [s for _, s in reps])
+        return [VideoRepresentative(i, s, frames.get(s, ())) for i, s in reps]
+
+    def reopen_video_singletons(self) -> int:
+        """Dissolve "no-pdq" singletons of videos that have frames (placed before video
+        clustering existed) so that they are clustered by vPDQ; returns how many."""
+        q = (
+            select(_CLUSTER.c.id)
+            .join(_MEDIA, _MEDIA.c.sha256 == _CLUSTER.c.representative_sha256)
+            .where(_CLUSTER.c.kind == NEAR_DUPLICATE, _CLUSTER.c.reason == "no-pdq", _IS_VIDEO)
+        )
+        with self.engine.begin() as conn:
+            ids = [int(i) for i in conn.execute(q).scalars()]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(delete(_MEMBER).where(_MEMBER.c.cluster_id.in_(chunk)))
+                conn.execute(delete(_CLUSTER).where(_CLUSTER.c.id.in_(chunk)))
+        return len(ids)
+
+    @staticmethod
+    def _frames(conn: Connection, shas: Any) -> dict[str, tuple[tuple[str, int], ...]]:
+        """``(pdq, quality)`` of the stored frames of ``shas`` (a list or a subquery)."""
+        out: dict[str, list[tuple[str, int]]] = {}
+        chunks = (
+            [shas[i : i + 500] for i in range(0, len(shas), 500)]
+            if isinstance(shas, list)
+            else [shas]
+        )
+        for chunk in chunks:
+            q = (
+                select(_FRAME.c.media_sha256, _FRAME.c.pdq, _FRAME.c.quality)
+                .where(_FRAME.c.media_sha256.in_(chunk))
+                .order_by(_FRAME.c.media_sha256, _FRAME.c.number)
+            )
+            for sha, pdq, quality in conn.execute(q):
+                out.setdefault(sha, []).append((pdq, int(quality)))
+        return {s: tuple(f) for s, f in out.items()}
 
     def representatives(self) -> list[Representative]:
         q = (
@@ -198,8 +263,9 @@ class ClusterStore:
 
     # -------------------------------------------------------------- writes
 
-    def apply_plan(self, plan: ClusterPlan, threshold: int) -> None:
-        """Write joins and new near-duplicate clusters in one transaction."""
+    def apply_plan(self, plan: ClusterPlan, threshold: int, basis: str | None = None) -> None:
+        """Write joins and new near-duplicate clusters in one transaction (``basis``
+        "vpdq" for clusters of videos, whose ``threshold`` is the frame distance)."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             joins = [
@@ -219,7 +285,7 @@ class ClusterStore:
                     "representative_sha256": c.representative,
                     "threshold": threshold,
                     "reason": c.reason,
-                    "basis": None,
+                    "basis": basis,
                     "created_at": now,
                 }
                 for c in plan.new_clusters
