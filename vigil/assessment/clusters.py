@@ -20,6 +20,7 @@ from vigil.clustering.propagation import (
     require_settled,
 )
 from vigil.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key
+from vigil.clustering.videos import VPDQ_BASIS
 from vigil.errors import UsageError
 from vigil.store.assessments import Assessments, Candidate, StaleVersion
 from vigil.store.audit import AuditLog
@@ -64,6 +65,8 @@ class ClusterContext:
     distance: int
     #: This media's current decision came from the representative.
     propagated: bool
+    #: A cluster of videos (vPDQ): distances are 100 − the smaller share of frames matched.
+    video: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class ClusterDecisions:
         return ClusterContext(
             c.id, c.representative, is_rep, len(c.members), c.threshold or DEFAULT_THRESHOLD,
             members, blocked, distance, stages.get(sha256) == PROPAGATED,
+            c.basis == VPDQ_BASIS,
         )  # fmt: skip
 
     # propagation
