@@ -15,7 +15,10 @@ and reuses that image for the thumbnail::
 
 Videos (and animated GIF/WebP, besides their first-frame image PDQ) are sampled and hashed
 vPDQ-style by :mod:`vigil.analysis.video`; :func:`analyse_path` decodes a video from its path
-in place, never reading the whole file into memory.
+in place, never reading the whole file into memory. Animated GIF/WebP/APNG are images for
+provenance (the same :func:`extract_provenance` as stills: ComfyUI's EXIF in animated WebP,
+PNG text chunks in APNG); videos get :func:`extract_video_provenance` (C2PA in MP4/MOV, found
+from the top-level box headers), also when decoding fails.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from vigil.analysis.pdq import (
     pdq_trimmed_from_pixels,
 )
 from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
+from vigil.analysis.provenance.extract import extract_video_provenance
 from vigil.analysis.record import Camera, ItemRecord, VideoInfo
 from vigil.analysis.video import VideoHashResult, hash_animation, hash_video
 from vigil.errors import ItemError, ItemFailure, Reason
@@ -167,6 +171,7 @@ def _analyse_video(
     source: bytes | Path, hashes: CryptoHashes, size: int, ftype: FileType, limits: Limits
 ) -> ItemRecord:
     """Probe and hash a video; every failure becomes the record's error."""
+    provenance = extract_video_provenance(source, ftype.mime, limits=_provenance_limits(limits))
     result: VideoHashResult | None = None
     try:
         result = hash_video(source, limits)
@@ -176,7 +181,7 @@ def _analyse_video(
     except Exception as exc:  # an unforeseen decoder failure: record, never crash
         error = ItemError(Reason.INTERNAL, f"{type(exc).__name__}: {exc}"[:300])
     if result is None:
-        return _record(hashes, size, ftype, error=error)
+        return _record(hashes, size, ftype, error=error, provenance=provenance)
     info = result.info
     return _record(
         hashes,
@@ -187,6 +192,7 @@ def _analyse_video(
         video=info,
         contact_sheet=result.contact_sheet,
         thumbnail=make_thumbnail(result.poster) if result.poster is not None else None,
+        provenance=provenance,
     )
 
 

@@ -19,7 +19,7 @@ import io
 import json
 import os
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 from vigil.analysis.provenance.c2pa_model import C2paAction, C2paReport, C2paStatus
 from vigil.analysis.provenance.model import ParseProblem
@@ -44,8 +44,14 @@ def _offline_context(sdk: ModuleType) -> Any:
     return _context[1]
 
 
-def read_c2pa(data: bytes, mime: str, where: str) -> tuple[C2paReport | None, list[ParseProblem]]:
-    """Read and validate the manifest store of ``data``; never raises."""
+def read_c2pa(
+    data: bytes | BinaryIO, mime: str, where: str
+) -> tuple[C2paReport | None, list[ParseProblem]]:
+    """Read and validate the manifest store of ``data``; never raises.
+
+    ``data`` is the file's bytes or a seekable binary stream positioned anywhere (a video is
+    passed as its open file, so the SDK streams it instead of it being read into memory).
+    """
     source = f"C2PA ({where})"
     try:
         sdk = _sdk()
@@ -53,7 +59,9 @@ def read_c2pa(data: bytes, mime: str, where: str) -> tuple[C2paReport | None, li
         msg = "c2pa-python is not installed; the manifest was not read"
         return C2paReport(state="unreadable", error=msg), [ParseProblem(source, msg)]
     try:
-        reader = sdk.Reader.try_create(mime, io.BytesIO(data), None, _offline_context(sdk))
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
+        stream.seek(0)
+        reader = sdk.Reader.try_create(mime, stream, None, _offline_context(sdk))
     except Exception as exc:
         msg = f"{type(exc).__name__}: {exc}"[:300]
         return C2paReport(state="unreadable", error=msg), [ParseProblem(source, msg)]

@@ -14,6 +14,8 @@ JPEG       APP1 Exif, APP1 XMP, APP11 JUMBF whose description box is labelled ``
 WebP       ``EXIF``, ``XMP ``, ``C2PA`` chunks; VP8L (lossless) and whether there is alpha
 TIFF       IFD0 tags XMP (700) and C2PA (52545); the file itself is the EXIF block
 HEIF/AVIF  top-level ``uuid`` box with the C2PA UUID (EXIF comes from the decoder)
+MP4/MOV    top-level ``uuid`` box with the C2PA UUID, found by :func:`find_bmff_c2pa` from the
+           box headers alone (seeking over each box, so a large video is never read)
 =========  ============================================================================
 
 Presence of a C2PA store is decided from this structure, never from a byte search (an XMP
@@ -22,9 +24,11 @@ packet that merely mentions ``c2pa`` or ``jumb`` is not a manifest).
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from vigil.analysis.provenance.limits import ProvenanceLimits
 from vigil.analysis.provenance.model import ParseProblem
@@ -34,7 +38,11 @@ _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
 _EXIF_JPEG = b"Exif\x00\x00"
 #: JUMBF description box type UUID of a C2PA manifest store ("c2pa" + ISO suffix).
 _C2PA_JUMD_UUID = bytes.fromhex("6332706100110010800000AA00389B71")
+#: ``uuid`` box user type of a C2PA manifest store in ISO BMFF (``C2PA_UUID`` in c2pa-rs's
+#: ``bmff_io.rs``: d8fec3d6-1b0e-483c-9297-5828877ec481).
 _C2PA_BMFF_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
+#: Video MIME types that are ISO BMFF files (the ones :func:`find_bmff_c2pa` walks).
+BMFF_VIDEO_MIMES = frozenset({"video/mp4", "video/quicktime", "video/x-m4v", "video/3gpp"})
 _TIFF_XMP = 700
 _TIFF_C2PA = 52545
 
@@ -361,3 +369,49 @@ def _walk_bmff(data: bytes, box: Container, limits: ProvenanceLimits) -> None:
         if btype == b"uuid" and data[pos + header : pos + header + 16] == _C2PA_BMFF_UUID:
             box.c2pa_box = "ISOBMFF C2PA uuid box"
         pos += size
+
+
+def find_bmff_c2pa(fp: BinaryIO, limits: ProvenanceLimits) -> tuple[str | None, list[ParseProblem]]:
+    """Where the C2PA ``uuid`` box of an ISO BMFF file (MP4/MOV) is, from its top-level box headers.
+
+    Reads at most 32 bytes per top-level box and seeks over the rest, so the cost does not grow
+    with the file's size. Returns the box's location (None when there is none) and the problems
+    met on the way; never raises for bad structure (an unreadable file raises :class:`OSError`).
+    """
+    problems: list[ParseProblem] = []
+    n = fp.seek(0, os.SEEK_END)
+    pos, count = 0, 0
+    while pos + 8 <= n:
+        count += 1
+        if count > limits.max_chunks:
+            problems.append(
+                ParseProblem("ISOBMFF", f"more than {limits.max_chunks:,} boxes; the rest not read")
+            )
+            break
+        fp.seek(pos)
+        head = fp.read(32)
+        size, btype = struct.unpack_from(">I4s", head)
+        name = btype.decode("latin-1")
+        header = 8
+        if size == 1:
+            if len(head) < 16:
+                problems.append(ParseProblem(f"ISOBMFF {name}", "box header is truncated"))
+                break
+            (size,) = struct.unpack_from(">Q", head, 8)
+            header = 16
+        elif size == 0:  # the last box: it runs to the end of the file
+            size = n - pos
+        if size < header:
+            problems.append(ParseProblem(f"ISOBMFF {name}", "box has an invalid size"))
+            break
+        if btype == b"uuid" and head[header : header + 16] == _C2PA_BMFF_UUID:
+            return "ISOBMFF C2PA uuid box", problems
+        if pos + size > n:
+            problems.append(
+                ParseProblem(
+                    f"ISOBMFF {name}", f"box of {size:,} bytes runs past the end of the file"
+                )
+            )
+            break
+        pos += size
+    return None, problems
