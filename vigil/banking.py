@@ -303,11 +303,7 @@ class Banking:
         if not videos:
             return []
         bank_frames = self.store.vpdq_frames(bank_ids)
-        known: dict[tuple[int, str], list[VideoFrame]] = {}
-        first: dict[tuple[int, str], int] = {}
-        for entry_id, bank_id, vid, frame in bank_frames:
-            known.setdefault((bank_id, vid), []).append(frame)
-            first.setdefault((bank_id, vid), entry_id)
+        known, first = _bank_videos(bank_frames)
         out = [
             NewMatch(sha, key[0], first[key], "vpdq", round(100 - s.query_percent))
             for sha, key, s in match_videos(videos, known)
@@ -340,11 +336,7 @@ class Banking:
         frame within ``pdq_threshold`` of an image entry (hash type ``pdq``)."""
         bank_ids = [b.id for b in self.store.all()]
         bank_frames = self.store.vpdq_frames(bank_ids)
-        known: dict[tuple[int, str], list[VideoFrame]] = {}
-        first: dict[tuple[int, str], int] = {}
-        for entry_id, bank_id, vid, frame in bank_frames:
-            known.setdefault((bank_id, vid), []).append(frame)
-            first.setdefault((bank_id, vid), entry_id)
+        known, first = _bank_videos(bank_frames)
         for _, key, s in match_videos({"query": list(frames)}, known):
             label = f"{s.query_percent:.0f}%/{s.compared_percent:.0f}%"
             yield "vpdq", label, self.store.entry(first[key]), round(100 - s.query_percent)
@@ -378,3 +370,16 @@ class Banking:
             q = np.frombuffer(b"".join(bytes.fromhex(p) for p in pdqs), np.uint8).reshape(-1, 32)
             for qi, entry_id, dist in index.search(q, radius=pdq_threshold):
                 yield "pdq", pdqs[qi], self.store.entry(entry_id), dist
+
+
+def _bank_videos(
+    bank_frames: Sequence[tuple[int, int, str, VideoFrame]],
+) -> tuple[dict[tuple[int, str], list[VideoFrame]], dict[tuple[int, str], int]]:
+    """vPDQ bank frames grouped by (bank id, video id), and each video's first entry id
+    (the entry a video match is recorded against)."""
+    known: dict[tuple[int, str], list[VideoFrame]] = {}
+    first: dict[tuple[int, str], int] = {}
+    for entry_id, bank_id, vid, frame in bank_frames:
+        known.setdefault((bank_id, vid), []).append(frame)
+        first.setdefault((bank_id, vid), entry_id)
+    return known, first
