@@ -232,9 +232,19 @@ class _Recorder:
         self.containers: list[tuple[int, NewSighting]] = []
         self.last_flush = time.monotonic()
 
-    def add(self, seq: int, item: Item, record: ItemRecord | None, has_thumb: bool = False) -> None:
+    def add(
+        self,
+        seq: int,
+        item: Item,
+        record: ItemRecord | None,
+        has_thumb: bool = False,
+        *,
+        new_media: bool = True,
+    ) -> None:
+        """Count and queue one item's outcome; ``new_media=False`` when ``record`` describes
+        media already in the case (only the sighting is new)."""
         status, error = _outcome(item, record)
-        if record is not None:
+        if record is not None and new_media:
             self.media.append((record, has_thumb))
         sighting = NewSighting(
             provenance=item.provenance,
@@ -426,8 +436,7 @@ def _record_revisit(store: Store, rec: _Recorder, item: Item) -> None:
         mime=view.mime,
         kind=view.kind,
     )
-    rec.add(-1, item, stub, view.has_thumbnail)
-    rec.media.pop()  # the media row exists already; only the sighting is new
+    rec.add(-1, item, stub, view.has_thumbnail, new_media=False)
 
 
 def _make_pool(workers: int) -> ProcessPoolExecutor:
