@@ -4,9 +4,16 @@ Synthetic PDQ hashes (no images): ``--media`` rows of which ``--grouped`` (share
 to planted near-duplicate groups of 2–20 members (each member = the group's base hash
 with up to 12 random bits flipped, so members lie ≤ 24 apart) and the rest are random
 distractors; 2 % have PDQ quality below 50 (they must stay singletons). Runs
-:func:`vigil.clustering.plan_update` (the library path ``vigil cluster`` takes on a fresh
-case, Python objects included) and prints the wall time of each step, peak RSS
-(``resource.getrusage``) over the input's own, purity and completeness of the planted groups.
+:func:`vigil.clustering.plan_update` then the crop pass :func:`vigil.clustering.crops.plan_crops`
+(the library path ``vigil cluster`` takes on a fresh case, Python objects included) and prints
+the wall time of each step, peak RSS (``resource.getrusage``) over the input's own, purity and
+completeness of the planted groups.
+
+For the crop pass every media gets a layout key built like a real one from a synthetic
+64×64 luma grid (a vertical gradient plus random 8×8 detail, so that keys are about as alike
+as those of pictures: many candidate pairs pass the key similarity and must be screened);
+the grids are regenerated from the row number when the pass asks for them (as the store
+would read them). No crops are planted: the figure is the pass's cost, and it moves nothing.
 
 Run: ``.venv/bin/python bench/cluster_scale.py --media 1000000``.
 """
@@ -23,10 +30,13 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from vigil.analysis.luma import GRID_SIDE, layout_key
 from vigil.clustering import Candidate, ClusterParams, plan_update
+from vigil.clustering.crops import plan_crops
 
 
 def rss_mb() -> float:
@@ -61,12 +71,24 @@ def synthetic(n: int, grouped: float, seed: int) -> tuple[np.ndarray, np.ndarray
     return hashes, group, quality
 
 
+def synthetic_grid(row: int) -> bytes:
+    """A random 64×64 luma grid for ``row`` with the structure pictures share: a vertical
+    gradient (light above, as a sky) plus random 8×8 detail, bicubic-upsampled."""
+    rng = np.random.default_rng(row)
+    detail = Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    detail = detail.resize((GRID_SIDE, GRID_SIDE), Image.Resampling.BICUBIC)
+    sky = np.linspace(rng.uniform(150, 230), rng.uniform(30, 110), GRID_SIDE, dtype=np.float32)
+    g = 0.6 * sky[:, None] + 0.4 * np.asarray(detail, np.float32)
+    return np.clip(g, 0, 255).astype(np.uint8).tobytes()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--media", type=int, default=1_000_000)
     ap.add_argument("--grouped", type=float, default=0.3, help="share of media in groups")
     ap.add_argument("--threshold", type=int, default=31)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-crops", dest="crops", action="store_false", help="skip the crop pass")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -75,15 +97,28 @@ def main() -> None:
     shas = [f"{i:064x}" for i in range(args.media)]
     hexes = [row.tobytes().hex() for row in hashes]
     candidates = [
-        Candidate(s, h, int(q)) for s, h, q in zip(shas, hexes, quality.tolist(), strict=True)
+        Candidate(s, h, int(q), key=layout_key(synthetic_grid(i)) if args.crops else None)
+        for i, (s, h, q) in enumerate(zip(shas, hexes, quality.tolist(), strict=True))
     ]
     del hexes
     t_input = time.perf_counter() - t0
     rss_input = rss_mb()
 
+    params = ClusterParams(threshold=args.threshold)
     t0 = time.perf_counter()
-    plan = plan_update(candidates, [], ClusterParams(threshold=args.threshold))
+    plan = plan_update(candidates, [], params)
     t_cluster = time.perf_counter() - t0
+    t_crops = 0.0
+    moved = 0
+    if args.crops:
+        row = {s: i for i, s in enumerate(shas)}
+        t0 = time.perf_counter()
+        cropped = plan_crops(
+            plan, candidates, [], lambda want: {s: synthetic_grid(row[s]) for s in want}, params
+        )
+        t_crops = time.perf_counter() - t0
+        moved = len(plan.new_clusters) - len(cropped.new_clusters)
+        plan = cropped
     rss_peak = rss_mb()
 
     row_of = {s: i for i, s in enumerate(shas)}
@@ -110,6 +145,8 @@ def main() -> None:
         "completeness_of_planted_groups": round(completeness, 5),
         "seconds_input": round(t_input, 1),
         "seconds_cluster": round(t_cluster, 1),
+        "seconds_crop_pass": round(t_crops, 1),
+        "clusters_moved_by_crop_pass": moved,
         "peak_rss_mb_inputs": round(rss_input),
         "peak_rss_mb_total": round(rss_peak),
         "cpus": len(os.sched_getaffinity(0)),

@@ -31,6 +31,7 @@ import numpy as np
 
 from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
+from vigil.analysis.luma import luma_grid
 from vigil.analysis.pdq import (
     MIN_HASHABLE_SIDE,
     PDQ_SIDE,
@@ -125,6 +126,7 @@ def _analyse_image(
     quality: int | None = None
     variants: tuple[str, ...] | None = None
     trimmed: str | None = None
+    grid: bytes | None = None
     if min(image.size) >= MIN_HASHABLE_SIDE:
         pixels = np.asarray(image)
         dihedral = pdq_dihedral_from_pixels(pixels)
@@ -133,6 +135,7 @@ def _analyse_image(
         inner = pdq_trimmed_from_pixels(pixels)
         if inner is not None and inner[1] > WEAK_QUALITY:  # a weak hash would only mislead
             trimmed = inner[0]
+        grid = luma_grid(image)
     orientation = exif_orientation(decoded.exif)
     animation = _animation(data, ftype, limits)
     provenance = extract_provenance(
@@ -147,6 +150,7 @@ def _analyse_image(
         pdq_quality=quality,
         pdq_variants=variants,
         pdq_trimmed=trimmed,
+        luma_grid=grid,
         exif_orientation=orientation,
         camera=camera_from_exif(decoded.exif),
         thumbnail=make_thumbnail(image, orientation),
@@ -217,6 +221,7 @@ def _record(
     pdq_quality: int | None = None,
     pdq_variants: tuple[str, ...] | None = None,
     pdq_trimmed: str | None = None,
+    luma_grid: bytes | None = None,
     exif_orientation: int | None = None,
     camera: Camera | None = None,
     thumbnail: bytes | None = None,
@@ -239,6 +244,7 @@ def _record(
         pdq_quality=pdq_quality,
         pdq_variants=pdq_variants,
         pdq_trimmed=pdq_trimmed,
+        luma_grid=luma_grid,
         exif_orientation=exif_orientation,
         camera=camera,
         error=error,

@@ -77,6 +77,9 @@ class ItemRecord:
     #: PDQ of the content inside a uniform frame (a screenshot border, letterbox...), when
     #: the image has one (see :func:`vigil.analysis.pdq.frame_box`) and the hash is not weak.
     pdq_trimmed: str | None = None
+    #: 64×64 luminance of the pixels PDQ hashed (:func:`vigil.analysis.luma.luma_grid`),
+    #: kept so that crops can be recognised when clustering.
+    luma_grid: bytes | None = None
     #: EXIF Orientation tag (1–8) as recorded; pixels are hashed as stored regardless.
     exif_orientation: int | None = None
     camera: Camera | None = None

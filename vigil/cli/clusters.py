@@ -39,6 +39,14 @@ def cluster(
         int,
         typer.Option("--min-quality", help="Lowest PDQ quality that clusters."),
     ] = DEFAULT_MIN_QUALITY,
+    crops: Annotated[
+        bool,
+        typer.Option(
+            "--crops/--no-crops",
+            help="Also recognise crops: media alone after PDQ join a cluster whose "
+            "representative aligns with them (see the README).",
+        ),
+    ] = True,
     json_out: JsonOpt = False,
 ) -> None:
     """Build or update the clusters after a scan (new media join existing clusters or form
@@ -46,7 +54,7 @@ def cluster(
     if ctx.invoked_subcommand is not None:
         return
     try:
-        params = ClusterParams(threshold=threshold, min_quality=min_quality)
+        params = ClusterParams(threshold=threshold, min_quality=min_quality, crops=crops)
     except ValueError as exc:
         fail(UsageError(str(exc)))
     with open_case(case, database_url) as c:
@@ -57,7 +65,8 @@ def cluster(
     out.print(
         f"{summary.new_media:,} new media: {summary.joined_existing:,} joined existing "
         f"clusters, {summary.new_clusters:,} new clusters, {summary.singletons:,} singletons "
-        f"kept apart (PDQ quality < {summary.min_quality} or no PDQ)"
+        f"kept apart (PDQ quality < {summary.min_quality} or no PDQ); "
+        f"{summary.crop_matches:,} placed as crops"
     )
     out.print(
         f"{summary.near_duplicate_clusters:,} near-duplicate clusters (one decision each), "

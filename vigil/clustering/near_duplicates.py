@@ -69,6 +69,8 @@ class ClusterParams:
 
     threshold: int = DEFAULT_THRESHOLD
     min_quality: int = DEFAULT_MIN_QUALITY
+    #: Run the crop pass (:mod:`vigil.clustering.crops`) after the PDQ pass.
+    crops: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 128:
@@ -89,6 +91,8 @@ class Candidate:
     variants: tuple[str, ...] = ()
     #: PDQ of the content inside a uniform frame (screenshot border, letterbox), if any.
     trimmed: str | None = None
+    #: Layout key of its luma grid (:mod:`vigil.analysis.luma`), for the crop pass.
+    key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class Member:
     sha256: str
     #: PDQ distance to the cluster's representative (0 for the representative itself).
     distance: int
+    #: How it matched when not by whole-image PDQ: ``"crop"`` (:mod:`vigil.clustering.crops`).
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,8 @@ class Representative:
     pdq: str
     #: PDQ of the content inside a uniform frame, if any (new media may match it too).
     trimmed: str | None = None
+    #: Layout key of its luma grid, for the crop pass.
+    key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,8 @@ class Join:
     cluster_id: int
     sha256: str
     distance: int
+    #: As :attr:`Member.match`.
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ app both call it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vigil.clustering.crops import CROP, plan_crops
 from vigil.clustering.near_duplicates import (
     Candidate,
     ClusterParams,
@@ -43,6 +44,10 @@ class ClusterRepository(Protocol):
 
     def reopen_video_singletons(self) -> int: ...
 
+    def luma_grids(self, shas: Sequence[str]) -> Mapping[str, bytes]:
+        """Stored luma grids of ``shas`` (for the crop pass; missing ones left out)."""
+        ...
+
     def representatives(self) -> list[Representative]:
         """Representatives of the existing clusters new media may join (not singletons
         kept apart for low quality or a missing hash)."""
@@ -70,6 +75,8 @@ class UpdateSummary:
     elapsed_seconds: float
     #: Of ``new_media``, the videos (clustered by vPDQ, apart from images).
     new_videos: int = 0
+    #: Of ``new_media``, those placed as crops (:mod:`vigil.clustering.crops`).
+    crop_matches: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +90,7 @@ class UpdateSummary:
             "min_quality": self.min_quality,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "new_videos": self.new_videos,
+            "crop_matches": self.crop_matches,
         }
 
 
@@ -102,7 +110,10 @@ def update_clusters(
     start = time.perf_counter()
     repo.reopen_video_singletons()
     new = repo.unclustered_media()
-    plan = plan_update(new, repo.representatives() if new else [], params)
+    existing = repo.representatives() if new else []
+    plan = plan_update(new, existing, params)
+    if params.crops:
+        plan = plan_crops(plan, new, existing, repo.luma_grids, params)
     repo.apply_plan(plan, params.threshold)
     videos = repo.unclustered_videos()
     vplan = plan_video_update(videos, repo.video_representatives() if videos else [], video)
@@ -121,4 +132,6 @@ def update_clusters(
         min_quality=params.min_quality,
         elapsed_seconds=time.perf_counter() - start,
         new_videos=len(videos),
+        crop_matches=sum(1 for j in plan.joins if j.match == CROP)
+        + sum(1 for c in plan.new_clusters for m in c.members if m.match == CROP),
     )

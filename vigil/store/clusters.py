@@ -40,7 +40,7 @@ from vigil.clustering.near_duplicates import (
 from vigil.clustering.series import GenerationInfo, Series
 from vigil.clustering.videos import VPDQ_BASIS, VideoCandidate, VideoRepresentative
 from vigil.errors import UsageError
-from vigil.store.schema import Base, Media, UTCDateTime
+from vigil.store.schema import Base, Media, MediaLuma, UTCDateTime
 from vigil.store.video import VideoFrameRow
 
 NEAR_DUPLICATE = "near-duplicate"
@@ -81,6 +81,9 @@ class ClusterMember(Base):
     media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), index=True)
     #: PDQ distance to the representative (near-duplicates); null for series.
     distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: How it matched when not by whole-image PDQ: "crop" (the distance is then between
+    #: the member and the window of the representative it shows); null otherwise.
+    match: Mapped[str | None] = mapped_column(String(16), nullable=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -88,6 +91,7 @@ _CLUSTER: Table = Cluster.__table__  # type: ignore[assignment]
 _MEMBER: Table = ClusterMember.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 _FRAME: Table = VideoFrameRow.__table__  # type: ignore[assignment]
+_LUMA: Table = MediaLuma.__table__  # type: ignore[assignment]
 #: A media of kind "video" with stored frames: clustered by vPDQ, apart from images.
 _IS_VIDEO = (_MEDIA.c.kind == "video") & exists().where(_FRAME.c.media_sha256 == _MEDIA.c.sha256)
 
@@ -100,6 +104,8 @@ class ClusterNotFound(UsageError):
 class ClusterMemberView:
     sha256: str
     distance: int | None
+    #: "crop" when it joined as a crop of (or containing) the representative.
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,7 @@ class ClusterView:
         """The library's view, for :func:`vigil.clustering.plan_propagation`."""
         return NearDuplicateCluster(
             self.representative,
-            tuple(Member(m.sha256, m.distance or 0) for m in self.members),
+            tuple(Member(m.sha256, m.distance or 0, m.match) for m in self.members),
             self.reason,
         )
 
@@ -130,6 +136,7 @@ class ClusterView:
             "representative": self.representative,
             "members": [m.sha256 for m in self.members],
             "distances": [m.distance for m in self.members],
+            "matches": [m.match for m in self.members],
             "threshold": self.threshold,
             "reason": self.reason,
             "basis": self.basis.split(",") if self.basis else None,
@@ -152,13 +159,28 @@ class ClusterStore:
             _MEDIA.c.pdq_quality,
             _MEDIA.c.pdq_variants,
             _MEDIA.c.pdq_trimmed,
+            _LUMA.c.key,
         )
-        q = select(*cols).where(_MEDIA.c.sha256.not_in(clustered), ~_IS_VIDEO)
+        q = (
+            select(*cols)
+            .outerjoin(_LUMA, _LUMA.c.sha256 == _MEDIA.c.sha256)
+            .where(_MEDIA.c.sha256.not_in(clustered), ~_IS_VIDEO)
+        )
         with self.engine.connect() as conn:
             return [
-                Candidate(s, p, q, tuple(v.split(",")) if v else (), t)
-                for s, p, q, v, t in conn.execute(q)
+                Candidate(s, p, q, tuple(v.split(",")) if v else (), t, k)
+                for s, p, q, v, t, k in conn.execute(q)
             ]
+
+    def luma_grids(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """The stored luma grids of ``shas`` (media without one are left out)."""
+        out: dict[str, bytes] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(shas), 500):
+                chunk = list(shas[start : start + 500])
+                q = select(_LUMA.c.sha256, _LUMA.c.grid).where(_LUMA.c.sha256.in_(chunk))
+                out.update((str(s), bytes(g)) for s, g in conn.execute(q))
+        return out
 
     def unclustered_videos(self) -> list[VideoCandidate]:
         """Videos with stored frames in no near-duplicate cluster yet."""
@@ -222,9 +244,14 @@ class ClusterStore:
     def representatives(self) -> list[Representative]:
         q = (
             select(
-                _CLUSTER.c.id, _CLUSTER.c.representative_sha256, _MEDIA.c.pdq, _MEDIA.c.pdq_trimmed
+                _CLUSTER.c.id,
+                _CLUSTER.c.representative_sha256,
+                _MEDIA.c.pdq,
+                _MEDIA.c.pdq_trimmed,
+                _LUMA.c.key,
             )
             .join(_MEDIA, _MEDIA.c.sha256 == _CLUSTER.c.representative_sha256)
+            .outerjoin(_LUMA, _LUMA.c.sha256 == _MEDIA.c.sha256)
             .where(
                 _CLUSTER.c.kind == NEAR_DUPLICATE,
                 _CLUSTER.c.reason.is_(None),
@@ -233,7 +260,7 @@ class ClusterStore:
             .order_by(_CLUSTER.c.id)
         )
         with self.engine.connect() as conn:
-            return [Representative(i, s, p, t) for i, s, p, t in conn.execute(q)]
+            return [Representative(i, s, p, t, k) for i, s, p, t, k in conn.execute(q)]
 
     def generation_info(self) -> list[GenerationInfo]:
         cols = (
@@ -274,6 +301,7 @@ class ClusterStore:
                     "kind": NEAR_DUPLICATE,
                     "media_sha256": j.sha256,
                     "distance": j.distance,
+                    "match": j.match,
                     "added_at": now,
                 }
                 for j in plan.joins
@@ -297,6 +325,7 @@ class ClusterStore:
                     "kind": NEAR_DUPLICATE,
                     "media_sha256": m.sha256,
                     "distance": m.distance,
+                    "match": m.match,
                     "added_at": now,
                 }
                 for cid, c in zip(ids, plan.new_clusters, strict=True)
@@ -340,9 +369,9 @@ class ClusterStore:
     def iter_clusters(self, kind: str | None = None) -> Iterator[ClusterView]:
         """Every cluster, by id, with its members (streamed)."""
         cq = select(_CLUSTER).order_by(_CLUSTER.c.id)
-        mq = select(_MEMBER.c.cluster_id, _MEMBER.c.media_sha256, _MEMBER.c.distance).order_by(
-            _MEMBER.c.cluster_id
-        )
+        mq = select(
+            _MEMBER.c.cluster_id, _MEMBER.c.media_sha256, _MEMBER.c.distance, _MEMBER.c.match
+        ).order_by(_MEMBER.c.cluster_id)
         if kind is not None:
             cq = cq.where(_CLUSTER.c.kind == kind)
             mq = mq.where(_MEMBER.c.kind == kind)
@@ -353,7 +382,9 @@ class ClusterStore:
                 found: list[ClusterMemberView] = []
                 while pending is not None and pending.cluster_id <= row.id:
                     if pending.cluster_id == row.id:
-                        found.append(ClusterMemberView(pending.media_sha256, pending.distance))
+                        found.append(
+                            ClusterMemberView(pending.media_sha256, pending.distance, pending.match)
+                        )
                     pending = next(members, None)
                 yield _view(row, found)
 
@@ -363,9 +394,9 @@ class ClusterStore:
             if row is None:
                 raise ClusterNotFound(f"no cluster {cluster_id} in this case")
             found = [
-                ClusterMemberView(s, d)
-                for s, d in conn.execute(
-                    select(_MEMBER.c.media_sha256, _MEMBER.c.distance).where(
+                ClusterMemberView(s, d, m)
+                for s, d, m in conn.execute(
+                    select(_MEMBER.c.media_sha256, _MEMBER.c.distance, _MEMBER.c.match).where(
                         _MEMBER.c.cluster_id == cluster_id
                     )
                 )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -113,6 +114,18 @@ class Media(Base):
     generator_prompt: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Score of the user-supplied ONNX detector (0–1), if one was run.
     detector_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MediaLuma(Base):
+    """A media's 64×64 luma grid and 8×8 layout key (:mod:`vigil.analysis.luma`), kept
+    apart from ``media`` so that ordinary reads never carry 4 KiB per row; read only by the
+    crop pass of clustering (:mod:`vigil.clustering.crops`)."""
+
+    __tablename__ = "media_luma"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    grid: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Sighting(Base):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Table, func, select, update
 
+from vigil.analysis.luma import layout_key
 from vigil.analysis.record import Camera, ItemRecord, VideoInfo
 from vigil.errors import MediaNotFound, UsageError
 from vigil.store.db import insert_ignoring_conflicts, make_engine, migrate
@@ -26,11 +27,12 @@ from vigil.store.records import (
     SightingView,
     Status,
 )
-from vigil.store.schema import Media, Scan, Sighting
+from vigil.store.schema import Media, MediaLuma, Scan, Sighting
 from vigil.store.video import videos_for, write_videos
 from vigil.textnorm import normalise_text
 
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
+_LUMA: Table = MediaLuma.__table__  # type: ignore[assignment]
 _SIGHTING: Table = Sighting.__table__  # type: ignore[assignment]
 _SCAN: Table = Scan.__table__  # type: ignore[assignment]
 _PAGE = 500
@@ -247,11 +249,19 @@ class Store:
         Idempotent: media are keyed by SHA-256 and sightings by place + content.
         """
         media_rows = list({r.sha256: _media_row(r, t) for r, t in media}.values())
+        luma_rows = list(
+            {
+                r.sha256: {"sha256": r.sha256, "key": layout_key(r.luma_grid), "grid": r.luma_grid}
+                for r, _ in media
+                if r.luma_grid is not None
+            }.values()
+        )
         sighting_rows = list(
             {row["key"]: row for row in (_sighting_row(s, scan_id) for s in sightings)}.values()
         )
         with self.engine.begin() as conn:
             insert_ignoring_conflicts(conn, _MEDIA, media_rows, "sha256")
+            insert_ignoring_conflicts(conn, _LUMA, luma_rows, "sha256")
             write_videos(conn, [r for r, _ in media])
             insert_ignoring_conflicts(conn, _SIGHTING, sighting_rows, "key")
 

@@ -1,0 +1,224 @@
+"""Crops: a media showing part of another joins its cluster only when its PDQ is within the
+threshold of the PDQ of the matching window of the representative (vigil.clustering.crops)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vigil.analysis import analyse_bytes
+from vigil.analysis.luma import GRID_SIDE, KEY_BYTES, grid_array, layout_key, luma_grid
+from vigil.case import Case
+from vigil.cli import app
+from vigil.clustering import Candidate, ClusterPlan, update_clusters
+from vigil.clustering.crops import CROP, crop_match, plan_crops
+from vigil.clustering.near_duplicates import Member, NearDuplicateCluster, plan_update
+from vigil.demo import scene
+from vigil.limits import Limits
+from vigil.store.clusters import ClusterStore
+
+runner = CliRunner()
+
+#: Fractions cut from (left, top, right, bottom): one side, all sides, uneven, two sides.
+CROPS = [
+    (0.10, 0, 0, 0),
+    (0, 0, 0.10, 0.10),
+    (0.05, 0.05, 0.05, 0.05),
+    (0.02, 0.08, 0.07, 0.01),
+    (0, 0.10, 0, 0),
+]
+
+
+def _jpeg(im: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _crop(im: Image.Image, cut: tuple[float, float, float, float]) -> Image.Image:
+    w, h = im.size
+    left, top, right, bottom = cut
+    return im.crop(
+        (round(w * left), round(h * top), round(w * (1 - right)), round(h * (1 - bottom)))
+    )
+
+
+def _grid(data: bytes) -> bytes:
+    return luma_grid(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _candidate(data: bytes) -> tuple[Candidate, bytes]:
+    rec = analyse_bytes(data, Limits())
+    assert rec.pdq is not None and rec.luma_grid is not None
+    key = layout_key(rec.luma_grid)
+    cand = Candidate(rec.sha256, rec.pdq, rec.pdq_quality, rec.pdq_variants or (), None, key)
+    return cand, rec.luma_grid
+
+
+def test_grid_and_key_shapes() -> None:
+    grid = _grid(_jpeg(scene(1, (640, 480))))
+    assert len(grid) == GRID_SIDE * GRID_SIDE and len(layout_key(grid)) == KEY_BYTES
+    assert grid_array(grid).shape == (GRID_SIDE, GRID_SIDE)
+    with pytest.raises(ValueError, match="4096 bytes"):
+        grid_array(b"\0" * 10)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_crops_align_with_their_original_in_either_order(seed: int) -> None:
+    im = scene(seed, (640, 480))
+    original = _grid(_jpeg(im, 90))
+    for cut in CROPS:
+        cropped = _grid(_jpeg(_crop(im, cut)))
+        d1, d2 = crop_match(original, cropped), crop_match(cropped, original)
+        assert d1 is not None and d1 <= 31, cut
+        assert d1 == d2
+
+
+def test_different_pictures_never_align() -> None:
+    pictures = [scene(100 + i, (640, 480)) for i in range(10)]
+    grids = [_grid(_jpeg(p)) for p in pictures]
+    crops = [_grid(_jpeg(_crop(p, CROPS[i % len(CROPS)]))) for i, p in enumerate(pictures)]
+    for i, g in enumerate(grids):
+        for j, c in enumerate(crops):
+            if i != j:
+                assert crop_match(g, c) is None, (i, j)
+                assert crop_match(g, grids[j]) is None, (i, j)
+
+
+def test_plan_gathers_crops_and_pdq_clusters_of_crops_but_not_other_pictures() -> None:
+    a, b = scene(21, (640, 480)), scene(22, (640, 480))
+    crop_a = _crop(a, (0.08, 0.0, 0.0, 0.06))
+    posts = {
+        "a": _jpeg(a, 90),
+        "a-jpeg": _jpeg(a, 60),
+        "a-crop": _jpeg(crop_a, 90),
+        "a-crop-jpeg": _jpeg(crop_a, 70),  # PDQ-near "a-crop": the two form a cluster
+        "a-crop2": _jpeg(_crop(a, (0.0, 0.1, 0.09, 0.0))),
+        "b": _jpeg(b, 90),
+        "b-crop": _jpeg(_crop(b, (0.04, 0.04, 0.04, 0.04))),
+    }
+    cands, grids, name = [], {}, {}
+    for label, data in posts.items():
+        cand, grid = _candidate(data)
+        cands.append(cand)
+        grids[cand.sha256] = grid
+        name[cand.sha256] = label
+    pdq_only = plan_update(cands, [])
+    assert len(pdq_only.new_clusters) > 2  # PDQ alone leaves the crops apart
+    plan = plan_crops(pdq_only, cands, [], lambda shas: {s: grids[s] for s in shas})
+    groups = {frozenset(name[m.sha256] for m in c.members): c for c in plan.new_clusters}
+    assert set(groups) == {
+        frozenset({"a", "a-jpeg", "a-crop", "a-crop-jpeg", "a-crop2"}),
+        frozenset({"b", "b-crop"}),
+    }
+    for cluster in groups.values():
+        assert "crop" not in name[cluster.representative]  # the container leads
+        for m in cluster.members[1:]:
+            assert m.distance <= 31
+            assert (m.match == CROP) == ("crop" in name[m.sha256])
+
+
+def test_a_cluster_moves_only_when_every_member_aligns() -> None:
+    a, other = scene(31, (640, 480)), scene(32, (640, 480))
+    data = {
+        "a": _jpeg(a, 90),
+        "a-jpeg": _jpeg(a, 60),
+        "a-crop": _jpeg(_crop(a, (0.1, 0, 0, 0.05))),
+        "other": _jpeg(other),
+    }
+    cands = {k: _candidate(v) for k, v in data.items()}
+    grids = {c.sha256: g for c, g in cands.values()}
+    sha = {k: c.sha256 for k, (c, _) in cands.items()}
+    leader = NearDuplicateCluster(sha["a"], (Member(sha["a"], 0), Member(sha["a-jpeg"], 4)))
+    # a made-up cluster led by the crop with an unrelated member: it must stay whole
+    mixed = NearDuplicateCluster(sha["a-crop"], (Member(sha["a-crop"], 0), Member(sha["other"], 9)))
+    plan = ClusterPlan((), (leader, mixed))
+    out = plan_crops(plan, [c for c, _ in cands.values()], [], lambda s: {x: grids[x] for x in s})
+    assert out == plan
+    alone = NearDuplicateCluster(sha["a-crop"], (Member(sha["a-crop"], 0),))
+    out = plan_crops(
+        ClusterPlan((), (leader, alone)),
+        [c for c, _ in cands.values()],
+        [],
+        lambda s: {x: grids[x] for x in s},
+    )
+    assert len(out.new_clusters) == 1 and out.new_clusters[0].members[-1].match == CROP
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+
+def test_scanned_crop_joins_an_existing_cluster(tmp_path: Path, database_url: str) -> None:
+    im = scene(41, (640, 480))
+    _write(tmp_path / "a", {"orig.jpg": _jpeg(im, 90), "orig2.jpg": _jpeg(im, 70)})
+    _write(tmp_path / "b", {"crop.jpg": _jpeg(_crop(im, (0.07, 0.02, 0.0, 0.08)))})
+    _write(tmp_path / "b", {"other.jpg": _jpeg(scene(42, (640, 480)))})
+    with Case(tmp_path / "case", database_url, create=True) as case:
+        repo = ClusterStore(case.store.engine)
+        case.scan([tmp_path / "a"], workers=1)
+        update_clusters(repo)
+        case.scan([tmp_path / "b"], workers=1)
+        summary = update_clusters(repo)
+        assert summary.joined_existing == 1 and summary.crop_matches == 1
+        clusters = list(repo.iter_clusters("near-duplicate"))
+    assert sorted(len(c.members) for c in clusters) == [1, 3]
+    big = next(c for c in clusters if len(c.members) == 3)
+    assert [m.match for m in big.members] == [None, None, CROP]
+    assert big.to_json()["matches"] == [None, None, CROP]
+    assert big.members[-1].distance is not None and big.members[-1].distance <= 31
+
+
+def test_cli_crops_switch(tmp_path: Path) -> None:
+    im = scene(51, (640, 480))
+    _write(tmp_path / "src", {"orig.jpg": _jpeg(im), "crop.jpg": _jpeg(_crop(im, CROPS[2]))})
+    counts = {}  # one embedded database per case (``database_url`` would share one)
+    for flag in ("--no-crops", "--crops"):
+        case = str(tmp_path / f"case{flag}")
+        res = runner.invoke(app, ["scan", str(tmp_path / "src"), "--case", case, "--workers", "1"])
+        assert res.exit_code == 0, res.output
+        res = runner.invoke(app, ["cluster", "--case", case, flag, "--json"])
+        assert res.exit_code == 0, res.output
+        counts[flag] = json.loads(res.stdout)
+    assert counts["--no-crops"]["near_duplicate_clusters"] == 2
+    assert counts["--no-crops"]["crop_matches"] == 0
+    assert counts["--crops"]["near_duplicate_clusters"] == 1
+    assert counts["--crops"]["crop_matches"] == 1
+
+
+def test_grids_are_stored_at_scan_time(tmp_path: Path) -> None:
+    data = _jpeg(scene(61, (640, 480)))
+    _write(tmp_path / "src", {"x.jpg": data, "blank.txt": b"not an image"})
+    with Case(tmp_path / "case", create=True) as case:
+        case.scan([tmp_path / "src"], workers=1)
+        repo = ClusterStore(case.store.engine)
+        shas = [m.sha256 for m in case.media()]
+        grids = repo.luma_grids(shas)
+    rec = analyse_bytes(data, Limits())
+    assert list(grids) == [rec.sha256] and grids[rec.sha256] == rec.luma_grid
+    assert np.frombuffer(grids[rec.sha256], np.uint8).std() > 5
+
+
+def test_grid_pdq_is_pdq_bit_for_bit() -> None:
+    import pdqhash
+
+    from vigil.clustering.crops import _pdq_batch
+
+    rng = np.random.default_rng(0)
+    grids = [luma_grid(scene(70 + i, (320, 240))) for i in range(6)]
+    grids.append(rng.integers(0, 256, GRID_SIDE * GRID_SIDE, dtype=np.uint8).tobytes())
+    pixels = np.stack([grid_array(g) for g in grids])
+    hashes, quality = _pdq_batch(pixels)
+    for g, h, q in zip(grids, hashes, quality, strict=True):
+        grey = np.frombuffer(g, np.uint8).reshape(GRID_SIDE, GRID_SIDE)
+        bits, ref_q = pdqhash.compute(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)))
+        assert bytes(h) == bytes(np.packbits(np.asarray(bits, np.uint8)))
+        assert int(q) == ref_q
