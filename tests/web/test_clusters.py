@@ -217,3 +217,22 @@ def test_an_unsettled_decision_does_not_propagate(
     form = members_form(m1) | {"confirm": "yes"}
     assert status(browser.post(f"/item/{rep}/propagate", form)) == 400
     assert service.assessments.get(m1) is None
+
+
+def test_a_crop_member_is_labelled_and_its_propagation_says_so(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, _ = shas
+    cluster = NearDuplicateCluster(rep, (Member(rep, 0), Member(m1, 4), Member(m2, 9, "crop")))
+    ClusterStore(service.case.store.engine).apply_plan(ClusterPlan((), (cluster,)), 31)
+    no_second_review(service)
+    assert browser.login("analyst") == 303
+    page = body(browser.get(f"/item/{rep}"))
+    assert page.count('<span class="match"') == 1 and ">crop</span>" in page
+    assert "as a crop" in body(browser.get(f"/item/{m2}"))
+    assert "as a crop" not in body(browser.get(f"/item/{m1}"))
+    assert status(browser.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    url = f"/item/{rep}/propagate"
+    assert status(browser.post(url, members_form(m1, m2) | {"confirm": "yes"})) == 200
+    assert propagations(service, m2)[0]["match"] == "crop"
+    assert "match" not in propagations(service, m1)[0]

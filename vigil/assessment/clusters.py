@@ -46,6 +46,8 @@ class MemberView:
     #: "none" (no decision yet) | "own" (first-hand or override) | "propagated"
     decision: str
     has_image: bool
+    #: "crop" when it matched as a crop of (or containing) the representative.
+    match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class ClusterContext:
     propagated: bool
     #: A cluster of videos (vPDQ): distances are 100 − the smaller share of frames matched.
     video: bool = False
+    #: How this media matched the representative when not by whole-image PDQ ("crop").
+    match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,15 @@ class ClusterDecisions:
             return None
         shas = [m.sha256 for m in c.members]
         stages = self.assessments.latest_stages(shas)
-        distance = next(m.distance or 0 for m in c.members if m.sha256 == sha256)
+        own = next(m for m in c.members if m.sha256 == sha256)
+        distance = own.distance or 0
         is_rep = sha256 == c.representative
         members: tuple[MemberView, ...] = ()
         blocked: str | None = None
         if is_rep:
             members = tuple(
                 MemberView(m.sha256, m.distance or 0, _state(stages.get(m.sha256)),
-                           self.has_image(m.sha256))
+                           self.has_image(m.sha256), m.match)
                 for m in c.members
                 if m.sha256 != c.representative
             )  # fmt: skip
@@ -132,7 +137,7 @@ class ClusterDecisions:
         return ClusterContext(
             c.id, c.representative, is_rep, len(c.members), c.threshold or DEFAULT_THRESHOLD,
             members, blocked, distance, stages.get(sha256) == PROPAGATED,
-            c.basis == VPDQ_BASIS,
+            c.basis == VPDQ_BASIS, own.match,
         )  # fmt: skip
 
     # propagation
@@ -190,7 +195,7 @@ class ClusterDecisions:
             detail = asdict(a.decision) | {
                 "stage": PROPAGATED, "status": "final", "from": p.from_sha256,
                 "distance": p.distance, "cluster": c.id, "version": new_version,
-            }  # fmt: skip
+            } | ({"match": p.match} if p.match else {})  # fmt: skip
             self.audit.append(p.by, "propagate", p.media_sha256, detail)
             applied.append((p.media_sha256, p.distance))
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))

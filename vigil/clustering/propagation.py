@@ -43,6 +43,8 @@ class Propagated:
     from_sha256: str
     by: str
     distance: int
+    #: "crop" when the member matched as a crop of (or containing) the representative.
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ def plan_propagation(
         elif m.sha256 in exclude:
             kept.append((m.sha256, "excluded"))
         else:
-            apply.append(Propagated(m.sha256, cluster.representative, analyst, m.distance))
+            apply.append(Propagated(m.sha256, cluster.representative, analyst, m.distance, m.match))
     return PropagationPlan(tuple(apply), tuple(kept))
 
 
