@@ -23,9 +23,10 @@ KEY_MARGIN = 4
 
 
 def luma_grid(image: Image.Image) -> bytes:
-    """``image`` as ``GRID_SIDE``² 8-bit luminance (row-major bytes), box-filtered."""
-    reduced = image.resize((GRID_SIDE, GRID_SIDE), Image.Resampling.BOX)
-    return reduced.convert("L").tobytes()
+    """``image`` as ``GRID_SIDE``² 8-bit luminance (row-major bytes), box-filtered (an
+    exact box filter, not a two-stage reduction, which would shift the sampling)."""
+    grey = image if image.mode == "L" else image.convert("L")
+    return grey.resize((GRID_SIDE, GRID_SIDE), Image.Resampling.BOX).tobytes()
 
 
 def grid_array(grid: bytes) -> np.ndarray:
