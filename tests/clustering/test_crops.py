@@ -222,3 +222,57 @@ def test_grid_pdq_is_pdq_bit_for_bit() -> None:
         bits, ref_q = pdqhash.compute(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)))
         assert bytes(h) == bytes(np.packbits(np.asarray(bits, np.uint8)))
         assert int(q) == ref_q
+
+
+def _faint(im: Image.Image, contrast: float = 0.5) -> Image.Image:
+    """A washed-out, slightly blurred copy: the same picture with a weak PDQ (quality < 50)."""
+    from PIL import ImageEnhance, ImageFilter
+
+    return ImageEnhance.Contrast(im).enhance(contrast).filter(ImageFilter.GaussianBlur(1.5))
+
+
+def _plan(posts: dict[str, bytes]) -> tuple[ClusterPlan, ClusterPlan, dict[str, str]]:
+    cands, grids, name = [], {}, {}
+    for label, data in posts.items():
+        cand, grid = _candidate(data)
+        cands.append(cand)
+        grids[cand.sha256] = grid
+        name[cand.sha256] = label
+    before = plan_update(cands, [])
+    after = plan_crops(before, cands, [], lambda shas: {s: grids[s] for s in shas if s in grids})
+    return before, after, name
+
+
+def test_low_quality_media_may_join_a_good_representative_but_never_lead() -> None:
+    a, b = scene(81, (640, 480)), scene(82, (640, 480))
+    posts = {
+        "a": _jpeg(a, 90),
+        "a-faint": _jpeg(_faint(a)),
+        "a-faint-crop": _jpeg(_faint(_crop(a, (0.05, 0.0, 0.03, 0.06)))),
+        "b-faint": _jpeg(_faint(b)),
+        "b-faint2": _jpeg(_faint(b, 0.45)),
+    }
+    before, after, name = _plan(posts)
+    weak = {name[c.representative] for c in before.new_clusters if c.reason == "low-quality"}
+    assert weak == {"a-faint", "a-faint-crop", "b-faint", "b-faint2"}
+    groups = {frozenset(name[m.sha256] for m in c.members): c.reason for c in after.new_clusters}
+    # a's weak copies join a's cluster; b's weak copies have no good representative: alone
+    assert groups == {
+        frozenset({"a", "a-faint", "a-faint-crop"}): None,
+        frozenset({"b-faint"}): "low-quality",
+        frozenset({"b-faint2"}): "low-quality",
+    }
+
+
+def test_blank_and_flat_media_never_join() -> None:
+    grey = Image.new("RGB", (640, 480), (128, 128, 128))
+    ramp = Image.fromarray(
+        np.repeat(np.linspace(40, 220, 480, dtype=np.uint8)[:, None, None], 640, axis=1).repeat(
+            3, axis=2
+        )
+    )
+    sky = scene(91, (640, 480))
+    posts = {"sky": _jpeg(sky), "grey": _jpeg(grey), "ramp": _jpeg(ramp), "sky2": _jpeg(sky, 60)}
+    _, after, name = _plan(posts)
+    groups = {frozenset(name[m.sha256] for m in c.members) for c in after.new_clusters}
+    assert frozenset({"grey"}) in groups and frozenset({"ramp"}) in groups

@@ -7,31 +7,42 @@ gives each media that is still alone a second chance, **without weakening the ru
 makes propagation sound**: a media joins a cluster only when its PDQ lies within the
 threshold of the PDQ of the *matching window* of the cluster's representative.
 
-How, for a media ``b`` alone after the PDQ pass:
+How, for each new cluster's representative ``b`` (after the PDQ pass):
 
-1. **Candidates.** Every media keeps a 64×64 luma grid and its 8×8 layout key
-   (:mod:`vigil.analysis.luma`). The :data:`NEIGHBOURS` representatives whose keys are most
-   similar to ``b``'s (cosine of the zero-mean keys, at least :data:`MIN_KEY_SIMILARITY`)
-   are candidates: exact search, or an HNSW graph (FAISS) for very large collections.
-2. **Alignment.** For a candidate ``a``, the window of ``a`` that ``b`` shows is found one
-   axis at a time: ``b``'s column (row) mean profile is compared, by correlation, with
-   ``a``'s profile resampled over every window covering :data:`MIN_SIDE`–100 % of the axis
-   in steps of :data:`STEP`. Both directions are tried (``b`` inside ``a``, ``a`` inside
-   ``b``). A best correlation below :data:`MIN_PROFILE_CORRELATION` on either axis ends it.
-3. **Confirmation.** That window of ``a``'s grid is resampled to 64×64 and PDQ-hashed, and
-   so is ``b``'s grid; ``b`` is a crop of ``a`` (or the reverse) when the two hashes are
-   within the cluster threshold and both hashes have at least :data:`MIN_GRID_QUALITY`. The
-   member's distance is that PDQ distance, recorded with the match ``"crop"``.
+1. **Candidates.** Every image keeps a 64×64 luma grid and a layout key
+   (:mod:`vigil.analysis.luma`). The :data:`NEIGHBOURS` representatives whose 8×8 centre
+   thumbnails are most similar to ``b``'s (cosine of the zero-mean thumbnails, at least
+   :data:`MIN_KEY_SIMILARITY`) are candidates: exact inner-product search with FAISS, or
+   an HNSW graph above :data:`EXACT_SEARCH_LIMIT` query×target pairs.
+2. **Screening**, vectorised over pairs, from the keys alone: the column and row mean
+   profiles stored in the keys, halved to 32 samples, must correlate at least
+   :data:`MIN_COARSE_CORRELATION` with some coarse window of the other's (sizes 78–100 % of
+   the axis every 5.5 %, starts every 2.5 %), on both axes, in one direction.
+3. **Alignment**, on the grids of the pairs left: the coarse best window of each axis is
+   refined in 1 % steps (±3 steps of start, ±4 of size) on the full profiles; both
+   directions are tried (``b`` inside ``a``, ``a`` inside ``b``), and a refined correlation
+   below :data:`MIN_PROFILE_CORRELATION` on either axis ends it.
+4. **Confirmation.** That window of the outer grid is resampled to 64×64 and PDQ-hashed
+   (64×64 PDQ computed in NumPy, equal to Meta's bit for bit), and so is the inner grid;
+   they match when the hashes are within the cluster threshold and both have a quality of
+   at least :data:`MIN_GRID_QUALITY`. The member's distance is that PDQ distance, recorded
+   with the match ``"crop"``.
 
-Measured on generated scenes cropped by 2–10 % per axis (``bench/decisions.py``): true crops
-align to a PDQ distance of 6–30 (median 8), while the best alignment of a *different*
-picture stays at 96 bits or more — the threshold of 31 sits far from both.
+Measured on generated scenes cropped by 2–10 % per axis: 99 % of true crops align, at PDQ
+distances 2–30 (median 10), while the best alignment of a *different* picture stays at 96
+bits or more — the threshold of 31 sits far from both.
 
-Who joins whom: a media alone joins the nearest (by that distance) representative of a
-cluster that has other members or existed before; media that are still alone are then
-grouped among themselves by the same greedy leader rule as the PDQ pass (most crop
-neighbours first, preferring the media that *contains* the others). Existing clusters are
-never merged and clustered media never move.
+Low-quality media (PDQ quality below the cluster minimum: smooth, low-contrast pictures whose
+whole-image hash is too weak to trust alone) take part as well, under the same check, but
+only to *join* a cluster with a representative of good quality: they never lead one, so two
+weak hashes are never grouped with each other. Blank and flat media cannot pass: their
+profiles do not correlate.
+
+Who joins whom (:func:`_resolve`): whole new clusters move, greedily: existing clusters lead;
+new clusters are taken largest first (then the one containing most of its crop neighbours,
+then SHA-256) and join the nearest leading neighbour only when **every** member aligns with
+that leader's representative within the threshold, else lead themselves. Existing clusters
+are never merged and clustered media never move.
 """
 
 from __future__ import annotations
@@ -44,9 +55,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vigil.analysis.luma import GRID_SIDE, KEY_SIDE, grid_array, key_parts
+from vigil.analysis.luma import GRID_SIDE, KEY_BYTES, KEY_SIDE, grid_array, key_parts
 from vigil.clustering.near_duplicates import (
     DEFAULT_THRESHOLD,
+    LOW_QUALITY,
     Candidate,
     ClusterParams,
     ClusterPlan,
@@ -359,13 +371,19 @@ def plan_crops(
     clusters moved into a cluster whose representative their members are crops of, or that
     is a crop of them (module docstring). ``grids`` returns stored luma grids by SHA-256."""
     params = params or ClusterParams()
-    keys = {c.sha256: c.key for c in new if c.key is not None}
+    keys = {c.sha256: c.key for c in new if c.key is not None and len(c.key) == KEY_BYTES}
     movable = [
-        i for i, c in enumerate(plan.new_clusters) if c.reason is None and c.representative in keys
+        i
+        for i, c in enumerate(plan.new_clusters)
+        if c.reason in (None, LOW_QUALITY) and c.representative in keys
     ]
     if not movable:
         return plan
-    targets = [_Target(r.sha256, r.key, r.cluster_id, None) for r in existing if r.key is not None]
+    targets = [
+        _Target(r.sha256, r.key, r.cluster_id, None)
+        for r in existing
+        if r.key is not None and len(r.key) == KEY_BYTES
+    ]
     first_new = len(targets)
     targets += [
         _Target(
@@ -471,7 +489,8 @@ def _resolve(
                 moves[t] = (leader, members)
                 break
         else:
-            leading.add(t)
+            if plan.new_clusters[targets[t].new_index or 0].reason is None:
+                leading.add(t)  # a low-quality singleton may join, never lead
     if not moves:
         return plan
     joins = list(plan.joins)
