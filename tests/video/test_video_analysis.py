@@ -6,10 +6,12 @@ import io
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from PIL import Image
 
 from vigil.analysis import analyse_bytes, analyse_path
+from vigil.analysis.pdq import hamming, pdq_from_pixels
 from vigil.analysis.video import collapse, quality_filter
 from vigil.demo import scene
 from vigil.demo_video import make_video
@@ -39,15 +41,31 @@ def test_sampling_interval_is_configurable(clip: bytes) -> None:
     assert every.video is not None and len(every.video.frames) == 200
 
 
-def test_frame_hashes_equal_image_pdq_of_the_same_decoded_frames(clip: bytes) -> None:
+def test_frame_hashes_are_pdq_of_the_whole_decoded_frames(clip: bytes) -> None:
+    """vPDQ's hashes: PDQ of each sampled frame at its own size, quality from the same call."""
     rec = analyse_bytes(clip, Limits())
     assert rec.video is not None
     with av.open(io.BytesIO(clip)) as box:
+        decoded = [f.to_ndarray(format="rgb24") for i, f in enumerate(box.decode(video=0))]
+    want = [pdq_from_pixels(decoded[25 * i]) for i in range(8)]
+    assert [(f.pdq, f.quality) for f in rec.video.frames] == want
+
+
+@pytest.mark.parametrize(("size", "distance"), [((320, 240), 0), ((1280, 720), 16)])
+def test_stills_of_frames_hash_close_to_the_frames(size: tuple[int, int], distance: int) -> None:
+    """A still of a frame is hashed by the image path (reduced to 512 px first when larger):
+    the same hash for small frames, a few bits away for larger ones, so frames match image
+    banks and stills match video banks."""
+    data = make_video(3, size=size, seed=5)
+    rec = analyse_bytes(data, Limits())
+    assert rec.video is not None and len(rec.video.frames) == 3
+    with av.open(io.BytesIO(data)) as box:
         stills = [f.to_image() for i, f in enumerate(box.decode(video=0)) if i % 25 == 0]
     for frame, still in zip(rec.video.frames, stills, strict=True):
         png = io.BytesIO()
         still.save(png, "PNG")
-        assert analyse_bytes(png.getvalue(), Limits()).pdq == frame.pdq
+        pdq = analyse_bytes(png.getvalue(), Limits()).pdq
+        assert pdq is not None and hamming(pdq, frame.pdq) <= distance
 
 
 def test_path_and_bytes_agree(clip: bytes, tmp_path: Path) -> None:
@@ -65,15 +83,20 @@ def test_webm_vp9_and_collapse(tmp_path: Path) -> None:
     assert len(quality_filter(rec.video.frames, 101)) == 0
 
 
-def test_animated_gif_gets_frames_and_image_pdq() -> None:
-    frames = [scene(s, (120, 90)) for s in (1, 1, 2, 3)]
+@pytest.mark.parametrize("size", [(120, 90), (800, 600)])
+def test_animated_gif_gets_frames_and_image_pdq(size: tuple[int, int]) -> None:
+    frames = [scene(s, size) for s in (1, 1, 2, 3)]
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=500, loop=0)
     rec = analyse_bytes(out.getvalue(), Limits())
     assert rec.kind == "image" and rec.pdq is not None and rec.video is not None
     assert rec.video.duration == pytest.approx(2.0)
     assert [f.t for f in rec.video.frames] == [0.0, 1.0]
-    assert rec.video.frames[0].pdq == rec.pdq
+    with Image.open(io.BytesIO(out.getvalue())) as gif:
+        first = np.asarray(gif.convert("RGB"))
+    # frames are hashed whole, as video frames are; the still's hash is the image path's
+    assert (rec.video.frames[0].pdq, rec.video.frames[0].quality) == pdq_from_pixels(first)
+    assert hamming(rec.video.frames[0].pdq, rec.pdq) <= (0 if max(size) <= 512 else 16)
     assert rec.contact_sheet is not None
 
 

@@ -220,9 +220,14 @@ def hamming(a_hex: str, b_hex: str) -> int:
 
 
 def _pad_edges(image: Image.Image, pad: int) -> Image.Image:
-    """``image`` with ``pad`` pixels added on every side, repeating the edge pixels."""
+    """``image`` with ``pad`` pixels added on every side, repeating the edge pixels.
+
+    One copy: the image is pasted into an uninitialised canvas (every pixel is then
+    written), edge strips stretched around it. Measured faster than ``np.pad(mode="edge")``,
+    which gives the same pixels but costs three copies (out of Pillow, the pad, back in).
+    """
     w, h = image.size
-    out = Image.new(image.mode, (w + 2 * pad, h + 2 * pad))
+    out = Image.new(image.mode, (w + 2 * pad, h + 2 * pad), None)
     out.paste(image, (pad, pad))
     out.paste(image.crop((0, 0, 1, h)).resize((pad, h)), (0, pad))
     out.paste(image.crop((w - 1, 0, w, h)).resize((pad, h)), (w + pad, pad))

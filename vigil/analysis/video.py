@@ -1,9 +1,21 @@
 """vPDQ-compatible video hashing: PDQ of sampled frames, plus a contact sheet.
 
 :func:`hash_video` samples frames as Meta's vPDQ does (see :mod:`vigil.media.video`) and
-hashes each with exactly the image pipeline (:func:`vigil.analysis.pdq.pdq_input` then
-:func:`~vigil.analysis.pdq.pdq_from_pixels`), so a frame's hash equals the PDQ Vigil gives a
-still image of the same decoded frame, and frames match image banks directly.
+hashes each exactly as vPDQ does: PDQ of the whole decoded RGB frame at its own size
+(:func:`vigil.analysis.pdq.pdq_from_pixels`, no reduction), the quality stored being PDQ's
+from the same call. A frame's hash therefore equals ``vpdq``'s for the same frame, bit for
+bit (``bench/video_hash.py`` checks it against Meta's ``vpdq`` package), so Vigil's frame
+hashes and vPDQ lists made elsewhere are interchangeable. Animated GIF/WebP frames
+(:func:`hash_animation`) are hashed the same way.
+
+Why not the image path (:func:`~vigil.analysis.pdq.pdq_input`, a phase-corrected reduction to
+512 px before hashing)? It only approximates full-resolution PDQ: on 720p footage 11 of 30
+frames came out identical to ``vpdq`` (mean distance 1.5, max 4). Frames still match image
+banks: a still image of a frame goes through the image path, whose hash stays a few bits from
+the frame's (well inside the match threshold, 31), which is what that reduction is built for.
+The price is speed: PDQ's filtering costs in proportion to the pixels, so a 720p frame costs
+about twice as much to hash at full size as to reduce and hash at 512 px
+(``bench/video_hash.py`` measures both).
 
 Every sampled frame is kept (vPDQ's hasher keeps them all too). Collapsing duplicates is
 done where vPDQ does it, when matching: :func:`collapse` is python-threatexchange's
@@ -11,7 +23,14 @@ done where vPDQ does it, when matching: :func:`collapse` is python-threatexchang
 :func:`quality_filter` its quality filter (≥ 50 by default).
 
 The contact sheet is a JPEG grid of up to :data:`SHEET_FRAMES` frames spread evenly over the
-video, made from small copies kept while decoding (memory stays bounded for any length).
+video, made from small copies kept while decoding (memory stays bounded for any length). A
+copy is made only for a frame the sheet may show, by a cheap reduction
+(:meth:`~vigil.media.video.SampledFrame.preview`: FFmpeg scales the decoded frame straight
+to the cell size); nothing is written to disk.
+
+Speed: :func:`hash_video` decodes only the frames sampling needs plus their references (see
+:mod:`vigil.media.video`); per sampled frame the cost is the RGB conversion and the
+full-resolution hash (the larger share). ``bench/video_hash.py`` measures it against ``vpdq``.
 """
 
 from __future__ import annotations
@@ -21,10 +40,9 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from vigil.analysis.pdq import MIN_HASHABLE_SIDE, pdq_from_pixels, pdq_input
+from vigil.analysis.pdq import pdq_from_pixels
 from vigil.analysis.record import VideoFrame, VideoInfo
 from vigil.errors import ItemFailure
 from vigil.limits import Limits
@@ -71,23 +89,25 @@ class VideoHashResult:
 
 
 def frame_feature(frame: SampledFrame) -> VideoFrame:
-    """The vPDQ feature of one sampled frame: the image PDQ of its pixels."""
-    image = pdq_input(frame.image)
-    if min(image.size) < MIN_HASHABLE_SIDE:
-        return VideoFrame(frame.number, frame.t, "0" * 64, 0)
-    pdq, quality = pdq_from_pixels(np.asarray(image))
+    """The vPDQ feature of one sampled frame: PDQ (and its quality) of the whole frame."""
+    pdq, quality = pdq_from_pixels(frame.pixels)
     return VideoFrame(frame.number, frame.t, pdq, quality)
 
 
 def hash_video(
-    source: bytes | Path, limits: Limits, seconds_per_frame: float | None = None
+    source: bytes | Path,
+    limits: Limits,
+    seconds_per_frame: float | None = None,
+    *,
+    threads: int | None = None,
 ) -> VideoHashResult:
     """Probe, sample and hash a video from memory or its path.
 
-    Raises :class:`ItemFailure` when the video cannot be opened or breaks a limit before any
+    ``threads``: decoding threads (``None``: FFmpeg's choice, one per core). Raises
+    :class:`ItemFailure` when the video cannot be opened or breaks a limit before any
     frame; a failure part-way is returned in :attr:`VideoHashResult.error`.
     """
-    with open_video(source, limits) as reader:
+    with open_video(source, limits, threads=threads) as reader:
         sheet = _SheetCollector()
         frames: list[VideoFrame] = []
         error: ItemFailure | None = None
@@ -161,10 +181,10 @@ class _SheetCollector:
         self._kept: list[Image.Image] = []
 
     def add(self, frame: SampledFrame) -> None:
+        """Keep a small copy of ``frame`` (:meth:`SampledFrame.preview`) if the sheet may
+        show it; other frames cost nothing."""
         if self._seen % self._stride == 0:
-            small = frame.image.copy()
-            small.thumbnail((SHEET_CELL, SHEET_CELL), Image.Resampling.BILINEAR)
-            self._kept.append(small.convert("RGB"))
+            self._kept.append(frame.preview(SHEET_CELL))
             if len(self._kept) >= 2 * SHEET_FRAMES:
                 self._kept = self._kept[::2]
                 self._stride *= 2

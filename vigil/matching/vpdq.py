@@ -50,6 +50,10 @@ VPDQ_COMPARED_MATCH_PERCENT = 0.0
 
 _LINE = re.compile(r"^\s*(\d+)\s*,\s*(\d{1,3})\s*,\s*([0-9a-fA-F]{64})\s*,\s*([0-9.eE+-]+)\s*$")
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+#: NumPy ≥ 2 counts bits in machine words; older NumPy uses the byte table above.
+_BITWISE_COUNT = getattr(np, "bitwise_count", None)
+#: Query × bank frame pairs compared in one block by :func:`match_videos`.
+_BLOCK_PAIRS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,17 @@ def score(
 def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamming distances between every row of ``a`` (n, 32) and of ``b`` (m, 32) uint8."""
     out = np.empty((len(a), len(b)), dtype=np.uint16)
+    if _BITWISE_COUNT is not None and len(a) and len(b):
+        # One 64-bit word of every pair at a time: (rows, m) arrays, contiguous.
+        a64 = np.ascontiguousarray(a).view(np.uint64).T.copy()
+        b64 = np.ascontiguousarray(b).view(np.uint64).T.copy()
+        step = max(1, (1 << 18) // len(b))
+        for i in range(0, len(a), step):
+            acc = out[i : i + step]
+            acc[:] = 0
+            for w in range(4):
+                acc += _BITWISE_COUNT(a64[w, i : i + step, None] ^ b64[w, None, :])
+        return out
     step = max(1, 65536 // max(1, len(b)))
     for i in range(0, len(a), step):
         x = np.bitwise_xor(a[i : i + step, None, :], b[None, :, :])
@@ -158,12 +173,50 @@ def match_videos(
     compared_threshold: float = VPDQ_COMPARED_MATCH_PERCENT,
     distance: int = VPDQ_DISTANCE_THRESHOLD,
 ) -> Iterator[tuple[str, tuple[int, str], VpdqScore]]:
-    """(media, bank video key, score) for every media video that matches a bank video."""
+    """(media, bank video key, score) for every media video that matches a bank video.
+
+    The same scores, in the same order, as :func:`score` on every pair; each video is
+    de-duplicated, filtered and packed once, and each media video is compared with many bank
+    videos' frames at a time (blocks of about :data:`_BLOCK_PAIRS` frame pairs).
+    """
+    keys = list(bank_videos)
+    bank = [_usable(bank_videos[k]) for k in keys]
+    nothing = VpdqScore(0.0, 0.0)
     for sha, frames in media.items():
-        for key, known in bank_videos.items():
-            s = score(frames, known, distance=distance)
+        query = _usable(frames)
+        scores = _scores(query, bank, distance) if len(query) else {}
+        for i, key in enumerate(keys):
+            s = scores.get(i, nothing)
             if s.matches(query_threshold, compared_threshold):
                 yield sha, key, s
+
+
+def _usable(frames: Sequence[VideoFrame]) -> np.ndarray:
+    """The frames :func:`score` compares (collapsed, quality-filtered), packed (n, 32)."""
+    kept = quality_filter(collapse(frames), VPDQ_QUALITY_THRESHOLD)
+    return _pack(f.pdq for f in kept) if kept else np.empty((0, 32), np.uint8)
+
+
+def _scores(query: np.ndarray, bank: list[np.ndarray], distance: int) -> dict[int, VpdqScore]:
+    """:func:`score` of ``query`` against each non-empty ``bank`` video, by position."""
+    out: dict[int, VpdqScore] = {}
+    per_block = max(1, _BLOCK_PAIRS // len(query))
+    block: list[int] = []
+    width = 0
+    for i in [*(i for i, b in enumerate(bank) if len(b)), -1]:
+        if block and (i < 0 or width + len(bank[i]) > per_block):
+            sizes = np.array([len(bank[j]) for j in block])
+            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            close = distances(query, np.concatenate([bank[j] for j in block])) <= distance
+            rows = np.logical_or.reduceat(close, starts, axis=1).sum(axis=0)
+            cols = np.add.reduceat(close.any(axis=0), starts)
+            for j, r, c, n in zip(block, rows.tolist(), cols.tolist(), sizes.tolist(), strict=True):
+                out[j] = VpdqScore(100.0 * r / len(query), 100.0 * c / n)
+            block, width = [], 0
+        if i >= 0:
+            block.append(i)
+            width += len(bank[i])
+    return out
 
 
 def _pack(hexes: Iterable[str]) -> np.ndarray:
