@@ -215,9 +215,9 @@ def main() -> None:
             t0 = time.perf_counter()
             upd = update_clusters(repo, params)
             t_cluster = time.perf_counter() - t0
-            leader = {
-                m.sha256: c.id for c in repo.iter_clusters("near-duplicate") for m in c.members
-            }
+            clusters = list(repo.iter_clusters("near-duplicate"))
+            leader = {m.sha256: c.id for c in clusters for m in c.members}
+            kept_apart = sum(1 for c in clusters if c.reason is not None)
             media = list(case.media())
         # single linkage on the same neighbour graph, for comparison
         ok = [m for m in media if m.pdq and (m.pdq_quality or 0) >= params.min_quality]
@@ -254,7 +254,10 @@ def main() -> None:
         "distinct_media": len(media),
         "true_pictures": pictures,
         "clusters": decisions,
-        "singletons_kept_apart": sum(1 for m in media if not m.pdq or (m.pdq_quality or 0) < 50),
+        "singletons_kept_apart": kept_apart,
+        "low_quality_or_no_pdq_media": sum(
+            1 for m in media if not m.pdq or (m.pdq_quality or 0) < params.min_quality
+        ),
         "decisions_per_1000": 1000 * decisions / items,
         "true_pictures_per_1000": 1000 * pictures / items,
         "decisions_vs_truth": decisions / pictures,
@@ -283,6 +286,7 @@ def _print(r: dict[str, Any]) -> None:
         ("true distinct pictures", f"{r['true_pictures']:,}"),
         ("clusters = decisions required", f"{r['clusters']:,}"),
         ("  of which low-quality/no-PDQ singletons", f"{r['singletons_kept_apart']:,}"),
+        ("media with a low-quality or no PDQ", f"{r['low_quality_or_no_pdq_media']:,}"),
         ("decisions per 1,000 items", f"{r['decisions_per_1000']:.1f}"),
         ("true pictures per 1,000 items (anchor)", f"{r['true_pictures_per_1000']:.1f}"),
         ("decisions / true pictures", f"{r['decisions_vs_truth']:.3f}  (goal ≤ 1.10)"),

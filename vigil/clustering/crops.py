@@ -48,6 +48,8 @@ are never merged and clustered media never move.
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -67,6 +69,8 @@ from vigil.clustering.near_duplicates import (
     NearDuplicateCluster,
     Representative,
 )
+
+log = logging.getLogger(__name__)
 
 #: The match recorded for a member that joined as a crop.
 CROP = "crop"
@@ -214,32 +218,37 @@ def _coarse_best(outer: F32, inner: F32) -> tuple[F32, npt.NDArray[np.float64]]:
     return best, combos[k]
 
 
-_REFINE_STARTS = np.arange(-3, 4) * STEP
-_REFINE_SIZES = np.arange(-4, 5) * STEP
+#: (start offsets, size offsets) of the refinement grid, flattened: ±3 × ±4 steps.
+_REFINE_GRID = tuple(
+    g.ravel().astype(np.float32) * STEP for g in np.meshgrid(np.arange(-3, 4), np.arange(-4, 5))
+)
+_SAMPLE_CENTRES = (np.arange(GRID_SIDE) + 0.5).astype(np.float32)
+
+
+def _best_of(outer: F32, inner: F32, starts: F32, sizes: F32) -> tuple[F32, F32, F32]:
+    """Best correlation over the windows ``(starts[p, k], sizes[p, k])`` of each pair's
+    ``outer`` profile with its ``inner`` one: (correlation, start, size) per pair."""
+    p, n = outer.shape
+    valid = (sizes >= MIN_SIDE - 1e-6) & (sizes <= 1 + 1e-6) & (starts >= -1e-6)
+    valid &= starts + sizes <= 1 + 1e-6
+    centre = starts[:, :, None] * n + _SAMPLE_CENTRES * sizes[:, :, None] - 0.5
+    floor = np.clip(np.floor(centre), 0, n - 2)  # float32 throughout
+    w = np.clip(centre - floor, 0.0, 1.0)
+    at = floor.astype(np.intp) + (np.arange(p, dtype=np.intp) * n)[:, None, None]
+    flat = outer.ravel()
+    res = flat[at] * (1 - w) + flat[at + 1] * w
+    corr = np.where(valid, _correlate(res, inner), -np.inf)
+    k = np.argmax(corr, axis=1)
+    at = np.arange(p)
+    return corr[at, k], starts[at, k], sizes[at, k]
 
 
 def _refine(outer: F32, inner: F32, window: npt.NDArray[np.float64]) -> tuple[F32, F32, F32]:
     """Best correlation over the windows within ±3 steps of start and ±4 of size of each
     pair's coarse ``window``, on full profiles: (correlation, start, size) per pair."""
-    p, n = outer.shape
-    starts = (window[:, :1] + _REFINE_STARTS[None, :])[:, :, None] + 0 * _REFINE_SIZES
-    sizes = (window[:, 1:] + _REFINE_SIZES[None, :])[:, None, :] + 0 * starts
-    starts, sizes = starts.reshape(p, -1), sizes.reshape(p, -1)
-    valid = (sizes >= MIN_SIDE - 1e-9) & (sizes <= 1 + 1e-9) & (starts >= -1e-9)
-    valid &= starts + sizes <= 1 + 1e-9
-    centre = starts[:, :, None] * n + (np.arange(n) + 0.5) * sizes[:, :, None] - 0.5
-    lo = np.clip(np.floor(centre), 0, n - 2).astype(np.int64)
-    w = np.clip(centre - lo, 0.0, 1.0).astype(np.float32)
-    rows = np.arange(p)[:, None, None]
-    res = outer[rows, lo] * (1 - w) + outer[rows, lo + 1] * w
-    corr = np.where(valid, _correlate(res.astype(np.float32), inner), -np.inf)
-    k = np.argmax(corr, axis=1)
-    at = np.arange(p)
-    return (
-        corr[at, k].astype(np.float32),
-        starts[at, k].astype(np.float32),
-        sizes[at, k].astype(np.float32),
-    )
+    starts = window[:, :1].astype(np.float32) + _REFINE_GRID[0][None, :]
+    sizes = window[:, 1:].astype(np.float32) + _REFINE_GRID[1][None, :]
+    return _best_of(outer, inner, starts, sizes)
 
 
 def _resample(start: F32, size: F32) -> F32:
@@ -298,11 +307,20 @@ class _Grids:
         )
         self.hash, self.quality = _pdq_batch(self.pixels)
 
-    def pairs(self, a: list[int], b: list[int]) -> tuple[I64, I64]:
-        """Best distance and whether ``a`` contains ``b``, per pair of rows."""
+    def pairs(self, a: list[int], b: list[int], dirs: list[int] | None = None) -> tuple[I64, I64]:
+        """Best distance and whether ``a`` contains ``b``, per pair of rows; ``dirs`` (as
+        from :func:`_screen`) limits the directions tried (default: both)."""
         ia, ib = np.array(a, np.int64), np.array(b, np.int64)
-        inside_a = _align(self.pixels[ia], self.pixels[ib], self.hash[ib], self.quality[ib])
-        inside_b = _align(self.pixels[ib], self.pixels[ia], self.hash[ia], self.quality[ia])
+        d = np.array(dirs, np.int64) if dirs is not None else np.full(len(ia), 3, np.int64)
+        inside_a = np.full(len(ia), NO_MATCH, np.int64)
+        inside_b = np.full(len(ia), NO_MATCH, np.int64)
+        sa, sb = np.flatnonzero(d & 1), np.flatnonzero(d & 2)
+        inside_a[sa] = _align(
+            self.pixels[ia[sa]], self.pixels[ib[sa]], self.hash[ib[sa]], self.quality[ib[sa]]
+        )
+        inside_b[sb] = _align(
+            self.pixels[ib[sb]], self.pixels[ia[sb]], self.hash[ia[sb]], self.quality[ia[sb]]
+        )
         a_contains: I64 = (inside_a <= inside_b).astype(np.int64)
         best: I64 = np.minimum(inside_a, inside_b)
         return best, a_contains
@@ -392,6 +410,7 @@ def plan_crops(
         for i in movable
     ]
     # query k is the representative of new cluster movable[k], which is target first_new + k
+    t0 = time.perf_counter()
     sims, rows = _nearest_keys(
         _unit_keys([t.key for t in targets[first_new:]]),
         _unit_keys([t.key for t in targets]),
@@ -403,34 +422,45 @@ def plan_crops(
         for sim, t in zip(srow.tolist(), trow.tolist(), strict=True):
             if t >= 0 and t != q and sim >= MIN_KEY_SIMILARITY:
                 pairs.add((min(q, t), max(q, t)))
-    matches = _confirm(_screen(sorted(pairs), targets), targets, grids, params)
-    return _resolve(plan, targets, first_new, matches, grids, params)
+    t1 = time.perf_counter()
+    screened = _screen(sorted(pairs), targets)
+    t2 = time.perf_counter()
+    matches = _confirm(screened, targets, grids, params)
+    t3 = time.perf_counter()
+    out = _resolve(plan, targets, first_new, matches, grids, params)
+    log.info(
+        "crop pass: %d queries, %d targets; %d candidate pairs (%.1f s), %d screened in "
+        "(%.1f s), %d aligned (%.1f s), resolved in %.1f s",
+        len(movable), len(targets), len(pairs), t1 - t0, len(screened), t2 - t1,
+        len(matches), t3 - t2, time.perf_counter() - t3,
+    )  # fmt: skip
+    return out
 
 
-def _screen(pairs: list[tuple[int, int]], targets: list[_Target]) -> list[tuple[int, int]]:
+def _screen(pairs: list[tuple[int, int]], targets: list[_Target]) -> list[tuple[int, int, int]]:
     """The pairs whose stored profiles (in the layout keys) align on coarse windows with a
     correlation of at least :data:`MIN_COARSE_CORRELATION` on both axes, in either
-    direction: vectorised over pairs, so that grids are read only for plausible pairs."""
+    direction, as ``(a, b, directions)`` (bit 1: ``b`` may lie inside ``a``; bit 2: ``a``
+    inside ``b``): vectorised over pairs, so that grids are read only for plausible pairs
+    and aligned only in the plausible directions."""
     if not pairs:
         return []
     _, cols, rows = (_halve(p) for p in key_parts([t.key for t in targets]))
     arr = np.array(pairs, np.int64)
-    keep = np.zeros(len(arr), np.bool_)
+    dirs = np.zeros(len(arr), np.int64)
     for start in range(0, len(arr), _SCREEN_BATCH):
         a, b = arr[start : start + _SCREEN_BATCH, 0], arr[start : start + _SCREEN_BATCH, 1]
-        ok = np.zeros(len(a), np.bool_)
-        for outer, inner in ((a, b), (b, a)):
+        for bit, (outer, inner) in ((1, (a, b)), (2, (b, a))):
             live = np.arange(len(a))  # columns first; rows only where columns pass
             for prof in (cols, rows):
                 best = _coarse_best(prof[outer[live]], prof[inner[live]])[0]
                 live = live[best >= MIN_COARSE_CORRELATION]
-            ok[live] = True
-        keep[start : start + _SCREEN_BATCH] = ok
-    return [pairs[i] for i in np.flatnonzero(keep).tolist()]
+            dirs[start + live] |= bit
+    return [(*pairs[i], int(dirs[i])) for i in np.flatnonzero(dirs).tolist()]
 
 
 def _confirm(
-    pairs: list[tuple[int, int]],
+    pairs: list[tuple[int, int, int]],
     targets: list[_Target],
     grids: GridFetcher,
     params: ClusterParams,
@@ -439,17 +469,18 @@ def _confirm(
     out: dict[tuple[int, int], tuple[int, bool]] = {}
     for start in range(0, len(pairs), _PAIR_BATCH):
         batch = pairs[start : start + _PAIR_BATCH]
-        loaded = _Grids(grids(sorted({targets[i].sha256 for pair in batch for i in pair})))
+        loaded = _Grids(grids(sorted({targets[i].sha256 for a, b, _ in batch for i in (a, b)})))
         present = [
-            (a, b)
-            for a, b in batch
+            (a, b, d)
+            for a, b, d in batch
             if targets[a].sha256 in loaded.row and targets[b].sha256 in loaded.row
         ]
         best, a_contains = loaded.pairs(
-            [loaded.row[targets[a].sha256] for a, _ in present],
-            [loaded.row[targets[b].sha256] for _, b in present],
+            [loaded.row[targets[a].sha256] for a, _, _ in present],
+            [loaded.row[targets[b].sha256] for _, b, _ in present],
+            [d for _, _, d in present],
         )
-        for (a, b), d, c in zip(present, best.tolist(), a_contains.tolist(), strict=True):
+        for (a, b, _), d, c in zip(present, best.tolist(), a_contains.tolist(), strict=True):
             if d <= params.threshold:
                 out[(a, b)] = (int(d), bool(c))
     return out
