@@ -12,8 +12,9 @@ completeness of the planted groups.
 For the crop pass every media gets a layout key built like a real one from a synthetic
 64×64 luma grid (a vertical gradient plus random 8×8 detail, so that keys are about as alike
 as those of pictures: many candidate pairs pass the key similarity and must be screened);
-the grids are regenerated from the row number when the pass asks for them (as the store
-would read them). No crops are planted: the figure is the pass's cost, and it moves nothing.
+the grids are written to a temporary file and read back one by one when the pass asks for
+them (as the store would read rows). No crops are planted: the figure is the pass's cost,
+and it moves nothing.
 
 Run: ``.venv/bin/python bench/cluster_scale.py --media 1000000``.
 """
@@ -26,6 +27,7 @@ import logging
 import os
 import resource
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -74,14 +76,32 @@ def synthetic(n: int, grouped: float, seed: int) -> tuple[np.ndarray, np.ndarray
 _UP = np.clip(1 - np.abs((np.arange(GRID_SIDE) + 0.5) / 8 - 0.5 - np.arange(8)[:, None]), 0, 1).T
 
 
-def synthetic_grid(row: int) -> bytes:
-    """A random 64×64 luma grid for ``row`` with the structure pictures share: a vertical
+def synthetic_grids(rows: int, seed: int) -> np.ndarray:
+    """``(rows, 64, 64)`` uint8 luma grids with the structure pictures share: a vertical
     gradient (light above, as a sky) plus random 8×8 detail, upsampled bilinearly."""
-    rng = np.random.default_rng(row)
-    detail = _UP @ rng.uniform(0, 255, (8, 8)) @ _UP.T
-    sky = np.linspace(rng.uniform(150, 230), rng.uniform(30, 110), GRID_SIDE)
-    g = 0.6 * sky[:, None] + 0.4 * detail
-    return np.clip(g, 0, 255).astype(np.uint8).tobytes()
+    rng = np.random.default_rng(seed)
+    detail = np.einsum("ij,njk,lk->nil", _UP, rng.uniform(0, 255, (rows, 8, 8)), _UP)
+    top, bottom = rng.uniform(150, 230, rows), rng.uniform(30, 110, rows)
+    sky = top[:, None] + (bottom - top)[:, None] * np.linspace(0, 1, GRID_SIDE)[None, :]
+    return np.clip(0.6 * sky[:, :, None] + 0.4 * detail, 0, 255).astype(np.uint8)
+
+
+class GridFile:
+    """The synthetic grids of every media in a temporary file, read back one by one with
+    ``pread`` as the store would read rows (page cache, not this process's memory)."""
+
+    def __init__(self, media: int, seed: int) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
+        self.keys: list[bytes] = []
+        for start in range(0, media, 20_000):
+            chunk = synthetic_grids(min(20_000, media - start), seed + start)
+            self.file.write(chunk.tobytes())
+            self.keys += [layout_key(g.tobytes()) for g in chunk]
+        self.file.flush()
+        self.fd = self.file.fileno()
+
+    def read(self, row: int) -> bytes:
+        return os.pread(self.fd, GRID_SIDE * GRID_SIDE, row * GRID_SIDE * GRID_SIDE)
 
 
 def main() -> None:
@@ -99,8 +119,9 @@ def main() -> None:
     hashes, group, quality = synthetic(args.media, args.grouped, args.seed)
     shas = [f"{i:064x}" for i in range(args.media)]
     hexes = [row.tobytes().hex() for row in hashes]
+    grids = GridFile(args.media, args.seed) if args.crops else None
     candidates = [
-        Candidate(s, h, int(q), key=layout_key(synthetic_grid(i)) if args.crops else None)
+        Candidate(s, h, int(q), key=grids.keys[i] if grids else None)
         for i, (s, h, q) in enumerate(zip(shas, hexes, quality.tolist(), strict=True))
     ]
     del hexes
@@ -117,7 +138,7 @@ def main() -> None:
         row = {s: i for i, s in enumerate(shas)}
         t0 = time.perf_counter()
         cropped = plan_crops(
-            plan, candidates, [], lambda want: {s: synthetic_grid(row[s]) for s in want}, params
+            plan, candidates, [], lambda want: {s: grids.read(row[s]) for s in want}, params
         )
         t_crops = time.perf_counter() - t0
         moved = len(plan.new_clusters) - len(cropped.new_clusters)
