@@ -103,15 +103,8 @@ def test_plan_gathers_crops_and_pdq_clusters_of_crops_but_not_other_pictures() -
         "b": _jpeg(b, 90),
         "b-crop": _jpeg(_crop(b, (0.04, 0.04, 0.04, 0.04))),
     }
-    cands, grids, name = [], {}, {}
-    for label, data in posts.items():
-        cand, grid = _candidate(data)
-        cands.append(cand)
-        grids[cand.sha256] = grid
-        name[cand.sha256] = label
-    pdq_only = plan_update(cands, [])
+    pdq_only, plan, name = _plan(posts)
     assert len(pdq_only.new_clusters) > 2  # PDQ alone leaves the crops apart
-    plan = plan_crops(pdq_only, cands, [], lambda shas: {s: grids[s] for s in shas})
     groups = {frozenset(name[m.sha256] for m in c.members): c for c in plan.new_clusters}
     assert set(groups) == {
         frozenset({"a", "a-jpeg", "a-crop", "a-crop-jpeg", "a-crop2"}),
