@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vigil.analysis.luma import GRID_SIDE, layout_key
+from vigil.analysis.luma import GRID_SIDE, layout_keys
 from vigil.clustering import Candidate, ClusterParams, plan_update
 from vigil.clustering.crops import plan_crops
 
@@ -80,10 +80,16 @@ def synthetic_grids(rows: int, seed: int) -> np.ndarray:
     """``(rows, 64, 64)`` uint8 luma grids with the structure pictures share: a vertical
     gradient (light above, as a sky) plus random 8×8 detail, upsampled bilinearly."""
     rng = np.random.default_rng(seed)
-    detail = np.einsum("ij,njk,lk->nil", _UP, rng.uniform(0, 255, (rows, 8, 8)), _UP)
+    up = _UP.astype(np.float32)
+    cells = rng.uniform(0, 255, (rows, 8, 8)).astype(np.float32)
+    wide = (cells.reshape(-1, 8) @ up.T).reshape(rows, 8, GRID_SIDE)  # columns upsampled
+    # rows upsampled as one large product: (64, 8) @ (8, rows * 64)
+    detail = (up @ wide.transpose(1, 0, 2).reshape(8, -1)).reshape(GRID_SIDE, rows, GRID_SIDE)
     top, bottom = rng.uniform(150, 230, rows), rng.uniform(30, 110, rows)
     sky = top[:, None] + (bottom - top)[:, None] * np.linspace(0, 1, GRID_SIDE)[None, :]
-    return np.clip(0.6 * sky[:, :, None] + 0.4 * detail, 0, 255).astype(np.uint8)
+    out = 0.4 * detail.transpose(1, 0, 2)
+    out += (0.6 * sky[:, :, None]).astype(np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 class GridFile:
@@ -93,10 +99,10 @@ class GridFile:
     def __init__(self, media: int, seed: int) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the run
         self.keys: list[bytes] = []
-        for start in range(0, media, 20_000):
-            chunk = synthetic_grids(min(20_000, media - start), seed + start)
+        for start in range(0, media, 2_000):
+            chunk = synthetic_grids(min(2_000, media - start), seed + start)
             self.file.write(chunk.tobytes())
-            self.keys += [layout_key(g.tobytes()) for g in chunk]
+            self.keys += [k.tobytes() for k in layout_keys(chunk)]
         self.file.flush()
         self.fd = self.file.fileno()
 

@@ -18,7 +18,9 @@ picture's main cluster, and the same figures for single linkage (connected compo
 the same threshold), which chains.
 
 Run: ``.venv/bin/python bench/decisions.py --items 20000`` (``--items 200000`` for the large
-run; ``--json`` adds one JSON object).
+run; ``--json`` adds one JSON object). With ``--keep DIR`` the collection, its listing and the
+scanned case stay in ``DIR``; ``--keep DIR --reuse-scan`` then clusters that scanned case
+again without building or scanning (for measuring a change to clustering alone).
 """
 
 from __future__ import annotations
@@ -194,21 +196,41 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=31)
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument("--keep", type=Path, help="build (or reuse) the collection and case here")
+    ap.add_argument(
+        "--reuse-scan",
+        action="store_true",
+        help="with --keep: start from the scanned case kept by an earlier run (case-scanned/) "
+        "and only cluster again (no scan time is reported)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="vigil-decisions-"))
-    collection, case_dir = root / "collection", root / "case"
+    collection, case_dir, scanned = root / "collection", root / "case", root / "case-scanned"
+    if args.reuse_scan and not (args.keep and scanned.is_dir()):
+        ap.error("--reuse-scan needs --keep DIR holding case-scanned/ from an earlier run")
+    listing = root / "collection.tsv"  # (file, picture, variant) of a kept collection
     t0 = time.perf_counter()
-    files = build_collection(collection, args.items, args.seed, args.workers)
+    if args.reuse_scan and listing.is_file():
+        rows = (line.split("\t") for line in listing.read_text().splitlines())
+        files = [(path, int(picture), kind) for path, picture, kind in rows]
+    else:
+        files = build_collection(collection, args.items, args.seed, args.workers)
+        if args.keep:
+            listing.write_text("".join(f"{f}\t{p}\t{k}\n" for f, p, k in files))
     t_build = time.perf_counter() - t0
     if case_dir.exists():
         shutil.rmtree(case_dir)
+    if args.reuse_scan:
+        shutil.copytree(scanned, case_dir)
     try:
-        with Case(case_dir, create=True) as case:
+        with Case(case_dir, create=not args.reuse_scan) as case:
             t0 = time.perf_counter()
-            summary = case.scan([collection], workers=args.workers)
-            t_scan = time.perf_counter() - t0
+            summary = None if args.reuse_scan else case.scan([collection], workers=args.workers)
+            t_scan: float | None = None if args.reuse_scan else time.perf_counter() - t0
+            if args.keep and summary is not None:  # for a later --reuse-scan
+                shutil.rmtree(scanned, ignore_errors=True)
+                shutil.copytree(case_dir, scanned)
             media_of = {s.path: s.media_sha256 for s in case.sightings() if s.media_sha256}
             params = ClusterParams(threshold=args.threshold)
             repo = ClusterStore(case.store.engine)
@@ -265,10 +287,10 @@ def main() -> None:
         "single_linkage": res_single,
         "seconds": {
             "build": round(t_build, 1),
-            "scan": round(t_scan, 1),
+            "scan": None if t_scan is None else round(t_scan, 1),
             "cluster": round(t_cluster, 2),
         },
-        "scan_summary": summary.to_json(),
+        "scan_summary": None if summary is None else summary.to_json(),
         "cluster_summary": upd.to_json(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "workers": args.workers,

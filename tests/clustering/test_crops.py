@@ -80,7 +80,23 @@ def test_crops_align_with_their_original_in_either_order(seed: int) -> None:
         assert d1 == d2
 
 
+@pytest.mark.parametrize("seed", [14, 15])
+def test_mirrored_crops_align_with_their_original(seed: int) -> None:
+    from PIL import ImageOps
+
+    im = scene(seed, (640, 480))
+    original = _grid(_jpeg(im, 90))
+    for cut in CROPS:
+        flipped = _grid(_jpeg(ImageOps.mirror(_crop(im, cut))))
+        d1, d2 = crop_match(original, flipped), crop_match(flipped, original)
+        assert d1 is not None and d1 <= 31, cut
+        assert d1 == d2
+    # upside down is not a mirror image: not recognised as a crop
+    assert crop_match(original, _grid(_jpeg(ImageOps.flip(_crop(im, CROPS[2]))))) is None
+
+
 def test_different_pictures_never_align() -> None:
+    """Not upright, and not mirrored either (``crop_match`` tries both)."""
     pictures = [scene(100 + i, (640, 480)) for i in range(10)]
     grids = [_grid(_jpeg(p)) for p in pictures]
     crops = [_grid(_jpeg(_crop(p, CROPS[i % len(CROPS)]))) for i, p in enumerate(pictures)]
@@ -115,6 +131,26 @@ def test_plan_gathers_crops_and_pdq_clusters_of_crops_but_not_other_pictures() -
         for m in cluster.members[1:]:
             assert m.distance <= 31
             assert (m.match == CROP) == ("crop" in name[m.sha256])
+
+
+def test_plan_gathers_mirrored_crops() -> None:
+    from PIL import ImageOps
+
+    a, b = scene(23, (640, 480)), scene(24, (640, 480))
+    posts = {
+        "a": _jpeg(a, 90),
+        "a-mirror-crop": _jpeg(ImageOps.mirror(_crop(a, (0.07, 0.02, 0.0, 0.05)))),
+        "a-crop": _jpeg(_crop(a, (0.0, 0.0, 0.06, 0.08))),
+        "b": _jpeg(b, 90),
+        "b-mirror-crop": _jpeg(ImageOps.mirror(_crop(b, (0.03, 0.03, 0.03, 0.03)))),
+    }
+    pdq_only, plan, name = _plan(posts)
+    assert len(pdq_only.new_clusters) == 5  # PDQ alone, flip-aware, leaves them all apart
+    groups = {frozenset(name[m.sha256] for m in c.members) for c in plan.new_clusters}
+    assert groups == {
+        frozenset({"a", "a-mirror-crop", "a-crop"}),
+        frozenset({"b", "b-mirror-crop"}),
+    }
 
 
 def test_a_cluster_moves_only_when_every_member_aligns() -> None:
@@ -203,14 +239,13 @@ def test_grids_are_stored_at_scan_time(tmp_path: Path) -> None:
 def test_grid_pdq_is_pdq_bit_for_bit() -> None:
     import pdqhash
 
-    from vigil.clustering.crops import _pdq_batch
+    from vigil.clustering.crops import _Grids
 
     rng = np.random.default_rng(0)
     grids = [luma_grid(scene(70 + i, (320, 240))) for i in range(6)]
     grids.append(rng.integers(0, 256, GRID_SIDE * GRID_SIDE, dtype=np.uint8).tobytes())
-    pixels = np.stack([grid_array(g) for g in grids])
-    hashes, quality = _pdq_batch(pixels)
-    for g, h, q in zip(grids, hashes, quality, strict=True):
+    loaded = _Grids({str(i): g for i, g in enumerate(grids)})
+    for g, h, q in zip(grids, loaded.hash, loaded.quality, strict=True):
         grey = np.frombuffer(g, np.uint8).reshape(GRID_SIDE, GRID_SIDE)
         bits, ref_q = pdqhash.compute(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)))
         assert bytes(h) == bytes(np.packbits(np.asarray(bits, np.uint8)))

@@ -236,3 +236,42 @@ def test_a_crop_member_is_labelled_and_its_propagation_says_so(
     assert status(browser.post(url, members_form(m1, m2) | {"confirm": "yes"})) == 200
     assert propagations(service, m2)[0]["match"] == "crop"
     assert "match" not in propagations(service, m1)[0]
+
+
+def test_members_propagated_from_an_earlier_decision_are_flagged_and_brought_up_to_date(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, _ = shas
+    make_cluster(service, rep, {m1: 5, m2: 9})
+    no_second_review(service)
+    assert browser.login("analyst") == 303
+    assert status(browser.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    assert (
+        status(browser.post(f"/item/{rep}/propagate", members_form(m1, m2) | {"confirm": "yes"}))
+        == 200
+    )
+    page = body(browser.get(f"/item/{rep}"))
+    assert 'id="stale-members"' not in page and "propagated from an earlier decision" not in page
+    # the representative is assessed again, differently: both members are now out of date
+    revised = DECISION | {"version": "1", "category": "B"}
+    assert status(browser.post(f"/item/{rep}/assess", revised)) == 303
+    page = body(browser.get(f"/item/{rep}"))
+    assert 'id="stale-members"' in page and "2 members hold a decision propagated" in page
+    assert page.count("propagated from an earlier decision</strong>") == 2
+    assert 'id="stale-note"' in body(browser.get(f"/item/{m1}"))
+    before = service.assessments.get(m1)
+    assert before is not None and before.decision.category == "C"
+    # applying again (confirmed) replaces the propagated decisions, audited with what they were
+    done = browser.post(f"/item/{rep}/propagate", members_form(m1) | {"confirm": "yes"})
+    assert status(done) == 200 and "Applied to 1 member" in body(done)
+    after = service.assessments.get(m1)
+    assert after is not None and after.decision.category == "B"
+    assert [o.stage for o in service.assessments.opinions(m1)] == ["propagated", "propagated"]
+    latest = propagations(service, m1)
+    replaced = [e for e in latest if e.get("replaces") == "propagated"]
+    assert len(replaced) == 1 and replaced[0]["category"] == "B"
+    assert replaced[0]["previous"]["category"] == "C"  # type: ignore[index]
+    page = body(browser.get(f"/item/{rep}"))
+    assert "1 member holds a decision propagated" in page  # m2 was left unchecked
+    assert 'id="stale-note"' not in body(browser.get(f"/item/{m1}"))
+    assert service.verify_audit().ok

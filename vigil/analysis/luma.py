@@ -44,13 +44,21 @@ def layout_key(grid: bytes) -> bytes:
     """The mean luminance of ``KEY_SIDE``² cells over the grid's centre (``KEY_MARGIN``
     pixels in from each edge) — a coarse layout that a crop changes little — followed by the
     grid's column means and row means (the profiles crops are aligned with), as bytes."""
+    return bytes(layout_keys(grid_array(grid)[None]).tobytes())
+
+
+def layout_keys(grids: np.ndarray) -> np.ndarray:
+    """:func:`layout_key` of each of ``(n, GRID_SIDE, GRID_SIDE)`` grids, as an ``(n,
+    KEY_BYTES)`` uint8 array."""
     inner = GRID_SIDE - 2 * KEY_MARGIN
     cell = inner // KEY_SIDE
-    full = grid_array(grid)
-    g = full[KEY_MARGIN : KEY_MARGIN + inner, KEY_MARGIN : KEY_MARGIN + inner]
-    means = g.reshape(KEY_SIDE, cell, KEY_SIDE, cell).mean(axis=(1, 3))
-    parts = np.concatenate([means.ravel(), full.mean(axis=0), full.mean(axis=1)])
-    return bytes(np.clip(np.rint(parts), 0, 255).astype(np.uint8).tobytes())
+    full = grids.astype(np.float32)
+    n = len(full)
+    g = full[:, KEY_MARGIN : KEY_MARGIN + inner, KEY_MARGIN : KEY_MARGIN + inner]
+    means = g.reshape(n, KEY_SIDE, cell, KEY_SIDE, cell).mean(axis=(2, 4))
+    parts = np.concatenate([means.reshape(n, -1), full.mean(axis=1), full.mean(axis=2)], axis=1)
+    out: np.ndarray = np.clip(np.rint(parts), 0, 255).astype(np.uint8)
+    return out
 
 
 def key_parts(keys: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -48,6 +48,9 @@ class MemberView:
     has_image: bool
     #: "crop" when it matched as a crop of (or containing) the representative.
     match: str | None = None
+    #: Its decision was propagated from an earlier decision of the representative, which
+    #: has changed since: applying again brings it up to date.
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class ClusterContext:
     video: bool = False
     #: How this media matched the representative when not by whole-image PDQ ("crop").
     match: str | None = None
+    #: This media's propagated decision differs from the representative's current one
+    #: (the representative was assessed again after propagating).
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,11 @@ class ClusterDecisions:
         is_rep = sha256 == c.representative
         members: tuple[MemberView, ...] = ()
         blocked: str | None = None
+        stale = self._stale(c.representative, [s for s in shas if stages.get(s) == PROPAGATED])
         if is_rep:
             members = tuple(
                 MemberView(m.sha256, m.distance or 0, _state(stages.get(m.sha256)),
-                           self.has_image(m.sha256), m.match)
+                           self.has_image(m.sha256), m.match, m.sha256 in stale)
                 for m in c.members
                 if m.sha256 != c.representative
             )  # fmt: skip
@@ -137,8 +144,21 @@ class ClusterDecisions:
         return ClusterContext(
             c.id, c.representative, is_rep, len(c.members), c.threshold or DEFAULT_THRESHOLD,
             members, blocked, distance, stages.get(sha256) == PROPAGATED,
-            c.basis == VPDQ_BASIS, own.match,
+            c.basis == VPDQ_BASIS, own.match, sha256 in stale,
         )  # fmt: skip
+
+    def _stale(self, representative: str, propagated: list[str]) -> set[str]:
+        """Of the ``propagated`` members, those whose decision is no longer the
+        representative's (it was assessed again since, or has none now)."""
+        if not propagated:
+            return set()
+        source = self.assessments.get(representative)
+        out = set()
+        for sha in propagated:
+            a = self.assessments.get(sha)
+            if a is not None and (source is None or a.decision != source.decision):
+                out.add(sha)
+        return out
 
     # propagation
     def plan(
@@ -196,6 +216,8 @@ class ClusterDecisions:
                 "stage": PROPAGATED, "status": "final", "from": p.from_sha256,
                 "distance": p.distance, "cluster": c.id, "version": new_version,
             } | ({"match": p.match} if p.match else {})  # fmt: skip
+            if current is not None:  # an earlier propagated decision brought up to date
+                detail |= {"replaces": PROPAGATED, "previous": asdict(current.decision)}
             self.audit.append(p.by, "propagate", p.media_sha256, detail)
             applied.append((p.media_sha256, p.distance))
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))
