@@ -245,7 +245,8 @@ def test_grid_pdq_is_pdq_bit_for_bit() -> None:
     grids = [luma_grid(scene(70 + i, (320, 240))) for i in range(6)]
     grids.append(rng.integers(0, 256, GRID_SIDE * GRID_SIDE, dtype=np.uint8).tobytes())
     loaded = _Grids({str(i): g for i, g in enumerate(grids)})
-    for g, h, q in zip(grids, loaded.hash, loaded.quality, strict=True):
+    hashes, quality = loaded.hashes(np.arange(len(grids)))
+    for g, h, q in zip(grids, hashes, quality, strict=True):
         grey = np.frombuffer(g, np.uint8).reshape(GRID_SIDE, GRID_SIDE)
         bits, ref_q = pdqhash.compute(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)))
         assert bytes(h) == bytes(np.packbits(np.asarray(bits, np.uint8)))
@@ -304,3 +305,57 @@ def test_blank_and_flat_media_never_join() -> None:
     _, after, name = _plan(posts)
     groups = {frozenset(name[m.sha256] for m in c.members) for c in after.new_clusters}
     assert frozenset({"grey"}) in groups and frozenset({"ramp"}) in groups
+
+
+def _axis_matrix(start: float, size: float, n: int = GRID_SIDE) -> np.ndarray:
+    """The linear-interpolation matrix of one axis window, in float64 (a reference)."""
+    m = np.zeros((n, n))
+    for i in range(n):
+        centre = np.float64(start) * n + (i + 0.5) * np.float64(size) - 0.5
+        lo = int(min(max(np.floor(centre), 0), n - 2))
+        w = min(max(centre - lo, 0.0), 1.0)
+        m[i, lo] += 1 - w
+        m[i, lo + 1] += w
+    return m
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_the_distance_is_meta_pdq_of_the_located_window(mirror: bool) -> None:
+    """Recompute the crop distance independently: the window the kernel located, resampled
+    here and hashed by Meta's PDQ (``pdqhash``), against Meta's PDQ of the inner grid."""
+    import pdqhash
+    from PIL import ImageOps
+
+    from vigil.clustering import crops
+
+    im = scene(31, (640, 480))
+    cut = _crop(im, (0.06, 0.03, 0.02, 0.07))
+    outer, inner = _grid(_jpeg(im, 90)), _grid(_jpeg(ImageOps.mirror(cut) if mirror else cut))
+    loaded = crops._Grids({"outer": outer, "inner": inner})
+    bit = crops.B_IN_MIRROR_A if mirror else crops.B_IN_A
+    (best,), _ = loaded.pairs([0], [1], [bit])
+    assert best <= 31
+    found, windows = np.zeros(1, np.int64), np.zeros((1, 4, 4), np.float32)
+    k = crops._k()
+    k.locate_pairs(
+        loaded.full, loaded.half, np.array([0]), np.array([1]), np.array([bit]),
+        crops._COARSE_IDX, crops._COARSE_W, crops._REFINE_IDX, crops._REFINE_W,
+        crops._REFINE_WIN, crops._PARAMS, found, windows,
+    )  # fmt: skip
+    assert found[0] == bit
+    x0, xs, y0, ys = (float(v) for v in windows[0, 2 if mirror else 0])
+    pixels = grid_array(outer).astype(np.float64)
+    if mirror:
+        pixels = pixels[:, ::-1]
+    window = _axis_matrix(y0, ys) @ pixels @ _axis_matrix(x0, xs).T
+
+    def meta(grey: np.ndarray) -> np.ndarray:
+        """Meta's PDQ bits of a 64x64 grey image (R = G = B), rounded to 8 bits."""
+        rgb = np.repeat(np.clip(np.rint(grey), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        bits, _ = pdqhash.compute(np.ascontiguousarray(rgb))
+        return np.asarray(bits, np.uint8)
+
+    reference = int((meta(window) != meta(grid_array(inner))).sum())
+    # the kernel hashes the float window; rounding it to 8 bits moves a few median bits
+    assert abs(reference - int(best)) <= 6, (reference, best)
+    assert reference <= 31

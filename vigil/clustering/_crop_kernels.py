@@ -77,29 +77,27 @@ def _best_window(outer: Any, inner: Any, idx: Any, weight: Any, centred: Any) ->
 
 @_jit
 def _refine(
-    outer: Any, inner: Any, start: float, size: float, offsets: Any, min_side: float, centred: Any
-) -> tuple[float, float, float]:
-    """Best correlation over the windows ``(start + ds, size + dz)`` for the rows ``(ds, dz)``
-    of ``offsets`` that stay inside the axis and no smaller than ``min_side``: (correlation,
-    start, size); ``-inf`` when none is valid."""
+    outer: Any, inner: Any, at: int, idx: Any, weight: Any, windows: Any, centred: Any
+) -> tuple[float, Any, Any]:
+    """Best correlation over the refinements of coarse window ``at``: ``windows[at, k]``
+    (start, size; NaN where the refinement leaves the axis or is too small), sampled at
+    ``idx[at, k]`` / ``weight[at, k]`` (tables made by :func:`crops._refinements`):
+    (correlation, start, size); ``-inf`` when none is valid."""
     n = inner.shape[0]
     norm_i = _centre(inner, centred)
     best = -np.inf
-    best_start = start
-    best_size = size
-    for k in range(offsets.shape[0]):
-        st = np.float32(start) + offsets[k, 0]
-        sz = np.float32(size) + offsets[k, 1]
-        if sz < min_side - 1e-6 or sz > 1 + 1e-6 or st < -1e-6 or st + sz > 1 + 1e-6:
+    best_start = np.float32(0.0)
+    best_size = np.float32(1.0)
+    for k in range(windows.shape[1]):
+        if np.isnan(windows[at, k, 0]):
             continue
         s = 0.0
         ss = 0.0
         dot = 0.0
         for i in range(n):
-            centre = st * n + (i + np.float32(0.5)) * sz - np.float32(0.5)
-            j = min(max(math.floor(centre), 0), n - 2)
-            w = min(max(centre - j, np.float32(0.0)), np.float32(1.0))
-            v = outer[j] * (np.float32(1.0) - w) + outer[j + 1] * w
+            j = idx[at, k, i]
+            w = weight[at, k, i]
+            v = outer[j] * (1.0 - w) + outer[j + 1] * w
             s += v
             ss += v * v
             dot += v * centred[i]
@@ -107,8 +105,8 @@ def _refine(
         c = dot / (math.sqrt(max(var, 0.0)) * norm_i + _EPS)
         if c > best:
             best = c
-            best_start = st
-            best_size = sz
+            best_start = windows[at, k, 0]
+            best_size = windows[at, k, 1]
     return best, best_start, best_size
 
 
@@ -119,21 +117,10 @@ def _halve(profile: Any, out: Any) -> None:
 
 
 @_jit
-def prepare_grids(
-    pixels: Any,
-    lo: int,
-    hi: int,
-    dct: Any,
-    dct_t: Any,
-    full: Any,
-    half: Any,
-    hashes: Any,
-    quality: Any,
-) -> None:
-    """For the ``(g, 64, 64)`` float32 grids ``lo:hi``: column and row profiles into
-    ``full[k, 0]`` and ``full[k, 1]`` (``(g, 2, 64)``), the same halved into ``half``
-    (``(g, 2, 32)``), the grid's PDQ hash (packed, Meta's byte order) into ``hashes[k]`` and
-    its quality into ``quality[k]``."""
+def profiles(pixels: Any, lo: int, hi: int, full: Any, half: Any) -> None:
+    """For the ``(g, 64, 64)`` uint8 grids ``lo:hi``: column and row mean profiles into
+    ``full[k, 0]`` and ``full[k, 1]`` (``(g, 2, 64)`` float32), the same halved into ``half``
+    (``(g, 2, 32)``)."""
     n = pixels.shape[1]
     for k in range(lo, hi):
         for r in range(n):
@@ -148,41 +135,46 @@ def prepare_grids(
             full[k, 0, c] = acc / n
         _halve(full[k, 0], half[k, 0])
         _halve(full[k, 1], half[k, 1])
-        packed, q, _ = _tail(pixels[k], dct, dct_t)
+
+
+@_jit
+def grid_hashes(pixels: Any, rows: Any, dct: Any, dct_t: Any, hashes: Any, quality: Any) -> None:
+    """PDQ of the uint8 grids ``rows`` (packed, Meta's byte order) into ``hashes[k]``, and
+    its quality into ``quality[k]``: Meta's computation on the 64×64 grid itself."""
+    n = pixels.shape[1]
+    grey = np.empty((n, n), np.float32)
+    for k in rows:
+        for r in range(n):
+            for c in range(n):
+                grey[r, c] = pixels[k, r, c]
+        packed, q, _ = _tail(grey, dct, dct_t)
         hashes[k] = packed
         quality[k] = q
 
 
 @_jit
-def _align_one(
-    pixels: Any,
+def _locate_one(
     full: Any,
     half: Any,
-    hashes: Any,
-    quality: Any,
     o: int,
     i: int,
     mirror: bool,
-    coarse: Any,
     coarse_idx: Any,
     coarse_w: Any,
-    offsets: Any,
+    refine_idx: Any,
+    refine_w: Any,
+    refine_win: Any,
     params: Any,
-    dct: Any,
-    dct_t: Any,
     s32: Any,
     s64: Any,
-    tmp: Any,
-    win: Any,
     mirrored: Any,
-) -> int:
-    """PDQ distance between grid ``i`` and the window of grid ``o`` (mirrored left to right
-    when ``mirror``) it aligns with, or :data:`NO_MATCH`. ``params``: min coarse
-    correlation, min refined correlation, min side, min grid quality. ``mirrored``: scratch
-    ``(2, 64)`` for the mirrored column profiles."""
-    n = pixels.shape[1]
-    if quality[i] < params[3]:
-        return NO_MATCH
+    window: Any,
+) -> bool:
+    """The window of grid ``o`` (mirrored left to right when ``mirror``) that grid ``i``
+    aligns with, as ``window`` = (x start, x size, y start, y size); False when the profiles
+    do not align. ``params``: min coarse correlation, min refined correlation.
+    ``mirrored``: scratch ``(2, 64)`` for the mirrored column profiles."""
+    n = full.shape[2]
     col_half = half[o, 0]
     col_full = full[o, 0]
     if mirror:
@@ -192,99 +184,139 @@ def _align_one(
             mirrored[1, k] = full[o, 0, n - 1 - k]
         col_half = mirrored[0, : n // 2]
         col_full = mirrored[1]
-    starts = np.empty(2, np.float32)
-    sizes = np.empty(2, np.float32)
-    coarse_at = np.empty(2, np.int64)
+    at_x = 0
+    at_y = 0
     for axis in range(2):  # 0: columns (x), 1: rows (y)
         outer = col_half if axis == 0 else half[o, 1]
         c, at = _best_window(outer, half[i, axis], coarse_idx, coarse_w, s32)
         if c < params[0]:
-            return NO_MATCH
-        coarse_at[axis] = at
+            return False
+        if axis == 0:
+            at_x = at
+        else:
+            at_y = at
     for axis in range(2):
-        at = coarse_at[axis]
+        at = at_x if axis == 0 else at_y
         outer = col_full if axis == 0 else full[o, 1]
-        c, st, sz = _refine(
-            outer, full[i, axis], coarse[at, 0], coarse[at, 1], offsets, params[2], s64
-        )
+        c, st, sz = _refine(outer, full[i, axis], at, refine_idx, refine_w, refine_win, s64)
         if c < params[1]:
-            return NO_MATCH
-        starts[axis] = st
-        sizes[axis] = sz
-    # the window of o: rows resampled (y), then columns (x), linear interpolation
-    for r in range(n):
-        centre = np.float32(starts[1] * n + (r + 0.5) * sizes[1] - 0.5)
-        lo = min(max(math.floor(centre), 0), n - 2)
-        w = min(max(centre - lo, np.float32(0.0)), np.float32(1.0))
-        for c in range(n):
-            src = n - 1 - c if mirror else c
-            tmp[r, c] = pixels[o, lo, src] * (np.float32(1.0) - w) + pixels[o, lo + 1, src] * w
-    for c in range(n):
-        centre = np.float32(starts[0] * n + (c + 0.5) * sizes[0] - 0.5)
-        lo = min(max(math.floor(centre), 0), n - 2)
-        w = min(max(centre - lo, np.float32(0.0)), np.float32(1.0))
-        for r in range(n):
-            win[r, c] = tmp[r, lo] * (np.float32(1.0) - w) + tmp[r, lo + 1] * w
-    packed, q, _ = _tail(win, dct, dct_t)
-    if q < params[3]:
-        return NO_MATCH
-    d = 0
-    for b in range(32):
-        x = packed[b] ^ hashes[i, b]
-        while x:
-            x &= x - np.uint8(1)
-            d += 1
-    return d
+            return False
+        window[2 * axis] = st
+        window[2 * axis + 1] = sz
+    return True
 
 
 @_jit
-def align_pairs(
-    pixels: Any,
+def locate_pairs(
     full: Any,
     half: Any,
+    a: Any,
+    b: Any,
+    dirs: Any,
+    coarse_idx: Any,
+    coarse_w: Any,
+    refine_idx: Any,
+    refine_w: Any,
+    refine_win: Any,
+    params: Any,
+    found: Any,
+    windows: Any,
+) -> None:
+    """For each pair of grid rows ``(a[p], b[p])`` and each direction allowed by
+    ``dirs[p]`` (bit 1: ``b`` inside ``a``; bit 2: ``a`` inside ``b``; bits 4 and 8: the
+    same with the outer grid mirrored left to right) whose profiles align: that bit in
+    ``found[p]`` and the window in ``windows[p, d]`` (``d`` = 0–3 for bits 1, 2, 4, 8)."""
+    n = full.shape[2]
+    s32 = np.empty(n // 2, np.float32)
+    s64 = np.empty(n, np.float32)
+    mirrored = np.empty((2, n), np.float32)
+    for p in range(a.shape[0]):
+        got = 0
+        for d in range(4):
+            bit = 1 << d
+            if not dirs[p] & bit:
+                continue
+            o, i = (a[p], b[p]) if d % 2 == 0 else (b[p], a[p])
+            if _locate_one(
+                full, half, o, i, d >= 2, coarse_idx, coarse_w, refine_idx, refine_w,
+                refine_win, params, s32, s64, mirrored, windows[p, d],
+            ):  # fmt: skip
+                got |= bit
+        found[p] = got
+
+
+@_jit
+def confirm_pairs(
+    pixels: Any,
     hashes: Any,
     quality: Any,
     a: Any,
     b: Any,
-    dirs: Any,
-    coarse: Any,
-    coarse_idx: Any,
-    coarse_w: Any,
-    offsets: Any,
-    params: Any,
+    found: Any,
+    windows: Any,
+    min_quality: int,
     dct: Any,
     dct_t: Any,
     best: Any,
     a_contains: Any,
 ) -> None:
-    """For each pair of grid rows ``(a[p], b[p])``: ``best[p]``, the smallest distance of
-    the directions allowed by ``dirs[p]`` (bit 1: ``b`` inside ``a``; bit 2: ``a`` inside
-    ``b``; bits 4 and 8: the same with the outer grid mirrored left to right), and
-    ``a_contains[p]``, whether that distance is of ``b`` inside ``a``."""
+    """For each pair located by :func:`locate_pairs`: ``best[p]``, the smallest PDQ distance
+    between the inner grid's hash (``hashes``, of quality ``quality``) and the hash of the
+    located window of the outer one (both of quality at least ``min_quality``), over the
+    directions ``found[p]``, or :data:`NO_MATCH`; ``a_contains[p]``, whether that distance
+    is of ``b`` inside ``a``."""
     n = pixels.shape[1]
-    s32 = np.empty(n // 2, np.float32)
-    s64 = np.empty(n, np.float32)
     tmp = np.empty((n, n), np.float32)
     win = np.empty((n, n), np.float32)
-    mirrored = np.empty((2, n), np.float32)
     for p in range(a.shape[0]):
         inside_a = NO_MATCH
         inside_b = NO_MATCH
-        for bit in (1, 2, 4, 8):
-            if not dirs[p] & bit:
+        for d in range(4):
+            if not found[p] & (1 << d):
                 continue
-            b_inside = bit == 1 or bit == 4
-            o, i = (a[p], b[p]) if b_inside else (b[p], a[p])
-            d = _align_one(
-                pixels, full, half, hashes, quality, o, i, bit >= 4, coarse, coarse_idx,
-                coarse_w, offsets, params, dct, dct_t, s32, s64, tmp, win, mirrored,
-            )  # fmt: skip
-            if b_inside:
-                inside_a = min(inside_a, d)
+            o, i = (a[p], b[p]) if d % 2 == 0 else (b[p], a[p])
+            if quality[i] < min_quality:
+                continue
+            _resample(pixels, o, d >= 2, windows[p, d], tmp, win)
+            packed, q, _ = _tail(win, dct, dct_t)
+            if q < min_quality:
+                continue
+            dist = 0
+            for k in range(32):
+                x = packed[k] ^ hashes[i, k]
+                while x:
+                    x &= x - np.uint8(1)
+                    dist += 1
+            if d % 2 == 0:
+                inside_a = min(inside_a, dist)
             else:
-                inside_b = min(inside_b, d)
+                inside_b = min(inside_b, dist)
         best[p] = min(inside_a, inside_b)
         a_contains[p] = inside_a <= inside_b
+
+
+@_jit
+def _resample(pixels: Any, o: int, mirror: bool, window: Any, tmp: Any, win: Any) -> None:
+    """The window (x start, x size, y start, y size) of uint8 grid ``o`` (mirrored left to
+    right when ``mirror``) resampled to ``win`` (64×64 float32): rows (y) first, then
+    columns (x), linear interpolation."""
+    n = pixels.shape[1]
+    for r in range(n):
+        centre = np.float32(window[2] * n + (r + 0.5) * window[3] - 0.5)
+        lo = min(max(math.floor(centre), 0), n - 2)
+        w = min(max(centre - lo, np.float32(0.0)), np.float32(1.0))
+        for c in range(n):
+            src = n - 1 - c if mirror else c
+            tmp[r, c] = (
+                np.float32(pixels[o, lo, src]) * (np.float32(1.0) - w)
+                + np.float32(pixels[o, lo + 1, src]) * w
+            )
+    for c in range(n):
+        centre = np.float32(window[0] * n + (c + 0.5) * window[1] - 0.5)
+        lo = min(max(math.floor(centre), 0), n - 2)
+        w = min(max(centre - lo, np.float32(0.0)), np.float32(1.0))
+        for r in range(n):
+            win[r, c] = tmp[r, lo] * (np.float32(1.0) - w) + tmp[r, lo + 1] * w
 
 
 @_jit
@@ -330,4 +362,7 @@ def screen_pairs(
         out[p] = d
 
 
-__all__ = ["NO_MATCH", "_DCT", "_DCT_T", "align_pairs", "prepare_grids", "screen_pairs"]
+__all__ = [
+    "NO_MATCH", "_DCT", "_DCT_T", "confirm_pairs", "grid_hashes", "locate_pairs", "profiles",
+    "screen_pairs",
+]  # fmt: skip

@@ -161,10 +161,32 @@ _COARSE_IDX, _COARSE_W = _gathers(_combos(COARSE_SIZE_STEP, COARSE_START_STEP), 
 _REFINE = np.array(
     [(ds * STEP, dz * STEP) for dz in range(-4, 5) for ds in range(-3, 4)], np.float32
 )
-#: The kernels' thresholds: coarse and refined correlation, smallest side, grid quality.
-_PARAMS = np.array(
-    [MIN_COARSE_CORRELATION, MIN_PROFILE_CORRELATION, MIN_SIDE, MIN_GRID_QUALITY], np.float64
-)
+
+
+def _refinements(
+    coarse: npt.NDArray[np.float64], offsets: F32, n: int = GRID_SIDE
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], F32]:
+    """The refined windows of every coarse window, as tables for the alignment kernel:
+    sample ``i`` of refinement ``k`` of coarse window ``c`` reads ``idx[c, k, i]`` and the
+    next sample with weight ``weight[c, k, i]``; ``windows[c, k]`` is its (start, size) in
+    float32, NaN where it leaves the axis or is smaller than :data:`MIN_SIDE`. The
+    arithmetic is the one the kernel did per pair before (float32 window, float64 centres)."""
+    st = (coarse[:, :1].astype(np.float32) + offsets[None, :, 0]).astype(np.float32)
+    sz = (coarse[:, 1:].astype(np.float32) + offsets[None, :, 1]).astype(np.float32)
+    st64, sz64 = st.astype(np.float64), sz.astype(np.float64)
+    ok = (sz64 >= MIN_SIDE - 1e-6) & (sz64 <= 1 + 1e-6) & (st64 >= -1e-6)
+    ok &= st64 + sz64 <= 1 + 1e-6
+    centre = st64[:, :, None] * n + (np.arange(n) + 0.5) * sz64[:, :, None] - 0.5
+    idx = np.clip(np.floor(centre), 0, n - 2).astype(np.int64)
+    weight = np.clip(centre - idx, 0.0, 1.0)
+    windows = np.stack([st, sz], axis=2)
+    windows[~ok] = np.nan
+    return idx, weight, windows
+
+
+_REFINE_IDX, _REFINE_W, _REFINE_WIN = _refinements(_COARSE, _REFINE)
+#: The alignment kernel's thresholds: coarse and refined correlation.
+_PARAMS = np.array([MIN_COARSE_CORRELATION, MIN_PROFILE_CORRELATION], np.float64)
 #: Distance reported for a pair that does not align.
 NO_MATCH = 1 << 16
 #: Directions of a pair ``(a, b)`` (bits): ``b`` inside ``a``, ``a`` inside ``b``, and the
@@ -202,7 +224,8 @@ def _chunked(n: int, run: Callable[[int, int], None]) -> None:
 
 
 class _Grids:
-    """Luma grids loaded for a batch, with their profiles, PDQ hashes and qualities."""
+    """Luma grids loaded for a batch, with their profiles; their PDQ hashes and qualities are
+    computed only for the grids a located pair needs (:meth:`pairs`)."""
 
     def __init__(self, grids: Mapping[str, bytes]) -> None:
         side = GRID_SIDE
@@ -212,39 +235,65 @@ class _Grids:
                 "crop pass: %d luma grids of the wrong size left out", len(grids) - len(usable)
             )
         self.row = {s: i for i, s in enumerate(usable)}
-        raw = np.frombuffer(b"".join(usable.values()), np.uint8)
         g = len(usable)
-        self.pixels: F32 = raw.reshape(g, side, side).astype(np.float32)
+        self.pixels: U8 = np.frombuffer(b"".join(usable.values()), np.uint8).reshape(g, side, side)
         self.full = np.zeros((g, 2, side), np.float32)
         self.half = np.zeros((g, 2, side // 2), np.float32)
         self.hash = np.zeros((g, 32), np.uint8)
         self.quality = np.zeros(g, np.int64)
-        kernel, k = _k().prepare_grids, _k()
+        self._hashed = np.zeros(g, np.bool_)
+        kernel = _k().profiles
+        _chunked(g, lambda lo, hi: kernel(self.pixels, lo, hi, self.full, self.half))
+
+    def hashes(self, rows: I64) -> tuple[U8, I64]:
+        """PDQ hashes (packed, Meta's byte order) and qualities of the grids ``rows``."""
+        todo = np.unique(rows[~self._hashed[rows]])
+        k = _k()
 
         def run(lo: int, hi: int) -> None:
-            kernel(
-                self.pixels, lo, hi, k._DCT, k._DCT_T, self.full, self.half, self.hash,
-                self.quality,
-            )  # fmt: skip
+            k.grid_hashes(self.pixels, todo[lo:hi], k._DCT, k._DCT_T, self.hash, self.quality)
 
-        _chunked(g, run)
+        _chunked(len(todo), run)
+        self._hashed[todo] = True
+        return self.hash[rows], self.quality[rows]
 
     def pairs(self, a: list[int], b: list[int], dirs: list[int] | None = None) -> tuple[I64, I64]:
         """Best distance and whether ``a`` contains ``b``, per pair of rows; ``dirs`` (as
         from :func:`_screen`) limits the directions tried (default: all four)."""
         ia, ib = np.array(a, np.int64), np.array(b, np.int64)
         d = np.array(dirs, np.int64) if dirs is not None else np.full(len(ia), ALL, np.int64)
-        best = np.full(len(ia), NO_MATCH, np.int64)
-        a_contains = np.zeros(len(ia), np.bool_)
+        found = np.zeros(len(ia), np.int64)
+        windows = np.zeros((len(ia), 4, 4), np.float32)
+        k = _k()
 
-        def run(lo: int, hi: int) -> None:
-            _k().align_pairs(
-                self.pixels, self.full, self.half, self.hash, self.quality,
-                ia[lo:hi], ib[lo:hi], d[lo:hi], _COARSE, _COARSE_IDX, _COARSE_W, _REFINE, _PARAMS,
-                _k()._DCT, _k()._DCT_T, best[lo:hi], a_contains[lo:hi],
+        def locate(lo: int, hi: int) -> None:
+            k.locate_pairs(
+                self.full, self.half, ia[lo:hi], ib[lo:hi], d[lo:hi], _COARSE_IDX, _COARSE_W,
+                _REFINE_IDX, _REFINE_W, _REFINE_WIN, _PARAMS, found[lo:hi], windows[lo:hi],
             )  # fmt: skip
 
-        _chunked(len(ia), run)
+        _chunked(len(ia), locate)
+        best = np.full(len(ia), NO_MATCH, np.int64)
+        a_contains = np.zeros(len(ia), np.bool_)
+        hit = np.flatnonzero(found)
+        if not len(hit):
+            return best, a_contains.astype(np.int64)
+        # the inner grid of each located direction: b for bits 1 and 4, a for bits 2 and 8
+        f = found[hit]
+        self.hashes(np.concatenate([ib[hit[(f & (B_IN_A | B_IN_MIRROR_A)) != 0]],
+                                    ia[hit[(f & (A_IN_B | A_IN_MIRROR_B)) != 0]]]))  # fmt: skip
+        ha, hb, hf, hw = ia[hit], ib[hit], f, windows[hit]
+        hbest = np.full(len(hit), NO_MATCH, np.int64)
+        hcontains = np.zeros(len(hit), np.bool_)
+
+        def confirm(lo: int, hi: int) -> None:
+            k.confirm_pairs(
+                self.pixels, self.hash, self.quality, ha[lo:hi], hb[lo:hi], hf[lo:hi],
+                hw[lo:hi], MIN_GRID_QUALITY, k._DCT, k._DCT_T, hbest[lo:hi], hcontains[lo:hi],
+            )  # fmt: skip
+
+        _chunked(len(hit), confirm)
+        best[hit], a_contains[hit] = hbest, hcontains
         return best, a_contains.astype(np.int64)
 
 
