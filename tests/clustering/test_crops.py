@@ -239,12 +239,12 @@ def test_grids_are_stored_at_scan_time(tmp_path: Path) -> None:
 def test_grid_pdq_is_pdq_bit_for_bit() -> None:
     import pdqhash
 
-    from vigil.clustering.crops import _Grids
+    from vigil.clustering.alignment import GridBatch
 
     rng = np.random.default_rng(0)
     grids = [luma_grid(scene(70 + i, (320, 240))) for i in range(6)]
     grids.append(rng.integers(0, 256, GRID_SIDE * GRID_SIDE, dtype=np.uint8).tobytes())
-    loaded = _Grids({str(i): g for i, g in enumerate(grids)})
+    loaded = GridBatch({str(i): g for i, g in enumerate(grids)})
     hashes, quality = loaded.hashes(np.arange(len(grids)))
     for g, h, q in zip(grids, hashes, quality, strict=True):
         grey = np.frombuffer(g, np.uint8).reshape(GRID_SIDE, GRID_SIDE)
@@ -326,21 +326,21 @@ def test_the_distance_is_meta_pdq_of_the_located_window(mirror: bool) -> None:
     import pdqhash
     from PIL import ImageOps
 
-    from vigil.clustering import crops
+    from vigil.clustering import alignment as al
 
     im = scene(31, (640, 480))
     cut = _crop(im, (0.06, 0.03, 0.02, 0.07))
     outer, inner = _grid(_jpeg(im, 90)), _grid(_jpeg(ImageOps.mirror(cut) if mirror else cut))
-    loaded = crops._Grids({"outer": outer, "inner": inner})
-    bit = crops.B_IN_MIRROR_A if mirror else crops.B_IN_A
+    loaded = al.GridBatch({"outer": outer, "inner": inner})
+    bit = al.B_IN_MIRROR_A if mirror else al.B_IN_A
     (best,), _ = loaded.pairs([0], [1], [bit])
     assert best <= 31
     found, windows = np.zeros(1, np.int64), np.zeros((1, 4, 4), np.float32)
-    k = crops._k()
+    k = al._k()
     k.locate_pairs(
         loaded.full, loaded.half, np.array([0]), np.array([1]), np.array([bit]),
-        crops._COARSE_IDX, crops._COARSE_W, crops._REFINE_IDX, crops._REFINE_W,
-        crops._REFINE_WIN, crops._PARAMS, found, windows,
+        al._COARSE_IDX, al._COARSE_W, al._REFINE_IDX, al._REFINE_W, al._REFINE_WIN,
+        al._PARAMS, found, windows,
     )  # fmt: skip
     assert found[0] == bit
     x0, xs, y0, ys = (float(v) for v in windows[0, 2 if mirror else 0])

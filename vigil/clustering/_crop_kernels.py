@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from vigil.analysis._pdq_full import _DCT, _DCT_T, _tail
-from vigil.clustering.crops import NO_MATCH
+from vigil.clustering.alignment import NO_MATCH
 
 _EPS = 1e-6
 
@@ -81,7 +81,7 @@ def _refine(
 ) -> tuple[float, Any, Any]:
     """Best correlation over the refinements of coarse window ``at``: ``windows[at, k]``
     (start, size; NaN where the refinement leaves the axis or is too small), sampled at
-    ``idx[at, k]`` / ``weight[at, k]`` (tables made by :func:`crops._refinements`):
+    ``idx[at, k]`` / ``weight[at, k]`` (tables made by :func:`alignment._refinements`):
     (correlation, start, size); ``-inf`` when none is valid."""
     n = inner.shape[0]
     norm_i = _centre(inner, centred)
