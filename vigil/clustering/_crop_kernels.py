@@ -48,27 +48,35 @@ def _centre(profile: Any, out: Any) -> float:
 
 
 @_jit
+def _correlation(outer: Any, idx: Any, weight: Any, centred: Any, norm_i: float) -> float:
+    """Correlation of the window of ``outer`` sampled at ``idx`` / ``weight`` (linear
+    interpolation between ``idx[i]`` and the next sample) with the centred profile
+    ``centred`` of norm ``norm_i``."""
+    n = centred.shape[0]
+    s = 0.0
+    ss = 0.0
+    dot = 0.0
+    for i in range(n):
+        j = idx[i]
+        w = weight[i]
+        v = outer[j] * (1.0 - w) + outer[j + 1] * w
+        s += v
+        ss += v * v
+        dot += v * centred[i]
+    var = ss - s * s / n
+    return dot / (math.sqrt(max(var, 0.0)) * norm_i + _EPS)
+
+
+@_jit
 def _best_window(outer: Any, inner: Any, idx: Any, weight: Any, centred: Any) -> tuple[float, int]:
     """Best correlation of ``inner`` with a window of ``outer`` given as interpolation
-    tables (``idx``, ``weight``: ``(windows, n)``, as :func:`_window` computes them), and
+    tables (``idx``, ``weight``: ``(windows, n)``, from :func:`alignment._gathers`), and
     that window's row (the first of equals)."""
-    n = inner.shape[0]
     norm_i = _centre(inner, centred)
     best = -np.inf
     at = 0
     for k in range(idx.shape[0]):
-        s = 0.0
-        ss = 0.0
-        dot = 0.0
-        for i in range(n):
-            j = idx[k, i]
-            w = weight[k, i]
-            v = outer[j] * (np.float32(1.0) - w) + outer[j + 1] * w
-            s += v
-            ss += v * v
-            dot += v * centred[i]
-        var = ss - s * s / n
-        c = dot / (math.sqrt(max(var, 0.0)) * norm_i + _EPS)
+        c = _correlation(outer, idx[k], weight[k], centred, norm_i)
         if c > best:
             best = c
             at = k
@@ -83,7 +91,6 @@ def _refine(
     (start, size; NaN where the refinement leaves the axis or is too small), sampled at
     ``idx[at, k]`` / ``weight[at, k]`` (tables made by :func:`alignment._refinements`):
     (correlation, start, size); ``-inf`` when none is valid."""
-    n = inner.shape[0]
     norm_i = _centre(inner, centred)
     best = -np.inf
     best_start = np.float32(0.0)
@@ -91,18 +98,7 @@ def _refine(
     for k in range(windows.shape[1]):
         if np.isnan(windows[at, k, 0]):
             continue
-        s = 0.0
-        ss = 0.0
-        dot = 0.0
-        for i in range(n):
-            j = idx[at, k, i]
-            w = weight[at, k, i]
-            v = outer[j] * (1.0 - w) + outer[j + 1] * w
-            s += v
-            ss += v * v
-            dot += v * centred[i]
-        var = ss - s * s / n
-        c = dot / (math.sqrt(max(var, 0.0)) * norm_i + _EPS)
+        c = _correlation(outer, idx[at, k], weight[at, k], centred, norm_i)
         if c > best:
             best = c
             best_start = windows[at, k, 0]

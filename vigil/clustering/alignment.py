@@ -62,12 +62,14 @@ def _combos(size_step: float, start_step: float) -> list[tuple[float, float]]:
     return out
 
 
-def _gathers(combos: list[tuple[float, float]], n: int) -> tuple[npt.NDArray[np.int64], F32]:
+def _gathers(
+    combos: list[tuple[float, float]], n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Axis windows ``(start, size)`` as linear-interpolation gathers ``idx`` and ``weight``
     of shape ``(windows, n)`` over profiles of ``n`` samples: sample ``i`` of window ``k`` of
     a profile ``p`` is ``p[idx[k, i]] * (1 - weight[k, i]) + p[idx[k, i] + 1] * weight[k, i]``."""
     idx = np.empty((len(combos), n), np.int64)
-    weight = np.empty((len(combos), n), np.float32)
+    weight = np.empty((len(combos), n), np.float64)
     for k, (start, size) in enumerate(combos):
         centre = start * n + (np.arange(n) + 0.5) * size - 0.5
         idx[k] = np.clip(np.floor(centre), 0, n - 2).astype(np.int64)
