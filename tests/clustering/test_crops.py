@@ -359,3 +359,20 @@ def test_the_distance_is_meta_pdq_of_the_located_window(mirror: bool) -> None:
     # the kernel hashes the float window; rounding it to 8 bits moves a few median bits
     assert abs(reference - int(best)) <= 6, (reference, best)
     assert reference <= 31
+
+
+def test_a_damaged_stored_grid_is_left_out_and_the_pass_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a = scene(25, (640, 480))
+    posts = {"a": _jpeg(a, 90), "a-crop": _jpeg(_crop(a, (0.05, 0.0, 0.04, 0.06)))}
+    cands, grids = [], {}
+    for label, data in posts.items():
+        cand, grid = _candidate(data)
+        cands.append(cand)
+        grids[cand.sha256] = grid if label == "a" else grid[:100]  # a truncated row
+    before = plan_update(cands, [])
+    with caplog.at_level("WARNING", logger="vigil.clustering.alignment"):
+        after = plan_crops(before, cands, [], lambda shas: {s: grids[s] for s in shas})
+    assert after == before  # the damaged media is examined as if it had no grid
+    assert "luma grids of the wrong size left out" in caplog.text
