@@ -43,6 +43,7 @@ COARSE_SIZE_STEP = 0.055
 COARSE_START_STEP = 0.025
 #: Screening compares profiles halved to this many samples.
 COARSE_SAMPLES = GRID_SIDE // 2
+
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -79,7 +80,7 @@ def _gathers(
 
 #: The coarse windows, ``(start, size)`` per row, and their gathers over halved profiles.
 _COARSE = np.array(_combos(COARSE_SIZE_STEP, COARSE_START_STEP), np.float64)
-_COARSE_IDX, _COARSE_W = _gathers(_combos(COARSE_SIZE_STEP, COARSE_START_STEP), COARSE_SAMPLES)
+_COARSE_IDX, _COARSE_W = _gathers([(float(a), float(b)) for a, b in _COARSE], COARSE_SAMPLES)
 #: The refinement around a coarse window: (start offset, size offset) per row, ±3 × ±4 steps.
 _REFINE = np.array(
     [(ds * STEP, dz * STEP) for dz in range(-4, 5) for ds in range(-3, 4)], np.float32
@@ -92,8 +93,8 @@ def _refinements(
     """The refined windows of every coarse window, as tables for the alignment kernel:
     sample ``i`` of refinement ``k`` of coarse window ``c`` reads ``idx[c, k, i]`` and the
     next sample with weight ``weight[c, k, i]``; ``windows[c, k]`` is its (start, size) in
-    float32, NaN where it leaves the axis or is smaller than :data:`MIN_SIDE`. The
-    arithmetic is the one the kernel did per pair before (float32 window, float64 centres)."""
+    float32, NaN where it leaves the axis or is smaller than :data:`MIN_SIDE` (windows in
+    float32, sample centres and weights in float64)."""
     st = (coarse[:, :1].astype(np.float32) + offsets[None, :, 0]).astype(np.float32)
     sz = (coarse[:, 1:].astype(np.float32) + offsets[None, :, 1]).astype(np.float32)
     st64, sz64 = st.astype(np.float64), sz.astype(np.float64)
