@@ -61,6 +61,26 @@ def build_case(root: Path) -> tuple[Case, AssessmentService, list[str]]:
     return case, service, shas
 
 
+def stale_cluster(service: AssessmentService, rep: str, members: list[str]) -> None:
+    """A near-duplicate cluster whose representative was assessed, propagated to its
+    members, then assessed again differently: the members' decisions are out of date."""
+    from vigil.clustering import ClusterPlan, Member, NearDuplicateCluster
+    from vigil.store.clusters import ClusterStore
+
+    cluster = NearDuplicateCluster(
+        rep, (Member(rep, 0), *(Member(s, 4 + 5 * i) for i, s in enumerate(members)))
+    )
+    ClusterStore(service.case.store.engine).apply_plan(ClusterPlan((), (cluster,)), 31)
+    service.users.set_org_setting("qa", {"sample_rate": 0.0})
+    analyst = service.users.by_name("analyst")
+    assert analyst is not None
+    first = {"outcome": "pseudo-photograph", "category": "C", "origin": "ai-photorealistic",
+             "age_band": "14-15", "sex": "unidentified"}  # fmt: skip
+    service.submit(analyst, rep, service.parse_decision(first), 0)
+    service.propagate(analyst, rep, set(members[:2]), confirmed=True)
+    service.submit(analyst, rep, service.parse_decision(first | {"category": "B"}), 1)
+
+
 def login(page: Any, url: str, name: str) -> None:
     page.goto(f"{url}/login")
     page.fill('input[name="name"]', name)
@@ -88,6 +108,7 @@ def main() -> int:
                 "sex": "unidentified"}  # fmt: skip
         decision = service.parse_decision(form)
         service.submit(reviewer, shas[1], decision, 0)
+        stale_cluster(service, shas[2], shas[3:6])
         with background(create_app(service)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -106,6 +127,9 @@ def main() -> int:
             page.screenshot(path=str(out / "grid.png"), full_page=True)
             page.goto(f"{url}/settings")
             page.screenshot(path=str(out / "settings.png"), full_page=True)
+            page.goto(f"{url}/item/{shas[2]}")
+            page.locator("#cluster").scroll_into_view_if_needed()
+            page.screenshot(path=str(out / "cluster-stale.png"), full_page=True)
             page.goto(f"{url}/history/{shas[1]}")
             page.screenshot(path=str(out / "history.png"), full_page=True)
             auditor = browser.new_page(viewport={"width": 1280, "height": 860})
