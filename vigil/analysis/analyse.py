@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from vigil.analysis.exif import camera_from_exif, exif_orientation
 from vigil.analysis.hashes import CryptoHashes, hash_bytes, hash_stream
@@ -46,14 +47,14 @@ from vigil.analysis.record import Camera, ItemRecord, VideoInfo
 from vigil.analysis.video import VideoHashResult, hash_animation, hash_video
 from vigil.errors import ItemError, ItemFailure, Reason
 from vigil.limits import Limits
-from vigil.media.decode import DecodeFailure, ImageHeader, decode_image
+from vigil.media.decode import DecodedImage, DecodeFailure, ImageHeader, decode_image
 from vigil.media.sniff import SNIFF_BYTES, FileType, sniff
 from vigil.media.thumbnail import make_thumbnail
 
 if TYPE_CHECKING:
     from vigil.analysis.detector import Detector
 
-__all__ = ["analyse_bytes", "analyse_path"]
+__all__ = ["analyse_bytes", "analyse_path", "luma_grid_of"]
 
 
 def analyse_bytes(data: bytes, limits: Limits, detector: Detector | None = None) -> ItemRecord:
@@ -112,6 +113,28 @@ def analyse_path(path: Path, limits: Limits, detector: Detector | None = None) -
     return _too_large(hashes, total, ftype, limits)
 
 
+def _pdq_image(data: bytes, ftype: FileType, limits: Limits) -> tuple[DecodedImage, Image.Image]:
+    """The decoded image and the pixels PDQ hashes (decoded at reduced scale where the
+    format allows, as :func:`vigil.analysis.pdq.pdq_input` prepares them)."""
+    decoded = decode_image(data, limits, mime=ftype.mime, draft_side=PDQ_SIDE)
+    header = decoded.header
+    return decoded, pdq_input(decoded.image, (header.width, header.height), decoded.extent)
+
+
+def luma_grid_of(data: bytes, limits: Limits) -> bytes:
+    """The luma grid a scan keeps for an image file's bytes (:mod:`vigil.analysis.luma`):
+    exactly what :func:`analyse_bytes` records as ``luma_grid``, without the rest of the
+    analysis. Raises :class:`vigil.errors.ItemFailure` (with the scan's reason) for bytes
+    that do not decode, and ``ValueError`` for other files and images too small to hash."""
+    ftype = sniff(data[:SNIFF_BYTES])
+    if ftype.kind != "image":
+        raise ValueError(f"not an image ({ftype.mime})")
+    _, image = _pdq_image(data, ftype, limits)
+    if min(image.size) < MIN_HASHABLE_SIDE:
+        raise ValueError("too small to hash")
+    return luma_grid(image)
+
+
 def _analyse_image(
     data: bytes,
     hashes: CryptoHashes,
@@ -119,9 +142,8 @@ def _analyse_image(
     limits: Limits,
     detector: Detector | None = None,
 ) -> ItemRecord:
-    decoded = decode_image(data, limits, mime=ftype.mime, draft_side=PDQ_SIDE)
+    decoded, image = _pdq_image(data, ftype, limits)
     header = decoded.header
-    image = pdq_input(decoded.image, (header.width, header.height), decoded.extent)
     pdq: str | None = None
     quality: int | None = None
     variants: tuple[str, ...] | None = None

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vigil.backfill import backfill_grids
 from vigil.case import DEFAULT_CASE_DIR
 from vigil.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from vigil.clustering import DEFAULT_MIN_QUALITY, DEFAULT_THRESHOLD, ClusterParams
@@ -129,6 +130,27 @@ def cluster_show(
         role = "representative" if m.sha256 == cl.representative else ""
         dist = "" if m.distance is None else f"distance {m.distance:>3}"
         out.print(f"  {m.sha256}  {dist}  {role}".rstrip())
+
+
+@cluster_app.command("grids")
+def cluster_grids(
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compute the luma grids the crop pass needs for media scanned before scans kept them,
+    re-reading each original where it was seen (checked by SHA-256)."""
+    with open_case(case, database_url) as c:
+        result = backfill_grids(ClusterStore(c.store.engine))
+    if json_out:
+        out.print(json.dumps(result.to_json()), markup=False)
+        return
+    out.print(
+        f"{result.missing:,} media had no luma grid: {result.computed:,} computed from their "
+        f"originals, {len(result.failed):,} left without one; {result.elapsed_seconds:.1f} s"
+    )
+    for sha, why in result.failed:
+        out.print(f"  {sha}  {why}", markup=False)
 
 
 def _note(cl: ClusterView) -> str:

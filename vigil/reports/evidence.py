@@ -44,7 +44,7 @@ from typing import Any
 
 from vigil.assessment.mappings import map_decision
 from vigil.limits import Limits
-from vigil.sources import iter_items
+from vigil.sources.originals import Place, read_originals
 from vigil.store.assessments import Decision
 from vigil.store.audit import AuditLog, AuditRecord, canonical, entry_hash
 from vigil.store.reporting import EvidenceMedia, ReportingStore, SightingRow
@@ -121,40 +121,9 @@ def media_manifest(m: EvidenceMedia) -> dict[str, Any]:
 
 def find_original(m: EvidenceMedia, limits: Limits | None = None) -> tuple[bytes | None, str]:
     """The original bytes from one of the media's sightings, or ``None`` and why not."""
-    reasons: list[str] = []
-    for s in m.sightings:
-        root = Path(s.chain[0]) if s.chain else None
-        if root is None:
-            continue
-        data: bytes | None
-        if s.depth == 0:
-            try:
-                data = root.read_bytes()
-            except OSError as exc:
-                reasons.append(f"{s.path}: cannot read ({exc.strerror or exc})")
-                continue
-        else:
-            data = _extract(root, s.locator, limits or Limits())
-            if data is None:
-                reasons.append(f"{s.path}: not found again in {root}")
-                continue
-        if hashlib.sha256(data).hexdigest() == m.sha256:
-            return data, f"re-read from {s.path}"
-        reasons.append(f"{s.path}: content changed since the scan (SHA-256 differs)")
-    return None, "; ".join(reasons) or "no sighting with a file to read"
-
-
-def _extract(root: Path, locator: str, limits: Limits) -> bytes | None:
-    if not root.is_file():
-        return None
-    for item in iter_items([root], limits):
-        if item.provenance.locator == locator:
-            if item.data is not None:
-                return item.data
-            if item.path is not None:
-                return item.path.read_bytes()
-            return None
-    return None
+    places = [Place(Path(s.chain[0]), s.locator, s.depth, s.path) for s in m.sightings if s.chain]
+    (found,) = read_originals({m.sha256: places}, limits)
+    return found.data, found.how
 
 
 def _audit_json(r: AuditRecord) -> dict[str, Any]:

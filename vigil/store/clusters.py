@@ -9,7 +9,8 @@ unique constraint on ``(kind, media_sha256)``). :class:`ClusterStore` implements
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vigil.analysis.luma import layout_key
 from vigil.clustering.near_duplicates import (
     Candidate,
     ClusterPlan,
@@ -40,7 +42,8 @@ from vigil.clustering.near_duplicates import (
 from vigil.clustering.series import GenerationInfo, Series
 from vigil.clustering.videos import VPDQ_BASIS, VideoCandidate, VideoRepresentative
 from vigil.errors import UsageError
-from vigil.store.schema import Base, Media, MediaLuma, UTCDateTime
+from vigil.store.db import insert_ignoring_conflicts
+from vigil.store.schema import Base, Media, MediaLuma, Sighting, UTCDateTime
 from vigil.store.video import VideoFrameRow
 
 NEAR_DUPLICATE = "near-duplicate"
@@ -92,6 +95,7 @@ _MEMBER: Table = ClusterMember.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 _FRAME: Table = VideoFrameRow.__table__  # type: ignore[assignment]
 _LUMA: Table = MediaLuma.__table__  # type: ignore[assignment]
+_SIGHTING: Table = Sighting.__table__  # type: ignore[assignment]
 #: A media of kind "video" with stored frames: clustered by vPDQ, apart from images.
 _IS_VIDEO = (_MEDIA.c.kind == "video") & exists().where(_FRAME.c.media_sha256 == _MEDIA.c.sha256)
 
@@ -181,6 +185,33 @@ class ClusterStore:
                 q = select(_LUMA.c.sha256, _LUMA.c.grid).where(_LUMA.c.sha256.in_(chunk))
                 out.update((str(s), bytes(g)) for s, g in conn.execute(q))
         return out
+
+    def media_without_grids(self) -> dict[str, GridlessMedia]:
+        """Image media with a PDQ hash but no stored luma grid (scanned before grids were
+        kept), each with the places it was seen, in the order they were recorded."""
+        cols = (_SIGHTING.c.chain, _SIGHTING.c.locator, _SIGHTING.c.depth, _SIGHTING.c.path)
+        q = (
+            select(_MEDIA.c.sha256, _MEDIA.c.size, *cols)
+            .outerjoin(_LUMA, _LUMA.c.sha256 == _MEDIA.c.sha256)
+            .outerjoin(_SIGHTING, _SIGHTING.c.media_sha256 == _MEDIA.c.sha256)
+            .where(_LUMA.c.sha256.is_(None), _MEDIA.c.pdq.is_not(None), ~_IS_VIDEO)
+            .order_by(_MEDIA.c.sha256, _SIGHTING.c.id)
+        )
+        out: dict[str, GridlessMedia] = {}
+        with self.engine.connect() as conn:
+            for sha, size, chain, locator, depth, path in conn.execute(q):
+                m = out.setdefault(sha, GridlessMedia(sha, size, []))
+                links = json.loads(chain) if chain else []
+                if links:
+                    m.places.append(SeenAt(str(links[0]), locator, int(depth), path))
+        return out
+
+    def store_grids(self, grids: Mapping[str, bytes]) -> None:
+        """Store luma grids (with their layout keys) for media that have none."""
+        rows = [{"sha256": s, "key": layout_key(g), "grid": g} for s, g in grids.items()]
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _CHUNK):
+                insert_ignoring_conflicts(conn, _LUMA, rows[start : start + _CHUNK], "sha256")
 
     def unclustered_videos(self) -> list[VideoCandidate]:
         """Videos with stored frames in no near-duplicate cluster yet."""
@@ -443,6 +474,26 @@ class ClusterStore:
                 )
                 sizes.update((int(cid), int(n)) for cid, n in conn.execute(q2))
         return {sha: Placement(cid, rep, sizes.get(cid, 1)) for sha, (cid, rep) in where.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SeenAt:
+    """A place a media was seen: ``root`` is the scanned file (the container chain's first
+    link), ``locator`` the item inside it, ``depth`` 0 for the file itself."""
+
+    root: str
+    locator: str
+    depth: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridlessMedia:
+    """A media without a stored luma grid, with its size and the places it was seen."""
+
+    sha256: str
+    size: int
+    places: list[SeenAt]
 
 
 @dataclass(frozen=True, slots=True)

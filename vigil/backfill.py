@@ -1,0 +1,94 @@
+"""Luma grids for media scanned before the scan kept them (``vigil cluster grids``).
+
+The crop pass (:mod:`vigil.clustering.crops`) needs each image's 64×64 luma grid and layout
+key, which scans store from migration 0009 on. A case scanned earlier has none for its old
+media, so a crop of an old picture could never join that picture's cluster. This re-reads
+each such original from where it was seen (:func:`vigil.sources.originals.read_originals`:
+loose files directly, each archive walked once, every file checked against the media's
+SHA-256), computes the grid exactly as a scan would (:func:`vigil.analysis.luma_grid_of`)
+and stores it. Nothing else about the media changes, and existing clusters do not move: the
+grids serve the media clustered from then on (new crops find old representatives).
+
+What cannot be re-read (moved, deleted or changed files, images above the decode limit) is
+reported with the reason; running it again retries only those.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigil.analysis.analyse import luma_grid_of
+from vigil.errors import ItemFailure
+from vigil.limits import Limits
+from vigil.sources.originals import Place, read_originals
+from vigil.store.clusters import ClusterStore
+
+#: Grids written per transaction.
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GridBackfill:
+    """What a backfill did: media that had no grid, grids computed, and the media left
+    without one as ``(sha256, why)``."""
+
+    missing: int
+    computed: int
+    failed: tuple[tuple[str, str], ...]
+    elapsed_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "missing": self.missing,
+            "computed": self.computed,
+            "failed": [{"sha256": s, "reason": why} for s, why in self.failed],
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+        }
+
+
+def backfill_grids(
+    repo: ClusterStore,
+    limits: Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GridBackfill:
+    """Compute and store the luma grid of every image media that has none (module
+    docstring). ``progress`` is called with the number of media handled so far."""
+    start = time.perf_counter()
+    limits = limits or Limits()
+    todo = repo.media_without_grids()
+    failed: list[tuple[str, str]] = []
+    wanted: dict[str, list[Place]] = {}
+    for sha, m in todo.items():
+        if m.size > limits.max_decode_bytes:
+            failed.append(
+                (sha, f"larger than the decode limit ({limits.max_decode_bytes:,} bytes)")
+            )
+        elif not m.places:
+            failed.append((sha, "no sighting with a file to read"))
+        else:
+            wanted[sha] = [Place(Path(p.root), p.locator, p.depth, p.path) for p in m.places]
+    batch: dict[str, bytes] = {}
+    computed = 0
+    for handled, found in enumerate(read_originals(wanted, limits), 1):
+        if found.data is None:
+            failed.append((found.sha256, found.how))
+        else:
+            try:
+                batch[found.sha256] = luma_grid_of(found.data, limits)
+            except ItemFailure as exc:
+                failed.append((found.sha256, f"does not decode ({exc.error})"))
+            except ValueError as exc:
+                failed.append((found.sha256, str(exc)))
+        if len(batch) >= _BATCH:
+            repo.store_grids(batch)
+            computed += len(batch)
+            batch = {}
+        if progress is not None:
+            progress(handled)
+    repo.store_grids(batch)
+    computed += len(batch)
+    return GridBackfill(len(todo), computed, tuple(sorted(failed)), time.perf_counter() - start)
