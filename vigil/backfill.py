@@ -15,8 +15,11 @@ reported with the reason; running it again retries only those.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,13 @@ from typing import Any
 from vigil.analysis.analyse import luma_grid_of
 from vigil.errors import ItemFailure
 from vigil.limits import Limits
-from vigil.sources.originals import Place, read_originals
+from vigil.sources.originals import Original, Place, read_originals
 from vigil.store.clusters import ClusterStore
 
 #: Grids written per transaction.
 _BATCH = 500
+#: Originals decoded or waiting, per thread.
+_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +55,39 @@ class GridBackfill:
         }
 
 
-def backfill_grids(
-    repo: ClusterStore,
-    limits: Limits | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> GridBackfill:
+def _grid(found: Original, limits: Limits) -> tuple[str, bytes | None, str]:
+    if found.data is None:
+        return found.sha256, None, found.how
+    try:
+        return found.sha256, luma_grid_of(found.data, limits), ""
+    except ItemFailure as exc:
+        return found.sha256, None, f"does not decode ({exc.error})"
+    except ValueError as exc:
+        return found.sha256, None, str(exc)
+    except Exception as exc:  # one hostile file must not stop the backfill
+        return found.sha256, None, f"internal error ({exc.__class__.__name__}: {exc})"
+
+
+def _grids(
+    originals: Iterator[Original], limits: Limits
+) -> Iterator[tuple[str, bytes | None, str]]:
+    """``(sha256, grid or None, why not)`` per original, decoded on one thread per core
+    (Pillow releases the GIL while decoding and resizing) with a bounded number in flight,
+    so that memory stays bounded whatever the number of media."""
+    threads = max(1, len(os.sched_getaffinity(0)))
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[tuple[str, bytes | None, str]]] = deque()
+        for found in originals:
+            pending.append(pool.submit(_grid, found, limits))
+            if len(pending) >= _IN_FLIGHT * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def backfill_grids(repo: ClusterStore, limits: Limits | None = None) -> GridBackfill:
     """Compute and store the luma grid of every image media that has none (module
-    docstring). ``progress`` is called with the number of media handled so far."""
+    docstring)."""
     start = time.perf_counter()
     limits = limits or Limits()
     todo = repo.media_without_grids()
@@ -73,22 +104,15 @@ def backfill_grids(
             wanted[sha] = [Place(Path(p.root), p.locator, p.depth, p.path) for p in m.places]
     batch: dict[str, bytes] = {}
     computed = 0
-    for handled, found in enumerate(read_originals(wanted, limits), 1):
-        if found.data is None:
-            failed.append((found.sha256, found.how))
+    for sha, grid, why in _grids(read_originals(wanted, limits), limits):
+        if grid is None:
+            failed.append((sha, why))
         else:
-            try:
-                batch[found.sha256] = luma_grid_of(found.data, limits)
-            except ItemFailure as exc:
-                failed.append((found.sha256, f"does not decode ({exc.error})"))
-            except ValueError as exc:
-                failed.append((found.sha256, str(exc)))
+            batch[sha] = grid
         if len(batch) >= _BATCH:
             repo.store_grids(batch)
             computed += len(batch)
             batch = {}
-        if progress is not None:
-            progress(handled)
     repo.store_grids(batch)
     computed += len(batch)
     return GridBackfill(len(todo), computed, tuple(sorted(failed)), time.perf_counter() - start)
