@@ -128,7 +128,8 @@ class ClusterDecisions:
         is_rep = sha256 == c.representative
         members: tuple[MemberView, ...] = ()
         blocked: str | None = None
-        stale = self._stale(c.representative, [s for s in shas if stages.get(s) == PROPAGATED])
+        looked_at = shas if is_rep else [sha256]
+        stale = self._stale(c.representative, [s for s in looked_at if stages.get(s) == PROPAGATED])
         if is_rep:
             members = tuple(
                 MemberView(m.sha256, m.distance or 0, _state(stages.get(m.sha256)),
