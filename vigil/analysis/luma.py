@@ -59,13 +59,3 @@ def layout_keys(grids: np.ndarray) -> np.ndarray:
     parts = np.concatenate([means.reshape(n, -1), full.mean(axis=1), full.mean(axis=2)], axis=1)
     out: np.ndarray = np.clip(np.rint(parts), 0, 255).astype(np.uint8)
     return out
-
-
-def key_parts(keys: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Layout keys as float32 arrays: centre thumbnails ``(n, KEY_SIDE²)``, column means
-    ``(n, GRID_SIDE)`` and row means ``(n, GRID_SIDE)``."""
-    if any(len(k) != KEY_BYTES for k in keys):
-        raise ValueError(f"a layout key has {KEY_BYTES} bytes")
-    m = np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), KEY_BYTES).astype(np.float32)
-    t = KEY_SIDE * KEY_SIDE
-    return m[:, :t], m[:, t : t + GRID_SIDE], m[:, t + GRID_SIDE :]
