@@ -338,9 +338,8 @@ def test_the_distance_is_meta_pdq_of_the_located_window(mirror: bool) -> None:
     found, windows = np.zeros(1, np.int64), np.zeros((1, 4, 4), np.float32)
     k = al._k()
     k.locate_pairs(
-        loaded.full, loaded.half, np.array([0]), np.array([1]), np.array([bit]),
-        al._COARSE_IDX, al._COARSE_W, al._REFINE_IDX, al._REFINE_W, al._REFINE_WIN,
-        al._PARAMS, found, windows,
+        loaded.full, loaded.half, np.array([0]), np.array([1]), np.array([bit]), al._TABLES,
+        found, windows,
     )  # fmt: skip
     assert found[0] == bit
     x0, xs, y0, ys = (float(v) for v in windows[0, 2 if mirror else 0])

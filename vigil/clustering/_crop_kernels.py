@@ -4,7 +4,7 @@ Screening and aligning a pair is a few hundred small operations on 32- and 64-sa
 profiles and one 64×64 window: NumPy can only batch that through fancy-index gathers and
 tiny batched matrix products, at ~0.5–0.9 ms a pair; a compiled loop over pairs does the
 same arithmetic in ~0.05 ms and needs no per-batch temporaries. The kernels release the
-GIL (``nogil``): :func:`vigil.clustering.crops` runs chunks of pairs on a thread per core.
+GIL (``nogil``): :mod:`vigil.clustering.alignment` runs chunks of pairs on a thread per core.
 
 What is computed is described in :mod:`vigil.clustering.crops`; the window's PDQ is Meta's
 own computation (:func:`vigil.analysis._pdq_full._tail`: the reference's float32 DCT, Torben
@@ -155,12 +155,7 @@ def _locate_one(
     o: int,
     i: int,
     mirror: bool,
-    coarse_idx: Any,
-    coarse_w: Any,
-    refine_idx: Any,
-    refine_w: Any,
-    refine_win: Any,
-    params: Any,
+    tables: Any,
     s32: Any,
     s64: Any,
     mirrored: Any,
@@ -168,8 +163,9 @@ def _locate_one(
 ) -> bool:
     """The window of grid ``o`` (mirrored left to right when ``mirror``) that grid ``i``
     aligns with, as ``window`` = (x start, x size, y start, y size); False when the profiles
-    do not align. ``params``: min coarse correlation, min refined correlation.
-    ``mirrored``: scratch ``(2, 64)`` for the mirrored column profiles."""
+    do not align. ``tables``: as :func:`locate_pairs`. ``mirrored``: scratch ``(2, 64)``
+    for the mirrored column profiles."""
+    coarse_idx, coarse_w, refine_idx, refine_w, refine_win, params = tables
     n = full.shape[2]
     col_half = half[o, 0]
     col_full = full[o, 0]
@@ -209,19 +205,17 @@ def locate_pairs(
     a: Any,
     b: Any,
     dirs: Any,
-    coarse_idx: Any,
-    coarse_w: Any,
-    refine_idx: Any,
-    refine_w: Any,
-    refine_win: Any,
-    params: Any,
+    tables: Any,
     found: Any,
     windows: Any,
 ) -> None:
     """For each pair of grid rows ``(a[p], b[p])`` and each direction allowed by
     ``dirs[p]`` (bit 1: ``b`` inside ``a``; bit 2: ``a`` inside ``b``; bits 4 and 8: the
     same with the outer grid mirrored left to right) whose profiles align: that bit in
-    ``found[p]`` and the window in ``windows[p, d]`` (``d`` = 0–3 for bits 1, 2, 4, 8)."""
+    ``found[p]`` and the window in ``windows[p, d]`` (``d`` = 0–3 for bits 1, 2, 4, 8).
+    ``tables``: the coarse windows' gathers (``idx``, ``weight``), the refinements'
+    (``idx``, ``weight``, ``windows``) and the thresholds (min coarse, min refined
+    correlation), as :mod:`vigil.clustering.alignment` makes them."""
     n = full.shape[2]
     s32 = np.empty(n // 2, np.float32)
     s64 = np.empty(n, np.float32)
@@ -233,10 +227,7 @@ def locate_pairs(
             if not dirs[p] & bit:
                 continue
             o, i = (a[p], b[p]) if d % 2 == 0 else (b[p], a[p])
-            if _locate_one(
-                full, half, o, i, d >= 2, coarse_idx, coarse_w, refine_idx, refine_w,
-                refine_win, params, s32, s64, mirrored, windows[p, d],
-            ):  # fmt: skip
+            if _locate_one(full, half, o, i, d >= 2, tables, s32, s64, mirrored, windows[p, d]):
                 got |= bit
         found[p] = got
 

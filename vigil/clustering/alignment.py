@@ -111,6 +111,8 @@ def _refinements(
 _REFINE_IDX, _REFINE_W, _REFINE_WIN = _refinements(_COARSE, _REFINE)
 #: The alignment kernel's thresholds: coarse and refined correlation.
 _PARAMS = np.array([MIN_COARSE_CORRELATION, MIN_PROFILE_CORRELATION], np.float64)
+#: Everything the locating kernel reads besides the grids, in its order.
+_TABLES = (_COARSE_IDX, _COARSE_W, _REFINE_IDX, _REFINE_W, _REFINE_WIN, _PARAMS)
 #: Distance reported for a pair that does not align.
 NO_MATCH = 1 << 16
 #: Directions of a pair ``(a, b)`` (bits): ``b`` inside ``a``, ``a`` inside ``b``, and the
@@ -183,7 +185,7 @@ class GridBatch:
 
     def pairs(self, a: list[int], b: list[int], dirs: list[int] | None = None) -> tuple[I64, I64]:
         """Best distance and whether ``a`` contains ``b``, per pair of rows; ``dirs`` (as
-        from :func:`_screen`) limits the directions tried (default: all four)."""
+        from :func:`screen`) limits the directions tried (default: all four)."""
         ia, ib = np.array(a, np.int64), np.array(b, np.int64)
         d = np.array(dirs, np.int64) if dirs is not None else np.full(len(ia), ALL, np.int64)
         found = np.zeros(len(ia), np.int64)
@@ -192,9 +194,15 @@ class GridBatch:
 
         def locate(lo: int, hi: int) -> None:
             k.locate_pairs(
-                self.full, self.half, ia[lo:hi], ib[lo:hi], d[lo:hi], _COARSE_IDX, _COARSE_W,
-                _REFINE_IDX, _REFINE_W, _REFINE_WIN, _PARAMS, found[lo:hi], windows[lo:hi],
-            )  # fmt: skip
+                self.full,
+                self.half,
+                ia[lo:hi],
+                ib[lo:hi],
+                d[lo:hi],
+                _TABLES,
+                found[lo:hi],
+                windows[lo:hi],
+            )
 
         _chunked(len(ia), locate)
         best = np.full(len(ia), NO_MATCH, np.int64)
