@@ -1,5 +1,5 @@
-# Vigil — two commands on a fresh machine:
-#   make demo   creates .venv, installs Vigil, builds a benign demo collection, scans it
+# Verisight — two commands on a fresh machine:
+#   make demo   creates .venv, installs Verisight, builds a benign demo collection, scans it
 #   make test   installs dev dependencies (and the apt packages tests need), runs the suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,19 +20,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/vigil demo
+	$(BIN)/verisight demo
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check vigil tests bench
-	$(BIN)/ruff format --check vigil tests bench
+	$(BIN)/ruff check verisight tests bench
+	$(BIN)/ruff format --check verisight tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan_throughput.py
 
 clean:
-	rm -rf $(VENV) vigil-case .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) verisight-case .pytest_cache .mypy_cache .ruff_cache

@@ -4,8 +4,9 @@ Synthetic PDQ hashes (no images): ``--media`` rows of which ``--grouped`` (share
 to planted near-duplicate groups of 2–20 members (each member = the group's base hash
 with up to 12 random bits flipped, so members lie ≤ 24 apart) and the rest are random
 distractors; 2 % have PDQ quality below 50 (they must stay singletons). Runs
-:func:`vigil.clustering.plan_update` then the crop pass :func:`vigil.clustering.crops.plan_crops`
-(the library path ``vigil cluster`` takes on a fresh case, Python objects included) and prints
+:func:`verisight.clustering.plan_update` then the crop pass
+:func:`verisight.clustering.crops.plan_crops`
+(the library path ``verisight cluster`` takes on a fresh case, Python objects included) and prints
 the wall time of each step, peak RSS (``resource.getrusage``) over the input's own, purity and
 completeness of the planted groups.
 
@@ -36,9 +37,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vigil.analysis.luma import GRID_SIDE, layout_keys
-from vigil.clustering import Candidate, ClusterParams, plan_update
-from vigil.clustering.crops import plan_crops
+from verisight.analysis.luma import GRID_SIDE, layout_keys
+from verisight.clustering import Candidate, ClusterParams, plan_update
+from verisight.clustering.crops import plan_crops
 
 
 def rss_mb() -> float:

@@ -2,14 +2,14 @@
 
 Builds a benign synthetic "forum month" under a temporary directory (or ``--keep DIR``):
 
-* base pictures: :func:`vigil.demo.scene` at 640×480 (~0.3 MP) with distinct seeds, each
+* base pictures: :func:`verisight.demo.scene` at 640×480 (~0.3 MP) with distinct seeds, each
   posted 1–20 times: the original JPEG, then variants drawn from JPEG re-encodes
   (quality 30–95), resizes (40–90 %), crops (up to 10 % of each side in total), mirror
   flips, a small text overlay, colour shifts, screenshot-style borders and exact re-posts;
 * unrelated distractors (10 % of the items): other scenes posted once.
 
-Then scans it with :meth:`vigil.case.Case.scan` (the code behind ``vigil scan``), clusters
-it with :func:`vigil.clustering.update_clusters` (the code behind ``vigil cluster``) and
+Then scans it with :meth:`verisight.case.Case.scan` (the code behind ``verisight scan``), clusters
+it with :func:`verisight.clustering.update_clusters` (the code behind ``verisight cluster``) and
 prints: items, distinct media, clusters = decisions required, decisions per 1,000 items
 against the true number of distinct pictures per 1,000 (the anchor: the goal is within
 10 %), purity (share of clusters holding one picture only: must be 100 %), completeness
@@ -46,15 +46,15 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vigil.case import Case  # noqa: E402
-from vigil.clustering import ClusterParams, update_clusters  # noqa: E402
-from vigil.clustering.near_duplicates import (  # noqa: E402
+from verisight.case import Case  # noqa: E402
+from verisight.clustering import ClusterParams, update_clusters  # noqa: E402
+from verisight.clustering.near_duplicates import (  # noqa: E402
     connected_components,
     hashes_from_hex,
     neighbour_graph,
 )
-from vigil.demo import scene  # noqa: E402
-from vigil.store.clusters import ClusterStore  # noqa: E402
+from verisight.demo import scene  # noqa: E402
+from verisight.store.clusters import ClusterStore  # noqa: E402
 
 SIZE = (640, 480)
 VARIANTS = ("jpeg", "resize", "crop", "flip", "text", "colour", "border", "copy")
@@ -205,7 +205,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    root = args.keep or Path(tempfile.mkdtemp(prefix="vigil-decisions-"))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="verisight-decisions-"))
     collection, case_dir, scanned = root / "collection", root / "case", root / "case-scanned"
     if args.reuse_scan and not (args.keep and scanned.is_dir()):
         ap.error("--reuse-scan needs --keep DIR holding case-scanned/ from an earlier run")

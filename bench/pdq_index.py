@@ -1,11 +1,11 @@
-"""PDQ radius search: Vigil's exact PDQIndex against FAISS ``IndexBinaryFlat``, same run.
+"""PDQ radius search: Verisight's exact PDQIndex against FAISS ``IndexBinaryFlat``, same run.
 
 For each bank size it generates random 256-bit hashes, then plants, for every query, one
 near-duplicate at distance ``i % (radius + 1)`` (0–31: each distance equally often) and one
 decoy at distance ``radius + 1 + i % 9`` (32–40), at random rows. Then:
 
-1. builds Vigil's ``PDQIndex`` and FAISS ``IndexBinaryFlat`` (brute force, the baseline);
-2. searches the queries in batches of 500, each batch on Vigil then on FAISS, so that other
+1. builds Verisight's ``PDQIndex`` and FAISS ``IndexBinaryFlat`` (brute force, the baseline);
+2. searches the queries in batches of 500, each batch on Verisight then on FAISS, so that other
    work on a shared machine slows both alike; FAISS's binary range search keeps distances
    *strictly below* its radius (checked here on the planted rows), so it is called with
    ``radius + 1`` to mean ``≤ radius``;
@@ -13,7 +13,7 @@ decoy at distance ``radius + 1 + i % 9`` (32–40), at random rows. Then:
    planted near-duplicate is found and no decoy is, and prints build time, memory (bytes and
    × the raw 32 bytes a hash), queries per second, and the throughput ratio.
 
-Both use the same number of threads (``--threads``, default: every CPU here). Vigil's memory
+Both use the same number of threads (``--threads``, default: every CPU here). Verisight's memory
 is the sum of its arrays (``PDQIndex.nbytes``) and, as a cross-check, the peak that
 ``tracemalloc`` saw while building; FAISS's is its code array (``ntotal × 32``).
 
@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 # FAISS's OpenMP threads otherwise spin for a while after each call, taking the CPUs from
-# the Vigil batch that follows; set before FAISS (and its OpenMP runtime) is loaded.
+# the Verisight batch that follows; set before FAISS (and its OpenMP runtime) is loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from vigil.matching import PDQIndex
+from verisight.matching import PDQIndex
 
 
 def flip_bits(rows: np.ndarray, distances: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +88,7 @@ def faiss_is_strict(index: Any, queries: np.ndarray, radius: int) -> bool:
     return not bool((dist == radius).any())
 
 
-def build_vigil(bank: np.ndarray, threads: int) -> tuple[PDQIndex, dict[str, Any]]:
+def build_verisight(bank: np.ndarray, threads: int) -> tuple[PDQIndex, dict[str, Any]]:
     ids = np.arange(bank.shape[0], dtype=np.int64)
     # Load the compiled kernels first, so that tracemalloc sees the index, not numba.
     PDQIndex.build(bank[:5000], ids[:5000], threads=threads).search(bank[:8])
@@ -110,23 +110,23 @@ def build_vigil(bank: np.ndarray, threads: int) -> tuple[PDQIndex, dict[str, Any
 
 
 def search_both(
-    vigil: PDQIndex, flat: Any, queries: np.ndarray, radius: int, batch: int
+    verisight: PDQIndex, flat: Any, queries: np.ndarray, radius: int, batch: int
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Both engines on the same batches, alternately (so that other load hits both alike).
 
     Returns each engine's total seconds and result triples.
     """
     nq = queries.shape[0]
-    vigil.search(queries[:8], radius)  # warm up
-    t_vigil = t_flat = 0.0
-    found_vigil: list[np.ndarray] = []
+    verisight.search(queries[:8], radius)  # warm up
+    t_verisight = t_flat = 0.0
+    found_verisight: list[np.ndarray] = []
     found_flat: list[np.ndarray] = []
     for start in range(0, nq, batch):
         part = queries[start : start + batch]
         t0 = time.perf_counter()
-        got = vigil.search(part, radius)
-        t_vigil += time.perf_counter() - t0
-        found_vigil.append(triples(got.query_idx + start, got.ids, got.distances))
+        got = verisight.search(part, radius)
+        t_verisight += time.perf_counter() - t0
+        found_verisight.append(triples(got.query_idx + start, got.ids, got.distances))
         t0 = time.perf_counter()
         lims, dist, labels = flat.range_search(part, radius + 1)  # FAISS keeps d < radius
         t_flat += time.perf_counter() - t0
@@ -134,13 +134,13 @@ def search_both(
         found_flat.append(triples(np.repeat(np.arange(len(part)) + start, counts), labels, dist))
         done = min(start + batch, nq)
         print(
-            f"    {done:,}/{nq:,} queries: vigil {t_vigil:.1f} s, faiss {t_flat:.1f} s, "
+            f"    {done:,}/{nq:,} queries: verisight {t_verisight:.1f} s, faiss {t_flat:.1f} s, "
             f"~{t_flat / done * (nq - done):.0f} s left",
             flush=True,
         )
-    both = (np.concatenate(found_vigil), np.concatenate(found_flat))
+    both = (np.concatenate(found_verisight), np.concatenate(found_flat))
     v, f = (x[np.lexsort((x[:, 2], x[:, 1], x[:, 0]))] for x in both)
-    return t_vigil, t_flat, v, f
+    return t_verisight, t_flat, v, f
 
 
 def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[str, Any]:
@@ -149,25 +149,31 @@ def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[st
     bank, queries, near_rows, decoy_rows = make_data(n, nq, radius, seed)
     print(f"  data: {time.perf_counter() - t0:.1f} s", flush=True)
     print("  building ...", flush=True)
-    vigil_index, vigil = build_vigil(bank, threads)
+    verisight_index, verisight = build_verisight(bank, threads)
     flat_index, flat = build_faiss(bank, threads)
     flat["strict"] = faiss_is_strict(flat_index, queries, radius)
     print("  searching, alternating batches ...", flush=True)
     batch = min(500, nq)
-    t_vigil, t_flat, found, found_flat = search_both(
-        vigil_index, flat_index, queries, radius, batch
+    t_verisight, t_flat, found, found_flat = search_both(
+        verisight_index, flat_index, queries, radius, batch
     )
-    vigil["qps"], flat["qps"] = nq / t_vigil, nq / t_flat
+    verisight["qps"], flat["qps"] = nq / t_verisight, nq / t_flat
     raw = 32 * n
     identical = bool(np.array_equal(found, found_flat))
     found_rows = {(int(q), int(i)) for q, i, _ in found}
     near_ok = all((q, int(r)) in found_rows for q, r in enumerate(near_rows))
     decoys_out = not any((q, int(r)) in found_rows for q, r in enumerate(decoy_rows))
-    ratio = vigil["qps"] / flat["qps"]
+    ratio = verisight["qps"] / flat["qps"]
 
     rows = [
         ("faiss IndexBinaryFlat", flat["build_s"], flat["nbytes"], flat["qps"], len(found_flat)),
-        ("vigil PDQIndex", vigil["build_s"], vigil["nbytes"], vigil["qps"], len(found)),
+        (
+            "verisight PDQIndex",
+            verisight["build_s"],
+            verisight["nbytes"],
+            verisight["qps"],
+            len(found),
+        ),
     ]
     print(
         f"\n  {'engine':<24}{'build s':>9}{'memory bytes':>16}{'× raw':>7}{'queries/s':>12}"
@@ -178,12 +184,12 @@ def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[st
             f"  {name:<24}{build:>9.2f}{nbytes:>16,}{nbytes / raw:>7.2f}{qps:>12,.0f}{count:>10,}"
         )
     print(
-        f"  vigil tracemalloc: held {vigil['traced_held']:,} B "
-        f"({vigil['traced_held'] / raw:.2f}× raw), build peak {vigil['traced_peak']:,} B "
-        f"({vigil['traced_peak'] / raw:.2f}× raw); back end {vigil['backend']}; segments "
+        f"  verisight tracemalloc: held {verisight['traced_held']:,} B "
+        f"({verisight['traced_held'] / raw:.2f}× raw), build peak {verisight['traced_peak']:,} B "
+        f"({verisight['traced_peak'] / raw:.2f}× raw); back end {verisight['backend']}; segments "
         + ", ".join(
             f"{s['rows']:,} rows/{s['chunks']} chunks/{s['key_bits']} bits"
-            for s in vigil["segments"]
+            for s in verisight["segments"]
         )
     )
     print(f"  FAISS range_search strict (<): {flat['strict']} -> called with radius+1")
@@ -191,20 +197,20 @@ def bench_size(n: int, nq: int, radius: int, seed: int, threads: int) -> dict[st
         f"  identical result sets: {identical}; planted near-duplicates all found: {near_ok}; "
         f"decoys (>{radius}) all excluded: {decoys_out}"
     )
-    print(f"  throughput ratio vigil/faiss: {ratio:.1f}×", flush=True)
+    print(f"  throughput ratio verisight/faiss: {ratio:.1f}×", flush=True)
     return {
         "size": n,
         "queries": nq,
         "radius": radius,
         "threads": threads,
         "faiss": flat,
-        "vigil": vigil,
+        "verisight": verisight,
         "matches": len(found),
         "identical": identical,
         "near_found": near_ok,
         "decoys_excluded": decoys_out,
         "ratio": ratio,
-        "memory_x_raw": vigil["nbytes"] / raw,
+        "memory_x_raw": verisight["nbytes"] / raw,
     }
 
 
@@ -228,7 +234,7 @@ def main() -> int:
     )
     for r in results:
         print(
-            f"  {r['size']:>12,} hashes: vigil {r['vigil']['qps']:>10,.0f} q/s, faiss "
+            f"  {r['size']:>12,} hashes: verisight {r['verisight']['qps']:>10,.0f} q/s, faiss "
             f"{r['faiss']['qps']:>8,.0f} q/s, ratio {r['ratio']:6.1f}×, memory "
             f"{r['memory_x_raw']:.2f}× raw, identical {r['identical']}"
         )

@@ -1,4 +1,4 @@
-"""Peak memory of `vigil export hashes` over N synthetic assessed media (default 1,000,000).
+"""Peak memory of `verisight export hashes` over N synthetic assessed media (default 1,000,000).
 
 Rows are inserted straight into a SQLite case with SQL (no images). The export runs in a
 child process (the real CLI); its peak RSS is read with getrusage(RUSAGE_CHILDREN). The
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vigil.case import Case
+from verisight.case import Case
 
 MEDIA_SQL = (
     "INSERT INTO media (sha256, md5, sha1, size, mime, kind, pdq, pdq_quality, has_thumbnail) "
@@ -36,7 +36,7 @@ ASSESS_SQL = (
 
 def populate(case_dir: Path, n: int) -> None:
     Case(case_dir, create=True).close()  # migrate
-    db = sqlite3.connect(case_dir / "vigil.db")
+    db = sqlite3.connect(case_dir / "verisight.db")
     now = datetime.now(UTC).isoformat(sep=" ")
     db.execute("INSERT INTO app_user (name, password_hash, role, active, created_at) "
                "VALUES ('bench', 'x', 'analyst', 1, ?)", (now,))  # fmt: skip
@@ -58,16 +58,19 @@ def populate(case_dir: Path, n: int) -> None:
 
 
 def run(case_dir: Path, out: Path, fmt: str, extra: list[str]) -> tuple[float, float]:
-    vigil = str(Path(sys.executable).with_name("vigil"))
+    verisight = str(Path(sys.executable).with_name("verisight"))
     code = (
         "import resource, subprocess, sys, time; t=time.perf_counter(); "
         "subprocess.run(sys.argv[1:], check=True, stderr=subprocess.DEVNULL); "
         "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
     res = subprocess.run(
-        [sys.executable, "-c", code, vigil, "export", "hashes", "--case", str(case_dir),
+        [sys.executable, "-c", code, verisight, "export", "hashes", "--case", str(case_dir),
          "--format", fmt, "-o", str(out), *extra],
-        check=True, capture_output=True, text=True, env={**os.environ, "VIGIL_DATABASE_URL": ""},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VERISIGHT_DATABASE_URL": ""},
     )  # fmt: skip
     seconds, kib = res.stdout.split()
     return float(seconds), int(kib) / 1024

@@ -1,22 +1,22 @@
-"""Scan throughput: Vigil's full pipeline against Meta's PDQ-only hashing, per core.
+"""Scan throughput: Verisight's full pipeline against Meta's PDQ-only hashing, per core.
 
 Generates ``--count`` distinct 1–2 megapixel JPEGs (gradients, shapes and noise from fixed
 seeds, so PDQ quality is high), cached under ``bench/out/`` (gitignored), then:
 
-1. times Vigil on them, single process:
-   * default: end to end through the CLI, ``vigil scan DIR --case TMP --workers 1 --json``,
-     then reads the hashes back with ``vigil media list --case TMP --json``;
-   * ``--in-process``: ``vigil.analysis.analyse_path`` on each file in this process (the
+1. times Verisight on them, single process:
+   * default: end to end through the CLI, ``verisight scan DIR --case TMP --workers 1 --json``,
+     then reads the hashes back with ``verisight media list --case TMP --json``;
+   * ``--in-process``: ``verisight.analysis.analyse_path`` on each file in this process (the
      analysis step alone: hashes, sniffing, decode, PDQ, EXIF, thumbnail);
 2. times python-threatexchange's PDQ-only hashing of the same files in this process
    (``threatexchange.signal_type.pdq.pdq_hasher.pdq_from_file``: the code behind
    ``threatexchange hash photo`` without the CLI start-up; it decodes at full resolution);
-3. prints images/second for both, their ratio, and the Hamming distances between Vigil's PDQ
+3. prints images/second for both, their ratio, and the Hamming distances between Verisight's PDQ
    and threatexchange's full-resolution PDQ of each file (goals: max ≤ 20, mean ≤ 6).
 
 Run: ``.venv/bin/python bench/scan_throughput.py`` (CLI) or ``... --in-process``. ``--json``
 also prints the figures as one JSON object. ``--phase-report`` adds the measurement behind
-:mod:`vigil.analysis.pdq`'s phase correction: distances with and without it, against
+:mod:`verisight.analysis.pdq`'s phase correction: distances with and without it, against
 threatexchange on the generated images and against Meta's ``expected.tsv``.
 """
 
@@ -136,15 +136,15 @@ def bench_set(folder: Path, count: int) -> Path:
 def time_in_process(
     files: list[Path], batch: int = 50
 ) -> tuple[float, dict[str, str | None], float, dict[str, str]]:
-    """Vigil's analyse_path and threatexchange's pdq_from_file, alternating in batches.
+    """Verisight's analyse_path and threatexchange's pdq_from_file, alternating in batches.
 
     Alternating batches of ``batch`` files keeps both exposed to the same machine load.
-    Returns (vigil seconds, vigil PDQs, threatexchange seconds, threatexchange PDQs).
+    Returns (verisight seconds, verisight PDQs, threatexchange seconds, threatexchange PDQs).
     """
     from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file
 
-    from vigil.analysis import analyse_path
-    from vigil.limits import Limits
+    from verisight.analysis import analyse_path
+    from verisight.limits import Limits
 
     limits = Limits()
     for f in files[:5]:  # warm-up: imports, plugin registration, caches
@@ -152,24 +152,26 @@ def time_in_process(
         pdq_from_file(f)
     ours: dict[str, str | None] = {}
     theirs: dict[str, str] = {}
-    vigil_s = tx_s = 0.0
+    verisight_s = tx_s = 0.0
     for i in range(0, len(files), batch):
         chunk = files[i : i + batch]
         started = time.perf_counter()
         for f in chunk:
             ours[f.name] = analyse_path(f, limits).pdq
-        vigil_s += time.perf_counter() - started
+        verisight_s += time.perf_counter() - started
         started = time.perf_counter()
         for f in chunk:
             theirs[f.name] = pdq_from_file(f)[0]
         tx_s += time.perf_counter() - started
-    return vigil_s, ours, tx_s, theirs
+    return verisight_s, ours, tx_s, theirs
 
 
-def time_vigil_cli(folder: Path, vigil: str) -> tuple[float, dict[str, str | None], dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+def time_verisight_cli(
+    folder: Path, verisight: str
+) -> tuple[float, dict[str, str | None], dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="verisight-bench-") as tmp:
         case = Path(tmp) / "case"
-        cmd = [vigil, "scan", str(folder), "--case", str(case), "--workers", "1", "--json"]
+        cmd = [verisight, "scan", str(folder), "--case", str(case), "--workers", "1", "--json"]
         started = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
@@ -177,7 +179,7 @@ def time_vigil_cli(folder: Path, vigil: str) -> tuple[float, dict[str, str | Non
             raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
         summary = json.loads(done.stdout)
         listing = subprocess.run(
-            [vigil, "media", "list", "--case", str(case), "--json"],
+            [verisight, "media", "list", "--case", str(case), "--json"],
             capture_output=True,
             text=True,
             check=True,
@@ -205,10 +207,10 @@ def time_threatexchange(files: list[Path]) -> tuple[float, dict[str, str]]:
 
 
 def phase_report(files: list[Path], theirs: dict[str, str]) -> dict[str, Any]:
-    """PDQ distances with and without the phase correction (see vigil.analysis.pdq)."""
-    from vigil.analysis.pdq import pdq_from_pixels, pdq_input
-    from vigil.limits import Limits
-    from vigil.media.decode import decode_image
+    """PDQ distances with and without the phase correction (see verisight.analysis.pdq)."""
+    from verisight.analysis.pdq import pdq_from_pixels, pdq_input
+    from verisight.limits import Limits
+    from verisight.media.decode import decode_image
 
     def ours(path: Path, phase_correct: bool) -> str:
         d = decode_image(path.read_bytes(), Limits(), draft_side=512)
@@ -237,7 +239,7 @@ def phase_report(files: list[Path], theirs: dict[str, str]) -> dict[str, Any]:
 
 
 def distance_stats(ours: dict[str, str | None], theirs: dict[str, str]) -> dict[str, Any]:
-    from vigil.analysis.pdq import hamming
+    from verisight.analysis.pdq import hamming
 
     dists = [hamming(h, theirs[name]) for name, h in ours.items() if h and name in theirs]
     missing = sum(1 for name in theirs if not ours.get(name))
@@ -262,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-process",
         action="store_true",
-        help="time vigil.analysis.analyse_path in this process instead of the vigil CLI",
+        help="time verisight.analysis.analyse_path in this process instead of the verisight CLI",
     )
-    parser.add_argument("--vigil", default=str(REPO / ".venv" / "bin" / "vigil"))
+    parser.add_argument("--verisight", default=str(REPO / ".venv" / "bin" / "verisight"))
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument(
         "--phase-report",
@@ -283,19 +285,21 @@ def main(argv: list[str] | None = None) -> int:
         "cpu": _cpu_name(),
     }
     if args.in_process:
-        vigil_s, ours, tx_s, theirs = time_in_process(files)
-        result["vigil_mode"] = (
-            "in-process: vigil.analysis.analyse_path per file (alternating 50-file batches)"
+        verisight_s, ours, tx_s, theirs = time_in_process(files)
+        result["verisight_mode"] = (
+            "in-process: verisight.analysis.analyse_path per file (alternating 50-file batches)"
         )
     else:
-        vigil_s, ours, summary = time_vigil_cli(folder, args.vigil)
-        result["vigil_mode"] = "CLI: vigil scan --workers 1 (end to end, incl. start-up and DB)"
+        verisight_s, ours, summary = time_verisight_cli(folder, args.verisight)
+        result["verisight_mode"] = (
+            "CLI: verisight scan --workers 1 (end to end, incl. start-up and DB)"
+        )
         result["scan_summary"] = summary
         tx_s, theirs = time_threatexchange(files)
     result["threatexchange_mode"] = "library: threatexchange pdq_hasher.pdq_from_file, in-process"
-    result["vigil_images_per_s"] = round(len(files) / vigil_s, 1)
+    result["verisight_images_per_s"] = round(len(files) / verisight_s, 1)
     result["threatexchange_images_per_s"] = round(len(files) / tx_s, 1)
-    result["speedup_per_core"] = round(tx_s / vigil_s, 2)
+    result["speedup_per_core"] = round(tx_s / verisight_s, 2)
     result["pdq_distance_vs_threatexchange"] = distance_stats(ours, theirs)
 
     if args.phase_report:
@@ -303,11 +307,14 @@ def main(argv: list[str] | None = None) -> int:
 
     d = result["pdq_distance_vs_threatexchange"]
     print(f"images: {len(files)} JPEGs, mean {megapixels:.2f} MP, cpu: {result['cpu']}")
-    print(f"vigil          ({result['vigil_mode']}): {result['vigil_images_per_s']} images/s")
+    print(
+        f"verisight          ({result['verisight_mode']}): "
+        f"{result['verisight_images_per_s']} images/s"
+    )
     print(f"threatexchange ({result['threatexchange_mode']}): ", end="")
     print(f"{result['threatexchange_images_per_s']} images/s")
     print(f"speed-up per core (both single-process): {result['speedup_per_core']}×")
-    print(f"PDQ distance vigil vs threatexchange full-res: {d}")
+    print(f"PDQ distance verisight vs threatexchange full-res: {d}")
     for key, value in result.get("phase_report", {}).items():
         print(f"  {key}: {value}")
     if args.json:

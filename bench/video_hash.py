@@ -1,18 +1,18 @@
 """Video hashing speed (multiple of real time) on one core, and agreement with Meta's ``vpdq``.
 
-Generates a 720p 30 fps H.264 clip with :func:`vigil.demo_video.make_video` (libx264
+Generates a 720p 30 fps H.264 clip with :func:`verisight.demo_video.make_video` (libx264
 defaults: up to 3 B-frames, b-pyramid, keyframe at each scene cut; benign scenes with a
 moving disc, a new scene every ``--scene-seconds``), pins the process to one CPU, and hashes
 the clip at 1 frame/second with one decoding thread:
 
-* ``vigil``: :func:`vigil.analysis.video.hash_video` (decodes only what sampling needs, PDQ
+* ``verisight``: :func:`verisight.analysis.video.hash_video` (decodes only what sampling needs, PDQ
   of each whole frame as vPDQ does with the numba kernel
-  :func:`vigil.analysis._pdq_full.pdq_full`, contact sheet included): the speed figure, and
-  the frame hashes Vigil stores;
-* ``vigil, every frame decoded``: the same hashing on a full decode (the reference the
+  :func:`verisight.analysis._pdq_full.pdq_full`, contact sheet included): the speed figure, and
+  the frame hashes Verisight stores;
+* ``verisight, every frame decoded``: the same hashing on a full decode (the reference the
   planned decode must equal, hash for hash);
-* ``vigil, 512-px image path``: the planned decode, each frame hashed as a still image is
-  (:func:`vigil.analysis.pdq.pdq_input`, reduced to 512 px first): what video frames used
+* ``verisight, 512-px image path``: the planned decode, each frame hashed as a still image is
+  (:func:`verisight.analysis.pdq.pdq_input`, reduced to 512 px first): what video frames used
   to get, for comparison of speed and agreement;
 * ``vpdq.computeHash`` with ``thread_count=1``, when the ``vpdq`` package is installed (it
   builds against FFmpeg's development libraries: ``apt-get install -y libavcodec-dev
@@ -20,9 +20,9 @@ the clip at 1 frame/second with one decoding thread:
 
 Each is run ``--repeat`` times, best time kept; CPU seconds are shown beside wall-clock ones
 (all the work runs on this process's one core, so on a shared machine CPU time is the
-steadier figure). Prints multiples of real time, Vigil's speed over ``vpdq``'s, per-frame
-agreement with ``vpdq`` (same frame numbers) of the hashes Vigil stores and of the image
-path's, and where Vigil's time goes per second of video (``--no-profile`` to skip), with
+steadier figure). Prints multiples of real time, Verisight's speed over ``vpdq``'s, per-frame
+agreement with ``vpdq`` (same frame numbers) of the hashes Verisight stores and of the image
+path's, and where Verisight's time goes per second of video (``--no-profile`` to skip), with
 ``pdqhash`` (the reference the kernel must equal, bit for bit: checked on every frame) for
 comparison. The numba kernel is loaded (or compiled, the first time) before any timing; that
 one-off cost is printed. The clip is encoded before pinning (x264's output depends on its
@@ -43,16 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.analysis._pdq_full import pdq_full
-from vigil.analysis.pdq import hamming, pdq_from_pixels, pdq_input
-from vigil.analysis.video import SHEET_CELL, _SheetCollector, frame_feature, hash_video
-from vigil.demo_video import make_video
-from vigil.limits import Limits
-from vigil.media.video import SampledFrame, open_video
+from verisight.analysis._pdq_full import pdq_full
+from verisight.analysis.pdq import hamming, pdq_from_pixels, pdq_input
+from verisight.analysis.video import SHEET_CELL, _SheetCollector, frame_feature, hash_video
+from verisight.demo_video import make_video
+from verisight.limits import Limits
+from verisight.media.video import SampledFrame, open_video
 
-_VIGIL = "vigil"
-_FULL_DECODE = "vigil, every frame decoded"
-_IMAGE_PATH = "vigil, 512-px image path"
+_VERISIGHT = "verisight"
+_FULL_DECODE = "verisight, every frame decoded"
+_IMAGE_PATH = "verisight, 512-px image path"
 _VPDQ = "vpdq.computeHash"
 _PDQ_STAGE = "PDQ, full size (numba: luma, Jarosz, DCT)"
 
@@ -91,8 +91,8 @@ def main() -> None:
         return min(walls), min(cpus), out
 
     rows: dict[str, tuple[float, float, dict[int, str]]] = {}
-    rows[_VIGIL] = best(lambda: _vigil(clip))
-    rows[_FULL_DECODE] = best(lambda: _vigil_full_decode(clip))
+    rows[_VERISIGHT] = best(lambda: _verisight(clip))
+    rows[_FULL_DECODE] = best(lambda: _verisight_full_decode(clip))
     rows[_IMAGE_PATH] = best(lambda: _image_path(clip))
     try:
         import vpdq  # type: ignore[import-not-found]
@@ -114,30 +114,34 @@ def main() -> None:
     for name, (wall, cpu_s, _) in rows.items():
         print(f"{name:30} {wall:7.3f} {args.seconds / wall:12.1f} {cpu_s:7.3f} "
               f"{args.seconds / cpu_s:8.1f}")  # fmt: skip
-    ours, full = rows[_VIGIL][2], rows[_FULL_DECODE][2]
+    ours, full = rows[_VERISIGHT][2], rows[_FULL_DECODE][2]
     same = ours == full
-    print(f"\nvigil vs every frame decoded: {'identical' if same else 'DIFFERENT'} "
+    print(f"\nverisight vs every frame decoded: {'identical' if same else 'DIFFERENT'} "
           f"({len(ours)} frames)")  # fmt: skip
     if _VPDQ in rows:
         wall, cpu_s, theirs_ = rows[_VPDQ]
-        print(f"vigil speed / vpdq speed: {wall / rows[_VIGIL][0]:.2f} (wall), "
-              f"{cpu_s / rows[_VIGIL][1]:.2f} (CPU)")  # fmt: skip
-        for label, mine in (("vigil, stored hashes", ours), (_IMAGE_PATH, rows[_IMAGE_PATH][2])):
+        print(f"verisight speed / vpdq speed: {wall / rows[_VERISIGHT][0]:.2f} (wall), "
+              f"{cpu_s / rows[_VERISIGHT][1]:.2f} (CPU)")  # fmt: skip
+        for label, mine in (
+            ("verisight, stored hashes", ours),
+            (_IMAGE_PATH, rows[_IMAGE_PATH][2]),
+        ):
             common = sorted(set(mine) & set(theirs_))
             d = np.array([hamming(mine[n], theirs_[n]) for n in common])
             print(f"agreement with vpdq ({label}): {len(common)} common frames of "
-                  f"{len(theirs_)} (vpdq) / {len(mine)} (vigil); identical {int((d == 0).sum())}, "
+                  f"{len(theirs_)} (vpdq) / {len(mine)} (verisight); "
+                  f"identical {int((d == 0).sum())}, "
                   f"mean distance {d.mean():.2f}, max {d.max()}")  # fmt: skip
     if not args.no_profile:
         _profile(clip, args.seconds, args.repeat)
 
 
-def _vigil(clip: bytes) -> dict[int, str]:
-    """The hashes Vigil stores: :func:`hash_video`'s frames."""
+def _verisight(clip: bytes) -> dict[int, str]:
+    """The hashes Verisight stores: :func:`hash_video`'s frames."""
     return {f.number: f.pdq for f in hash_video(clip, Limits(), threads=1).info.frames}
 
 
-def _vigil_full_decode(clip: bytes) -> dict[int, str]:
+def _verisight_full_decode(clip: bytes) -> dict[int, str]:
     with open_video(clip, Limits(), threads=1) as reader:
         return {f.number: frame_feature(f).pdq for f in reader.sampled_frames(plan=False)}
 
@@ -189,7 +193,7 @@ def _profile(clip: bytes, seconds: float, repeat: int) -> None:
         keep(f"contact sheet ({SHEET_CELL}-px previews, JPEG)", time.process_time() - t)
         del frames
     total = sum(stages.values())
-    print(f"\nwhere vigil's time goes (CPU ms per second of video; 50x real time = "
+    print(f"\nwhere verisight's time goes (CPU ms per second of video; 50x real time = "
           f"{1000 / 50:.0f} ms):")  # fmt: skip
     for name, value in stages.items():
         print(f"  {name:42} {1000 * value / seconds:7.2f}")

@@ -20,12 +20,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import Table
 
-from vigil.assessment import AssessmentService
-from vigil.case import Case
-from vigil.demo import scene
-from vigil.store.schema import Bank, BankEntry, Match
-from vigil.web import create_app
-from vigil.web.server import background
+from verisight.assessment import AssessmentService
+from verisight.case import Case
+from verisight.demo import scene
+from verisight.store.schema import Bank, BankEntry, Match
+from verisight.web import create_app
+from verisight.web.server import background
 
 PASSWORD = "screenshots only"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -64,8 +64,8 @@ def build_case(root: Path) -> tuple[Case, AssessmentService, list[str]]:
 def stale_cluster(service: AssessmentService, rep: str, members: list[str]) -> None:
     """A near-duplicate cluster whose representative was assessed, propagated to its
     members, then assessed again differently: the members' decisions are out of date."""
-    from vigil.clustering import ClusterPlan, Member, NearDuplicateCluster
-    from vigil.store.clusters import ClusterStore
+    from verisight.clustering import ClusterPlan, Member, NearDuplicateCluster
+    from verisight.store.clusters import ClusterStore
 
     cluster = NearDuplicateCluster(
         rep, (Member(rep, 0), *(Member(s, 4 + 5 * i) for i, s in enumerate(members)))

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vigil.demo import scene
+from verisight.demo import scene
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata"
 
 #: Admin URL of a PostgreSQL database the tests may create schemas in.
 POSTGRES_URL = os.environ.get(
-    "VIGIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "VERISIGHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
 
@@ -44,7 +44,7 @@ def postgres_admin_url() -> str:
             pytest.fail(
                 f"PostgreSQL is required in CI but unreachable at {POSTGRES_URL}: {problem}"
             )
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} (set VIGIL_TEST_POSTGRES_URL)")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL} (set VERISIGHT_TEST_POSTGRES_URL)")
     return POSTGRES_URL
 
 
@@ -53,7 +53,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty schema in the test database; dropped afterwards."""
     import sqlalchemy as sa
 
-    schema = f"vigil_t_{uuid.uuid4().hex[:12]}"
+    schema = f"verisight_t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(postgres_admin_url)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))

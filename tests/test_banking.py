@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, write_images
-from vigil.case import Case
-from vigil.demo import scene
-from vigil.matching import InvalidInputError
-from vigil.matching.signals import HashType
+from verisight.case import Case
+from verisight.demo import scene
+from verisight.matching import InvalidInputError
+from verisight.matching.signals import HashType
 
 
 def _case(tmp_path: Path, url: str, n: int = 4) -> Case:

@@ -1,4 +1,4 @@
-"""The `vigil` command as a user drives it: JSON shapes, exit codes, documented options."""
+"""The `verisight` command as a user drives it: JSON shapes, exit codes, documented options."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from tests.conftest import REPO, write_images
-from vigil.cli import app
+from verisight.cli import app
 
 runner = CliRunner()
 
@@ -88,10 +88,14 @@ def test_every_command_and_option_is_documented() -> None:
             for name, sub in cmd.commands.items():
                 walk(sub, f"{prefix} {name}".strip())
             return
-        assert f"vigil {prefix}" in readme, f"`vigil {prefix}` is not documented in README.md"
+        assert f"verisight {prefix}" in readme, (
+            f"`verisight {prefix}` is not documented in README.md"
+        )
         for p in cmd.params:
             for opt in getattr(p, "opts", []):
                 if opt.startswith("--") and opt != "--help":
-                    assert opt in readme, f"`vigil {prefix} {opt}` is not documented in README.md"
+                    assert opt in readme, (
+                        f"`verisight {prefix} {opt}` is not documented in README.md"
+                    )
 
     walk(root, "")

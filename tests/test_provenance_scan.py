@@ -1,5 +1,5 @@
-"""Provenance through a scan: verdicts, evidence and generator records in `vigil media list
---json`, generator intelligence (`vigil intel`), and the optional ONNX detector."""
+"""Provenance through a scan: verdicts, evidence and generator records in `verisight media list
+--json`, generator intelligence (`verisight intel`), and the optional ONNX detector."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import write_images
-from vigil.case import Case, media_json
-from vigil.cli import app
-from vigil.intel import import_models, match_terms, models, read_terms
-from vigil.store.intel import IntelStore
+from verisight.case import Case, media_json
+from verisight.cli import app
+from verisight.intel import import_models, match_terms, models, read_terms
+from verisight.store.intel import IntelStore
 
 runner = CliRunner()
 EXPECTED = {
@@ -94,8 +94,8 @@ def test_detector_scores_every_image(tmp_path: Path) -> None:
 
 
 def test_report_names_models_by_imported_alias(scanned: Case, tmp_path: Path) -> None:
-    from vigil.reports.statistics import build_report, period_spec
-    from vigil.store.reporting import ReportingStore
+    from verisight.reports.statistics import build_report, period_spec
+    from verisight.store.reporting import ReportingStore
 
     store = IntelStore(scanned.store.engine)
     # a model recorded by hash only gets its alias name in reports

@@ -1,4 +1,4 @@
-"""`vigil scan` end to end: counts reconcile, nothing is lost, re-runs add nothing, a killed
+"""`verisight scan` end to end: counts reconcile, nothing is lost, re-runs add nothing, a killed
 scan resumes to exactly the content of an uninterrupted one, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 
 from tests.conftest import jpeg_bytes, png_bytes, write_images
 from tests.helpers import dump_case
-from vigil.case import Case
-from vigil.demo import build_demo_collection
-from vigil.store import Status
+from verisight.case import Case
+from verisight.demo import build_demo_collection
+from verisight.store import Status
 
 
 def _collection(root: Path) -> Path:
@@ -161,7 +161,7 @@ def test_demo_collection_scans_cleanly(tmp_path: Path) -> None:
 
 
 def _scan_cmd(src: Path, case: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "vigil.cli", "scan", str(src), "--case", str(case), *extra]
+    return [sys.executable, "-m", "verisight.cli", "scan", str(src), "--case", str(case), *extra]
 
 
 def _sightings(db: Path) -> int:
@@ -186,11 +186,11 @@ def test_killed_scan_resumes_to_identical_content(tmp_path: Path, workers: str) 
     killed_case = tmp_path / "killed"
     proc = subprocess.Popen(_scan_cmd(src, killed_case, *args), env=env)
     deadline = time.monotonic() + 60
-    while _sightings(killed_case / "vigil.db") < 20 and time.monotonic() < deadline:
+    while _sightings(killed_case / "verisight.db") < 20 and time.monotonic() < deadline:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    at_kill = _sightings(killed_case / "vigil.db")
+    at_kill = _sightings(killed_case / "verisight.db")
     assert 0 < at_kill < total, "the scan must be killed part-way for this test to mean anything"
     resumed = subprocess.run(
         _scan_cmd(src, killed_case, *args, "--json"), env=env, capture_output=True, check=True
@@ -200,8 +200,8 @@ def test_killed_scan_resumes_to_identical_content(tmp_path: Path, workers: str) 
     assert summary["seen"] == summary["analysed"] + summary["failed"] + summary["skipped"]
     clean_case = tmp_path / "clean"
     subprocess.run(_scan_cmd(src, clean_case, *args), env=env, capture_output=True, check=True)
-    a = dump_case(f"sqlite:///{killed_case / 'vigil.db'}")
-    b = dump_case(f"sqlite:///{clean_case / 'vigil.db'}")
+    a = dump_case(f"sqlite:///{killed_case / 'verisight.db'}")
+    b = dump_case(f"sqlite:///{clean_case / 'verisight.db'}")
     assert a == b
     assert len(a["sighting"]) == total
     thumbs = lambda c: sorted(p.name for p in (c / "thumbs").rglob("*.jpg"))  # noqa: E731

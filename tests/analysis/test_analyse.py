@@ -13,11 +13,11 @@ import pytest
 from PIL import Image
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING, encode, png_claiming, scene
-from vigil.analysis import Camera, ItemRecord, analyse_bytes, analyse_path
-from vigil.analysis.hashes import CHUNK_BYTES, hash_stream
-from vigil.analysis.pdq import pdq_from_image
-from vigil.errors import Reason
-from vigil.limits import Limits
+from verisight.analysis import Camera, ItemRecord, analyse_bytes, analyse_path
+from verisight.analysis.hashes import CHUNK_BYTES, hash_stream
+from verisight.analysis.pdq import pdq_from_image
+from verisight.errors import Reason
+from verisight.limits import Limits
 
 LIMITS = Limits()
 
@@ -177,7 +177,7 @@ def test_tiny_pixel_limit() -> None:
 
 
 def test_internal_errors_are_recorded_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    import vigil.analysis.analyse as analyse_module
+    import verisight.analysis.analyse as analyse_module
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from vigil.analysis.exif import camera_from_exif, exif_orientation, normalise_exif_datetime
-from vigil.analysis.record import Camera
+from verisight.analysis.exif import camera_from_exif, exif_orientation, normalise_exif_datetime
+from verisight.analysis.record import Camera
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vigil.analysis import pdq as pdq_module
-from vigil.analysis.pdq import _pad_edges, pdq_input
-from vigil.demo import scene
+from verisight.analysis import pdq as pdq_module
+from verisight.analysis.pdq import _pad_edges, pdq_input
+from verisight.demo import scene
 
 
 def pasted(image: Image.Image, pad: int) -> Image.Image:

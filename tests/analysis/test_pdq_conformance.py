@@ -11,15 +11,15 @@ import pytest
 from PIL import Image
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING, encode, scene
-from vigil.analysis import analyse_bytes, analyse_path
-from vigil.analysis.pdq import (
+from verisight.analysis import analyse_bytes, analyse_path
+from verisight.analysis.pdq import (
     hamming,
     pdq_from_image,
     pdq_from_pixels,
     pdq_input,
 )
-from vigil.limits import Limits
-from vigil.media.decode import decode_image
+from verisight.limits import Limits
+from verisight.media.decode import decode_image
 
 PDQ_DIR = TESTDATA / "pdq"
 EXPECTED = PDQ_DIR / "expected.tsv"

@@ -1,4 +1,4 @@
-"""The numba PDQ (:mod:`vigil.analysis._pdq_full`) is bit for bit the ``pdqhash`` reference.
+"""The numba PDQ (:mod:`verisight.analysis._pdq_full`) is bit for bit the ``pdqhash`` reference.
 
 Every comparison is exact: the hash and quality against :func:`pdq_from_pixels`
 (``pdqhash.compute``), and where shown the 256 float DCT outputs against
@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING, scene
-from vigil.analysis._pdq_full import _hash, _luma, pdq_full
-from vigil.analysis.pdq import pdq_from_pixels
-from vigil.demo_video import make_video
+from verisight.analysis._pdq_full import _hash, _luma, pdq_full
+from verisight.analysis.pdq import pdq_from_pixels
+from verisight.demo_video import make_video
 
 PDQ_DIR = TESTDATA / "pdq"
 

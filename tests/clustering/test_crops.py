@@ -1,5 +1,5 @@
 """Crops: a media showing part of another joins its cluster only when its PDQ is within the
-threshold of the PDQ of the matching window of the representative (vigil.clustering.crops)."""
+threshold of the PDQ of the matching window of the representative (verisight.clustering.crops)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from vigil.analysis import analyse_bytes
-from vigil.analysis.luma import GRID_SIDE, KEY_BYTES, grid_array, layout_key, luma_grid
-from vigil.case import Case
-from vigil.cli import app
-from vigil.clustering import Candidate, ClusterPlan, update_clusters
-from vigil.clustering.crops import CROP, crop_match, plan_crops
-from vigil.clustering.near_duplicates import Member, NearDuplicateCluster, plan_update
-from vigil.demo import scene
-from vigil.limits import Limits
-from vigil.store.clusters import ClusterStore
+from verisight.analysis import analyse_bytes
+from verisight.analysis.luma import GRID_SIDE, KEY_BYTES, grid_array, layout_key, luma_grid
+from verisight.case import Case
+from verisight.cli import app
+from verisight.clustering import Candidate, ClusterPlan, update_clusters
+from verisight.clustering.crops import CROP, crop_match, plan_crops
+from verisight.clustering.near_duplicates import Member, NearDuplicateCluster, plan_update
+from verisight.demo import scene
+from verisight.limits import Limits
+from verisight.store.clusters import ClusterStore
 
 runner = CliRunner()
 
@@ -239,7 +239,7 @@ def test_grids_are_stored_at_scan_time(tmp_path: Path) -> None:
 def test_grid_pdq_is_pdq_bit_for_bit() -> None:
     import pdqhash
 
-    from vigil.clustering.alignment import GridBatch
+    from verisight.clustering.alignment import GridBatch
 
     rng = np.random.default_rng(0)
     grids = [luma_grid(scene(70 + i, (320, 240))) for i in range(6)]
@@ -326,7 +326,7 @@ def test_the_distance_is_meta_pdq_of_the_located_window(mirror: bool) -> None:
     import pdqhash
     from PIL import ImageOps
 
-    from vigil.clustering import alignment as al
+    from verisight.clustering import alignment as al
 
     im = scene(31, (640, 480))
     cut = _crop(im, (0.06, 0.03, 0.02, 0.07))
@@ -371,7 +371,7 @@ def test_a_damaged_stored_grid_is_left_out_and_the_pass_goes_on(
         cands.append(cand)
         grids[cand.sha256] = grid if label == "a" else grid[:100]  # a truncated row
     before = plan_update(cands, [])
-    with caplog.at_level("WARNING", logger="vigil.clustering.alignment"):
+    with caplog.at_level("WARNING", logger="verisight.clustering.alignment"):
         after = plan_crops(before, cands, [], lambda shas: {s: grids[s] for s in shas})
     assert after == before  # the damaged media is examined as if it had no grid
     assert "luma grids of the wrong size left out" in caplog.text

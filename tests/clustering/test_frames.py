@@ -10,12 +10,12 @@ import numpy as np
 from PIL import Image
 
 from tests.media.images import scene
-from vigil.analysis import analyse_bytes
-from vigil.analysis.pdq import MATCH_DISTANCE, frame_box, hamming
-from vigil.case import Case, media_json
-from vigil.clustering import update_clusters
-from vigil.limits import Limits
-from vigil.store.clusters import ClusterStore
+from verisight.analysis import analyse_bytes
+from verisight.analysis.pdq import MATCH_DISTANCE, frame_box, hamming
+from verisight.case import Case, media_json
+from verisight.clustering import update_clusters
+from verisight.limits import Limits
+from verisight.store.clusters import ClusterStore
 
 
 def _jpeg(im: Image.Image) -> bytes:

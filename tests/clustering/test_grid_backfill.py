@@ -1,6 +1,6 @@
-"""``vigil cluster grids``: luma grids for media scanned before scans kept them, re-read from
+"""``verisight cluster grids``: luma grids for media scanned before scans kept them, re-read from
 their originals (loose files and archive members, checked by SHA-256), so that new crops of
-old pictures join their clusters (vigil.backfill)."""
+old pictures join their clusters (verisight.backfill)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from PIL import Image
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from vigil.backfill import backfill_grids
-from vigil.case import Case
-from vigil.cli import app
-from vigil.clustering import update_clusters
-from vigil.clustering.crops import CROP
-from vigil.demo import scene
-from vigil.limits import Limits
-from vigil.sources import Item
-from vigil.sources.originals import Place, read_originals
-from vigil.store.clusters import ClusterStore
+from verisight.backfill import backfill_grids
+from verisight.case import Case
+from verisight.cli import app
+from verisight.clustering import update_clusters
+from verisight.clustering.crops import CROP
+from verisight.demo import scene
+from verisight.limits import Limits
+from verisight.sources import Item
+from verisight.sources.originals import Place, read_originals
+from verisight.store.clusters import ClusterStore
 
 runner = CliRunner()
 
@@ -133,8 +133,8 @@ def test_read_originals_walks_each_container_once_and_checks_every_hash(
         "0" * 64: [Place(zipped, loc["c"], 1, "x.zip#c.jpg")],  # not the content there
         "1" * 64: [Place(zipped, loc["c"] + "-missing", 1, "x.zip#missing.jpg")],
     }  # fmt: skip
-    import vigil.sources.originals as originals
-    from vigil.sources import iter_items
+    import verisight.sources.originals as originals
+    from verisight.sources import iter_items
 
     walks: list[list[Path]] = []
 
@@ -154,7 +154,7 @@ def test_read_originals_walks_each_container_once_and_checks_every_hash(
 
 
 def _locators(path: Path) -> list[str]:
-    from vigil.sources import iter_items
+    from verisight.sources import iter_items
 
     return [i.provenance.locator for i in iter_items([path], Limits())]
 

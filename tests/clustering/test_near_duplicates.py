@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from tests.clustering.helpers import distance, flip_bits, hexof, noisy, random_hash, sha
-from vigil.clustering import (
+from verisight.clustering import (
     Candidate,
     ClusterParams,
     Representative,
     cluster_candidates,
     plan_update,
 )
-from vigil.clustering.near_duplicates import (
+from verisight.clustering.near_duplicates import (
     Join,
     connected_components,
     hashes_from_hex,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.clustering.helpers import sha
-from vigil.clustering import (
+from verisight.clustering import (
     GenerationInfo,
     Member,
     NearDuplicateCluster,
@@ -18,7 +18,7 @@ from vigil.clustering import (
     tier_of,
     triage_sort,
 )
-from vigil.clustering.propagation import may_receive
+from verisight.clustering.propagation import may_receive
 
 REP, M1, M2, M3 = sha("rep"), sha("m1"), sha("m2"), sha("m3")
 CLUSTER = NearDuplicateCluster(REP, (Member(REP, 0), Member(M1, 4), Member(M2, 12), Member(M3, 30)))

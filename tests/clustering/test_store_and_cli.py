@@ -1,4 +1,4 @@
-"""Clusters in a case database (SQLite and PostgreSQL) and the ``vigil cluster`` command."""
+"""Clusters in a case database (SQLite and PostgreSQL) and the ``verisight cluster`` command."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from tests.clustering.helpers import distance, flip_bits, hexof, noisy, random_hash, sha
 from tests.conftest import jpeg_bytes
-from vigil.cli import app
-from vigil.clustering import ClusterParams, update_clusters
-from vigil.demo import scene
-from vigil.store import Store
-from vigil.store.clusters import ClusterMember, ClusterStore
-from vigil.store.schema import Media
+from verisight.cli import app
+from verisight.clustering import ClusterParams, update_clusters
+from verisight.demo import scene
+from verisight.store import Store
+from verisight.store.clusters import ClusterMember, ClusterStore
+from verisight.store.schema import Media
 
 runner = CliRunner()
 

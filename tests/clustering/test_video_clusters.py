@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.clustering.helpers import hexof, noisy, random_hash, sha
-from vigil.analysis import analyse_bytes
-from vigil.analysis.record import VideoFrame, VideoInfo
-from vigil.cli import app
-from vigil.clustering import VideoCandidate, VideoParams, VideoRepresentative, plan_video_update
-from vigil.clustering.videos import good_frames, video_pairs
-from vigil.demo_video import make_video, transcode
-from vigil.limits import Limits
-from vigil.matching.vpdq import score
+from verisight.analysis import analyse_bytes
+from verisight.analysis.record import VideoFrame, VideoInfo
+from verisight.cli import app
+from verisight.clustering import VideoCandidate, VideoParams, VideoRepresentative, plan_video_update
+from verisight.clustering.videos import good_frames, video_pairs
+from verisight.demo_video import make_video, transcode
+from verisight.limits import Limits
+from verisight.matching.vpdq import score
 
 runner = CliRunner()
 

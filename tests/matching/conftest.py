@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigil.matching import BankEntry
+from verisight.matching import BankEntry
 
 POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 

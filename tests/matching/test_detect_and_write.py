@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     BankEntry,
     HashType,
     UnknownFormatError,
@@ -18,7 +18,7 @@ from vigil.matching import (
     read_bank,
     write_bank,
 )
-from vigil.matching.formats import VICS_MODELS, WRITE_FORMATS
+from verisight.matching.formats import VICS_MODELS, WRITE_FORMATS
 
 from .conftest import sample_entries
 
@@ -57,7 +57,7 @@ def test_detect_format_refuses_what_it_cannot_read(tmp_path: Path, content: byte
 
 
 def carried(entry: BankEntry, fmt: str) -> BankEntry:
-    """What ``fmt`` keeps of ``entry`` (see vigil.matching.formats.writers)."""
+    """What ``fmt`` keeps of ``entry`` (see verisight.matching.formats.writers)."""
     if fmt == "csv":
         return entry
     if fmt == "vics":

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     BadHeaderError,
     BankEntry,
     InvalidFieldError,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     AmbiguousHashTypeError,
     BankEntry,
     InvalidFieldError,

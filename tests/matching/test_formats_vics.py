@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     BankEntry,
     InvalidFieldError,
     InvalidJSONError,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     IndexFileError,
     PDQIndex,
     PDQIndexError,
@@ -23,7 +23,7 @@ from vigil.matching import (
     pdq_hashes_from_hex,
     pdq_hex_from_hashes,
 )
-from vigil.matching._pdq_kernels import BACKENDS
+from verisight.matching._pdq_kernels import BACKENDS
 
 from .conftest import brute_force, flip
 
@@ -127,7 +127,7 @@ def test_save_and_load(tmp_path: Path, rng: np.random.Generator, mmap: bool) -> 
     assert loaded.segments() == index.segments()
     assert set(loaded.search(q)) == brute_force(hashes, ids, q, 31)
     npy = sorted(p.name for p in (tmp_path / "idx").glob("*.npy"))
-    for name in npy:  # plain .npy arrays: readable without Vigil, never pickles
+    for name in npy:  # plain .npy arrays: readable without Verisight, never pickles
         assert np.load(tmp_path / "idx" / name, allow_pickle=False).dtype.kind in "uif"
     loaded.add(hashes[:10], ids[:10] + 1)
     loaded.save(tmp_path / "idx")  # replaces the previous files

@@ -1,15 +1,15 @@
-"""The public API of vigil.matching is pinned, and its drawn exception tree is the real one."""
+"""The public API of verisight.matching is pinned, and its drawn exception tree is the real one."""
 
 from __future__ import annotations
 
 import re
 
-import vigil.matching
-from vigil.errors import VigilError
+import verisight.matching
+from verisight.errors import VerisightError
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(vigil.matching.__all__) == sorted(
+    assert sorted(verisight.matching.__all__) == sorted(
         [
             "DEFAULT_RADIUS",
             "PDQ_THRESHOLD",
@@ -53,33 +53,39 @@ def test_public_names_are_pinned() -> None:
             "write_bank",
         ]
     )
-    for name in vigil.matching.__all__:
-        assert hasattr(vigil.matching, name), name
+    for name in verisight.matching.__all__:
+        assert hasattr(verisight.matching, name), name
 
 
 def test_docstring_tree_matches_the_classes() -> None:
     """Every class drawn in the package docstring exists and has the drawn parent."""
-    doc = vigil.matching.__doc__ or ""
-    tree = [line for line in doc.splitlines() if re.match(r"^\s+(VigilError|[│ ]*[├└]── )", line)]
+    doc = verisight.matching.__doc__ or ""
+    tree = [
+        line for line in doc.splitlines() if re.match(r"^\s+(VerisightError|[│ ]*[├└]── )", line)
+    ]
     parents: list[tuple[int, str]] = []
     drawn = set()
     for line in tree:
         match = re.match(r"^(\s*(?:[│ ]*[├└]── )?)(\w+)", line)
         assert match is not None, line
         depth, name = len(match.group(1)), match.group(2)
-        cls = VigilError if name == "VigilError" else getattr(vigil.matching, name)
+        cls = VerisightError if name == "VerisightError" else getattr(verisight.matching, name)
         while parents and parents[-1][0] >= depth:
             parents.pop()
         if parents:
             parent = parents[-1][1]
-            expected = VigilError if parent == "VigilError" else getattr(vigil.matching, parent)
+            expected = (
+                VerisightError
+                if parent == "VerisightError"
+                else getattr(verisight.matching, parent)
+            )
             assert cls.__bases__[0] is expected, (name, parent)
         parents.append((depth, name))
         drawn.add(name)
     exceptions = {
         n
-        for n in vigil.matching.__all__
-        if isinstance(getattr(vigil.matching, n), type)
-        and issubclass(getattr(vigil.matching, n), Exception)
+        for n in verisight.matching.__all__
+        if isinstance(getattr(verisight.matching, n), type)
+        and issubclass(getattr(verisight.matching, n), Exception)
     }
     assert exceptions <= drawn, exceptions - drawn

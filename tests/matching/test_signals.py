@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.matching import (
+from verisight.matching import (
     SIGNAL_TYPES,
     AmbiguousHashTypeError,
     HashType,
@@ -18,7 +18,7 @@ from vigil.matching import (
     signal_type,
     validate_signal_str,
 )
-from vigil.matching.signals import PDQSignal
+from verisight.matching.signals import PDQSignal
 
 TYPES = [pytest.param(kind, id=kind.hash_type.value) for kind in SIGNAL_TYPES]
 

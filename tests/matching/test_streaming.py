@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 import pytest
 
-from vigil.matching import read_bank
-from vigil.matching.formats.plain import parse_hash_list
+from verisight.matching import read_bank
+from verisight.matching.formats.plain import parse_hash_list
 
 SIZE = 50 * 1024 * 1024
 FILLER = "neutral filler text " * 100  # 2,000 characters

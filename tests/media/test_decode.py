@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from tests.media.images import encode, png_claiming, scene
-from vigil.errors import ItemFailure, Reason
-from vigil.limits import Limits
-from vigil.media.decode import DecodeFailure, decode_image, read_header
+from verisight.errors import ItemFailure, Reason
+from verisight.limits import Limits
+from verisight.media.decode import DecodeFailure, decode_image, read_header
 
 LIMITS = Limits()
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.media.images import scene
-from vigil.media.thumbnail import THUMBNAIL_SIDE, make_thumbnail
+from verisight.media.thumbnail import THUMBNAIL_SIDE, make_thumbnail
 
 
 def _open(data: bytes) -> Image.Image:

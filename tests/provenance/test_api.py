@@ -1,4 +1,4 @@
-"""The public API of :mod:`vigil.analysis.provenance`, and how analysis wires it in."""
+"""The public API of :mod:`verisight.analysis.provenance`, and how analysis wires it in."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import io
 
 import pytest
 
-import vigil.analysis.provenance as provenance
+import verisight.analysis.provenance as provenance
 from tests.provenance import builders as b
-from vigil.analysis import analyse_bytes
-from vigil.analysis.provenance import extract_provenance
-from vigil.limits import Limits
+from verisight.analysis import analyse_bytes
+from verisight.analysis.provenance import extract_provenance
+from verisight.limits import Limits
 
 
 def test_public_api_is_pinned() -> None:
@@ -62,9 +62,9 @@ def test_heif_camera_exif_comes_from_the_decoder(fmt: str) -> None:
 
 def test_c2pa_reader_runs_offline() -> None:
     """With the reader's settings a remote manifest is never fetched (the SDK says it would
-    have to); Vigil does not even call the reader for a remote-only reference."""
+    have to); Verisight does not even call the reader for a remote-only reference."""
     c2pa = pytest.importorskip("c2pa", reason="c2pa-python validates manifests")
-    from vigil.analysis.provenance.c2pa_reader import _offline_context, _sdk
+    from verisight.analysis.provenance.c2pa_reader import _offline_context, _sdk
 
     data = b.jpeg(xmp=b.xmp_packet(description="dcterms:provenance='http://127.0.0.1:9/m.c2pa'"))
     with pytest.raises(c2pa.C2paError, match="must fetch remote manifests"):

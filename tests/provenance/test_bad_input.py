@@ -18,9 +18,9 @@ import pytest
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING
 from tests.provenance import builders as b
-from vigil.analysis import analyse_bytes
-from vigil.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
-from vigil.limits import Limits
+from verisight.analysis import analyse_bytes
+from verisight.analysis.provenance import ProvenanceLimits, ProvenanceReport, extract_provenance
+from verisight.limits import Limits
 
 
 def problems(report: ProvenanceReport) -> list[str]:

@@ -3,7 +3,7 @@
 A 1-second benign clip (PyAV) is signed with ``c2pa-python``'s :class:`Builder` by an ES256
 end-entity certificate issued by a throwaway test CA (both made with ``cryptography``), with a
 ``c2pa.created`` action whose digital source type is ``trainedAlgorithmicMedia``. No trust
-anchors are configured, so Vigil must read it as ``valid`` with ``signingCredential.untrusted``;
+anchors are configured, so Verisight must read it as ``valid`` with ``signingCredential.untrusted``;
 a byte changed in the ``mdat`` payload after signing must give ``assertion.bmffHash.mismatch``.
 """
 
@@ -20,19 +20,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vigil.analysis import analyse_bytes, analyse_path
-from vigil.analysis.provenance.containers import find_bmff_c2pa
-from vigil.analysis.provenance.limits import DEFAULT_LIMITS
-from vigil.analysis.provenance.model import ProvenanceReport
-from vigil.case import Case, media_json
-from vigil.demo_video import make_video
-from vigil.limits import Limits
+from verisight.analysis import analyse_bytes, analyse_path
+from verisight.analysis.provenance.containers import find_bmff_c2pa
+from verisight.analysis.provenance.limits import DEFAULT_LIMITS
+from verisight.analysis.provenance.model import ProvenanceReport
+from verisight.case import Case, media_json
+from verisight.demo_video import make_video
+from verisight.limits import Limits
 
 c2pa = pytest.importorskip("c2pa", reason="c2pa-python signs and validates manifests")
 
 AI_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-GENERATOR = "vigil-test-signer"
-ORG = "Vigil test fixtures"
+GENERATOR = "verisight-test-signer"
+ORG = "Verisight test fixtures"
 WHERE = "ISOBMFF C2PA uuid box"
 #: Text of x264's SEI user-data NAL in the first access unit: inside ``mdat``, so covered by the
 #: manifest's BMFF hash, and ignored by the decoder (the tampered clip still decodes).
@@ -85,13 +85,13 @@ def _test_chain() -> tuple[bytes, bytes]:
         )
 
     ca = (
-        builder("Vigil Test Root CA", _name("Vigil Test Root CA"), ca_key)
+        builder("Verisight Test Root CA", _name("Verisight Test Root CA"), ca_key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(sign=False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     leaf = (
-        builder("Vigil Test Signer", ca.subject, leaf_key)
+        builder("Verisight Test Signer", ca.subject, leaf_key)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)

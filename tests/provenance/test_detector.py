@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vigil.analysis.detector import IMAGENET_MEAN, IMAGENET_STD, Detector, DetectorError
+from verisight.analysis.detector import IMAGENET_MEAN, IMAGENET_STD, Detector, DetectorError
 
 onnx = pytest.importorskip("onnx", reason="the onnx package builds the test models")
 pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
@@ -94,7 +94,11 @@ def test_two_class_softmax_and_dynamic_size(tmp_path: Path) -> None:
 def test_probability_output_declared_in_metadata(tmp_path: Path) -> None:
     path = linear_model(
         tmp_path / "d.onnx",
-        metadata={"vigil.output": "probability", "vigil.mean": "0,0,0", "vigil.std": "1,1,1"},
+        metadata={
+            "verisight.output": "probability",
+            "verisight.mean": "0,0,0",
+            "verisight.std": "1,1,1",
+        },
     )
     detector = Detector.load(path)
     assert detector.spec.output == "probability"
@@ -166,5 +170,5 @@ def test_wrong_input_type_and_bad_files(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model")
     with pytest.raises(DetectorError, match="not a loadable ONNX model"):
         Detector.load(junk)
-    with pytest.raises(DetectorError, match=r"vigil\.std"):
-        Detector.load(linear_model(tmp_path / "s.onnx", metadata={"vigil.std": "1,0,1"}))
+    with pytest.raises(DetectorError, match=r"verisight\.std"):
+        Detector.load(linear_model(tmp_path / "s.onnx", metadata={"verisight.std": "1,0,1"}))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.provenance import builders as b
-from vigil.analysis.provenance import PARSERS, Lora, extract_provenance
+from verisight.analysis.provenance import PARSERS, Lora, extract_provenance
 
 PROMPT = "a red bicycle, <lora:bike_detail:0.8>, mountain landscape <lora:sky-v2:0.35>"
 A1111_TEXT = (

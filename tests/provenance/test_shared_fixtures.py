@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import pytest
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING
-from vigil.analysis import analyse_bytes
-from vigil.analysis.provenance import ProvenanceReport, extract_provenance
-from vigil.limits import Limits
-from vigil.media.sniff import sniff
+from verisight.analysis import analyse_bytes
+from verisight.analysis.provenance import ProvenanceReport, extract_provenance
+from verisight.limits import Limits
+from verisight.media.sniff import sniff
 
 FOLDERS = ("ai_metadata", "c2pa", "real_exif", "synthetic")
 MANIFEST = TESTDATA / "MANIFEST.tsv"

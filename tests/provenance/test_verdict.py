@@ -7,16 +7,16 @@ import json
 import pytest
 
 from tests.provenance import builders as b
-from vigil.analysis import analyse_bytes
-from vigil.analysis.provenance import (
+from verisight.analysis import analyse_bytes
+from verisight.analysis.provenance import (
     C2paReport,
     Evidence,
     ProvenanceReport,
     extract_provenance,
 )
-from vigil.analysis.provenance.c2pa_reader import OFFLINE_SETTINGS, report_from_store
-from vigil.analysis.provenance.verdict import decide
-from vigil.limits import Limits
+from verisight.analysis.provenance.c2pa_reader import OFFLINE_SETTINGS, report_from_store
+from verisight.analysis.provenance.verdict import decide
+from verisight.limits import Limits
 
 CAMERA_EXIF = {0x010F: "Acme", 0x0110: "Field Camera 7"}
 PARAMS = "a red bicycle\nSteps: 20, Sampler: Euler, Seed: 12, Model: m"
@@ -166,7 +166,7 @@ def _store(
 
 
 def _verdict(store: dict[str, object], state: str = "Valid") -> ProvenanceReport:
-    from vigil.analysis.provenance.verdict import build_report
+    from verisight.analysis.provenance.verdict import build_report
 
     c2pa = report_from_store(store, state)
     return build_report(

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from vigil.case import Case
-from vigil.store.schema import (
+from verisight.case import Case
+from verisight.store.schema import (
     AppUser,
     Assessment,
     Bank,

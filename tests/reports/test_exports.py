@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from tests.conftest import write_images
 from tests.reports.conftest import Generated
-from vigil.assessment.mappings import vics_category
-from vigil.case import Case
-from vigil.cli import app
-from vigil.matching import read_bank
-from vigil.reports.cybertip import FILE_ORDER, REPORT_ORDER
-from vigil.store.audit import AuditLog
+from verisight.assessment.mappings import vics_category
+from verisight.case import Case
+from verisight.cli import app
+from verisight.matching import read_bank
+from verisight.reports.cybertip import FILE_ORDER, REPORT_ORDER
+from verisight.store.audit import AuditLog
 
 runner = CliRunner()
 

@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from tests.reports.conftest import Generated, GSighting
-from vigil.reports import build_report, period_spec
-from vigil.reports.statistics import DEFINITIONS
-from vigil.store.reporting import ReportingStore
+from verisight.reports import build_report, period_spec
+from verisight.reports.statistics import DEFINITIONS
+from verisight.store.reporting import ReportingStore
 
 CRIMINAL = ("indecent-photograph", "pseudo-photograph", "prohibited-image")
 

@@ -19,8 +19,8 @@ from PIL import Image
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from vigil.limits import Limits
-from vigil.sources import Item, iter_items
+from verisight.limits import Limits
+from verisight.sources import Item, iter_items
 
 
 def jpeg(colour: str = "red", size: int = 16) -> bytes:

@@ -24,9 +24,9 @@ from tests.sources.builders import (
     scan,
     set_zip_encrypted,
 )
-from vigil.errors import Reason
-from vigil.limits import Limits
-from vigil.sources import Item
+from verisight.errors import Reason
+from verisight.limits import Limits
+from verisight.sources import Item
 
 MIB = 1 << 20
 
@@ -333,7 +333,7 @@ def test_unexpected_reader_error_becomes_container_error(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("unexpected failure")
 
-    monkeypatch.setattr("vigil.sources.archives._zip_member", boom)
+    monkeypatch.setattr("verisight.sources.archives._zip_member", boom)
     got = by_chain(scan(tmp_path))
     assert reason(got[("a.zip",)]) == Reason.CORRUPT_ARCHIVE
     assert got[("a.zip",)].error is not None
@@ -356,8 +356,8 @@ def test_duplicate_member_names_stay_distinct_sightings(tmp_path: Path) -> None:
     import warnings
     import zipfile
 
-    from vigil.limits import Limits
-    from vigil.sources import iter_items
+    from verisight.limits import Limits
+    from verisight.sources import iter_items
 
     path = tmp_path / "dup.zip"
     with warnings.catch_warnings():

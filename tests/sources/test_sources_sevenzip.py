@@ -17,9 +17,9 @@ from tests.sources.builders import (
     rename_in_7z,
     scan,
 )
-from vigil.errors import Reason
-from vigil.limits import Limits
-from vigil.sources import iter_items
+from verisight.errors import Reason
+from verisight.limits import Limits
+from verisight.sources import iter_items
 
 MIB = 1 << 20
 

@@ -1,4 +1,4 @@
-"""The filesystem walk: what a user relies on when pointing Vigil at a folder."""
+"""The filesystem walk: what a user relies on when pointing Verisight at a folder."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.sources.builders import by_chain, jpeg, make_zip, reason, scan, write_tree
-from vigil.errors import Reason
-from vigil.limits import Limits
-from vigil.sources import Item, iter_items
+from verisight.errors import Reason
+from verisight.limits import Limits
+from verisight.sources import Item, iter_items
 
 
 def test_plain_files_are_yielded_with_path_size_and_mtime(tmp_path: Path) -> None:

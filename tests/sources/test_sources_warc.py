@@ -21,9 +21,9 @@ from tests.sources.builders import (
     reason,
     scan,
 )
-from vigil.errors import Reason
-from vigil.limits import Limits
-from vigil.sources import Item
+from verisight.errors import Reason
+from verisight.limits import Limits
+from verisight.sources import Item
 
 IMG = "https://host/t/123/img.jpg"
 PAGE = "https://host/t/123"

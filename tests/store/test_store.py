@@ -8,11 +8,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from vigil.analysis.record import Camera, ItemRecord
-from vigil.errors import ItemError, MediaNotFound, Reason, UsageError
-from vigil.sources.base import Provenance
-from vigil.store import NewSighting, Status, Store
-from vigil.store.schema import Base
+from verisight.analysis.record import Camera, ItemRecord
+from verisight.errors import ItemError, MediaNotFound, Reason, UsageError
+from verisight.sources.base import Provenance
+from verisight.store import NewSighting, Status, Store
+from verisight.store.schema import Base
 
 
 def record(n: int, **kw: object) -> ItemRecord:

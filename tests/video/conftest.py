@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.demo_video import make_video
+from verisight.demo_video import make_video
 
 
 @pytest.fixture(scope="session")

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vigil.analysis import analyse_bytes
-from vigil.analysis.pdq import hamming, pdq_from_pixels
-from vigil.analysis.video import frame_feature, hash_video
-from vigil.errors import ItemFailure, Reason
-from vigil.limits import Limits
-from vigil.media import video as media_video
-from vigil.media.video import SampledFrame, open_video
+from verisight.analysis import analyse_bytes
+from verisight.analysis.pdq import hamming, pdq_from_pixels
+from verisight.analysis.video import frame_feature, hash_video
+from verisight.errors import ItemFailure, Reason
+from verisight.limits import Limits
+from verisight.media import video as media_video
+from verisight.media.video import SampledFrame, open_video
 
 FPS = 25
 LIMITS = Limits()

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vigil.analysis import analyse_bytes, analyse_path
-from vigil.analysis.pdq import hamming, pdq_from_pixels
-from vigil.analysis.video import collapse, quality_filter
-from vigil.demo import scene
-from vigil.demo_video import make_video
-from vigil.errors import Reason
-from vigil.limits import Limits
+from verisight.analysis import analyse_bytes, analyse_path
+from verisight.analysis.pdq import hamming, pdq_from_pixels
+from verisight.analysis.video import collapse, quality_filter
+from verisight.demo import scene
+from verisight.demo_video import make_video
+from verisight.errors import Reason
+from verisight.limits import Limits
 
 
 def test_video_probe_and_one_frame_per_second(clip: bytes) -> None:

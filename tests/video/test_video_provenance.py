@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from tests.provenance import builders as b
-from vigil.analysis import analyse_bytes, analyse_path
-from vigil.analysis.provenance.containers import find_bmff_c2pa
-from vigil.analysis.provenance.limits import DEFAULT_LIMITS
-from vigil.analysis.record import ItemRecord
-from vigil.limits import Limits
+from verisight.analysis import analyse_bytes, analyse_path
+from verisight.analysis.provenance.containers import find_bmff_c2pa
+from verisight.analysis.provenance.limits import DEFAULT_LIMITS
+from verisight.analysis.record import ItemRecord
+from verisight.limits import Limits
 
 C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 
@@ -117,7 +117,7 @@ def test_broken_box_headers_are_problems_not_exceptions(clip: bytes, tail: bytes
 
 
 def test_webm_gets_an_empty_report() -> None:
-    from vigil.demo_video import make_video
+    from verisight.demo_video import make_video
 
     webm = make_video(2, seed=3, codec="libvpx-vp9", container="webm")
     rec = analyse_bytes(webm, Limits())

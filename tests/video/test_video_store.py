@@ -5,8 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from vigil.case import Case, media_json
-from vigil.demo_video import make_video
+from verisight.case import Case, media_json
+from verisight.demo_video import make_video
 
 
 def test_scan_stores_video_frames_and_contact_sheet(

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import av
 
-from vigil.analysis import analyse_bytes
-from vigil.analysis.record import VideoFrame, VideoInfo
-from vigil.case import Case
-from vigil.demo_video import transcode
-from vigil.limits import Limits
-from vigil.matching import read_bank, write_bank
-from vigil.matching.vpdq import format_vpdq_line, score
+from verisight.analysis import analyse_bytes
+from verisight.analysis.record import VideoFrame, VideoInfo
+from verisight.case import Case
+from verisight.demo_video import transcode
+from verisight.limits import Limits
+from verisight.matching import read_bank, write_bank
+from verisight.matching.vpdq import format_vpdq_line, score
 
 LIMITS = Limits()
 

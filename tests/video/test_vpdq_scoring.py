@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vigil.analysis.record import VideoFrame
-from vigil.matching import vpdq
-from vigil.matching.vpdq import distances, match_videos, score
+from verisight.analysis.record import VideoFrame
+from verisight.matching import vpdq
+from verisight.matching.vpdq import distances, match_videos, score
 
 
 def _video(

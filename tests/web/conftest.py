@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.conftest import write_images
-from vigil.assessment import AssessmentService
-from vigil.assessment.accounts import RateLimiter
-from vigil.case import Case
-from vigil.web import create_app
+from verisight.assessment import AssessmentService
+from verisight.assessment.accounts import RateLimiter
+from verisight.case import Case
+from verisight.web import create_app
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "analyst", "reviewer", "auditor")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Table
 
 from tests.web.conftest import DECISION, Browser
-from vigil.assessment import AssessmentService
-from vigil.store.schema import Bank, BankEntry, Match, Sighting
+from verisight.assessment import AssessmentService
+from verisight.store.schema import Bank, BankEntry, Match, Sighting
 
 Factory = Callable[[], Browser]
 

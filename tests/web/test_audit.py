@@ -1,5 +1,5 @@
 """The audit log: every action is an entry, and tampering with the database is detected
-(on SQLite and PostgreSQL); ``vigil audit verify`` reports it."""
+(on SQLite and PostgreSQL); ``verisight audit verify`` reports it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from sqlalchemy import Table, delete, update
 from typer.testing import CliRunner
 
 from tests.web.conftest import DECISION, Browser
-from vigil.assessment import AssessmentService
-from vigil.cli import web as web_cli
-from vigil.store.audit import AuditLog
-from vigil.store.schema import AuditEntry
+from verisight.assessment import AssessmentService
+from verisight.cli import web as web_cli
+from verisight.store.audit import AuditLog
+from verisight.store.schema import AuditEntry
 
 AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 
@@ -73,7 +73,7 @@ def test_edited_entry_is_detected(
 def test_edit_with_recomputed_hash_is_detected_by_the_next_entry(
     service: AssessmentService,
 ) -> None:
-    from vigil.store.audit import entry_hash
+    from verisight.store.audit import entry_hash
 
     _seed(service)
     seq = 3

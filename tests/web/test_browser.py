@@ -18,9 +18,9 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.web.conftest import PASSWORD
-from vigil.assessment import AssessmentService
-from vigil.web import create_app
-from vigil.web.server import background
+from verisight.assessment import AssessmentService
+from verisight.web import create_app
+from verisight.web.server import background
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -10,14 +10,14 @@ from sqlalchemy import text
 
 from tests.conftest import write_images
 from tests.web.conftest import DECISION, Browser
-from vigil.assessment import AssessmentService
-from vigil.case import Case
-from vigil.clustering import ClusterPlan, Member, NearDuplicateCluster
-from vigil.store.clusters import ClusterStore
+from verisight.assessment import AssessmentService
+from verisight.case import Case
+from verisight.clustering import ClusterPlan, Member, NearDuplicateCluster
+from verisight.store.clusters import ClusterStore
 
 
 def make_cluster(service: AssessmentService, rep: str, members: dict[str, int]) -> None:
-    """A near-duplicate cluster written as `vigil cluster` would (benign generated images)."""
+    """A near-duplicate cluster written as `verisight cluster` would (benign generated images)."""
     cluster = NearDuplicateCluster(
         rep, (Member(rep, 0), *(Member(s, d) for s, d in members.items()))
     )

@@ -1,4 +1,4 @@
-"""Roles enforced on the server, the taxonomy mappings, and the ``vigil`` web commands."""
+"""Roles enforced on the server, the taxonomy mappings, and the ``verisight`` web commands."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from tests.web.conftest import DECISION, Browser
 from tests.web.test_audit import cli
-from vigil.assessment import AssessmentService
-from vigil.assessment.mappings import JUDGEMENT_CALLS, map_decision, prefill_from_bank
-from vigil.assessment.review import ReviewPolicy, agrees, review_reason, sampled
-from vigil.assessment.roles import PERMISSIONS, Perm, Role
-from vigil.cli import web as web_cli
-from vigil.store.assessments import Decision
+from verisight.assessment import AssessmentService
+from verisight.assessment.mappings import JUDGEMENT_CALLS, map_decision, prefill_from_bank
+from verisight.assessment.review import ReviewPolicy, agrees, review_reason, sampled
+from verisight.assessment.roles import PERMISSIONS, Perm, Role
+from verisight.cli import web as web_cli
+from verisight.store.assessments import Decision
 
 Factory = Callable[[], Browser]
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import PASSWORD, Browser
-from vigil.assessment import AssessmentService
-from vigil.web import create_app
+from verisight.assessment import AssessmentService
+from verisight.web import create_app
 
 PAGES = ["/", "/queue", "/next", "/grid", "/settings", "/admin", "/audit", "/export.json"]
 
@@ -45,7 +45,7 @@ def test_login_sets_a_strict_httponly_cookie_and_stores_argon2(
         follow_redirects=False,
     )
     assert r.status_code == 303
-    cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith("vigil_session="))
+    cookie = next(v for v in r.headers.get_list("set-cookie") if v.startswith("verisight_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
     user = service.users.by_name("analyst")
     assert user and user.password_hash.startswith("$argon2id$")
@@ -115,10 +115,10 @@ def test_security_headers_and_no_inline_script(browser: Browser, shas: list[str]
 
 
 def test_static_assets_are_local(browser: Browser) -> None:
-    for name in ("htmx.min.js", "vigil.js", "vigil.css"):
+    for name in ("htmx.min.js", "verisight.js", "verisight.css"):
         r = browser.client.get(f"/static/{name}")
         assert r.status_code == 200 and len(r.content) > 500
-    assert (Path(__file__).parents[2] / "vigil/web/static/htmx.LICENSE.txt").is_file()
+    assert (Path(__file__).parents[2] / "verisight/web/static/htmx.LICENSE.txt").is_file()
 
 
 def test_logout_ends_the_session(browser: Browser) -> None:
@@ -133,7 +133,7 @@ def test_logout_ends_the_session(browser: Browser) -> None:
 def test_user_add_validates(
     service: AssessmentService, name: str, role: str, password: str
 ) -> None:
-    from vigil.errors import UsageError
+    from verisight.errors import UsageError
 
     with pytest.raises(UsageError):
         service.accounts.add_user(name, role, password)

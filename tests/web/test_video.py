@@ -19,12 +19,12 @@ from PIL import Image
 from tests.conftest import write_images
 from tests.web.conftest import DECISION, Browser
 from tests.web.test_welfare import image, is_grey, sharpness
-from vigil.analysis.video import _SheetCollector
-from vigil.assessment import AssessmentService
-from vigil.assessment.video import crop_tile, sheet_frame_indices
-from vigil.case import Case
-from vigil.demo_video import make_video
-from vigil.media.video import SampledFrame
+from verisight.analysis.video import _SheetCollector
+from verisight.assessment import AssessmentService
+from verisight.assessment.video import crop_tile, sheet_frame_indices
+from verisight.case import Case
+from verisight.demo_video import make_video
+from verisight.media.video import SampledFrame
 
 Factory = Callable[[], Browser]
 SIZE = (160, 120)

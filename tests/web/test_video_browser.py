@@ -12,7 +12,7 @@ import pytest
 
 from tests.web.test_browser import browser_ctx, login  # noqa: F401 (fixture)
 from tests.web.test_video import case, clips  # noqa: F401 (fixtures)
-from vigil.assessment import AssessmentService
+from verisight.assessment import AssessmentService
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from PIL import Image, ImageChops, ImageStat
 from sqlalchemy import Table, update
 
 from tests.web.conftest import Browser
-from vigil.assessment import AssessmentService
-from vigil.assessment.welfare import WelfareSettings, resolve, summarise
-from vigil.store.schema import WebSession
+from verisight.assessment import AssessmentService
+from verisight.assessment.welfare import WelfareSettings, resolve, summarise
+from verisight.store.schema import WebSession
 
 Factory = Callable[[], Browser]
 

@@ -1,0 +1,542 @@
+"""The assessment service: the one place the CLI and the web app get their rules from.
+
+Built from a :class:`verisight.case.Case`. Every method takes the acting user, checks the user's
+role (:mod:`verisight.assessment.roles`) and writes an audit entry for each view, reveal,
+assessment, review and export. The web layer only translates HTTP to these calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from PIL import Image
+
+from verisight.assessment import derivatives, review
+from verisight.assessment import video as vid
+from verisight.assessment.accounts import Accounts, RateLimiter
+from verisight.assessment.clusters import (
+    PROPAGATED,
+    ClusterContext,
+    ClusterDecisions,
+    PropagationResult,
+)
+from verisight.assessment.mappings import Mapped, map_decision, prefill_from_bank
+from verisight.assessment.roles import Perm, can
+from verisight.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
+from verisight.case import Case
+from verisight.clustering.propagation import PropagationPlan
+from verisight.clustering.triage import TriagePolicy
+from verisight.errors import MediaNotFound, UsageError, VerisightError
+from verisight.store import MediaView
+from verisight.store.assessments import (
+    AssessmentRecord,
+    Assessments,
+    BankMatch,
+    Decision,
+    OpinionRecord,
+    StaleVersion,
+)
+from verisight.store.audit import AuditLog, AuditRecord, AuditReport
+from verisight.store.clusters import ClusterStore, ClusterView
+from verisight.store.users import UserRecord, Users
+
+__all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
+
+
+class Forbidden(VerisightError):
+    """The user's role does not allow this."""
+
+
+class InvalidDecision(UsageError):
+    """A submitted form does not fit the taxonomy."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    provenance: str | None = None
+    bank: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    sha256: str
+    priority: int
+    provenance: str | None
+    matched: bool
+    bank_category: int | None
+    first_seen: str
+    #: Triage tier and near-duplicate cluster (when the case has clusters).
+    tier: str | None = None
+    cluster_size: int = 1
+    #: The representative, when this media is another member of its cluster.
+    representative: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueView:
+    to_assess: list[QueueEntry]
+    total: int
+    second_reviews: list[AssessmentRecord]
+    disputes: list[AssessmentRecord]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    media: MediaView
+    provenance: str | None
+    matches: list[BankMatch]
+    bank_category: int | None
+    assessment: AssessmentRecord | None
+    opinions: list[OpinionRecord]
+    #: Values the form starts with (current decision, else a bank's category, else defaults).
+    form: dict[str, str]
+    prefilled_from_bank: bool
+    #: "assess" | "edit" | "second-opinion" | "resolve" | "read"
+    mode: str
+    mapped: Mapped | None
+    has_image: bool
+    next_sha: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: Its near-duplicate cluster (None: alone or not clustered).
+    cluster: ClusterContext | None = None
+    #: Video facts, sheet frames and playability (videos and animated images).
+    video: vid.VideoFacts | None = None
+
+
+#: A Play grant lasts at most this long (the video route refuses afterwards: play again).
+PLAY_GRANT = timedelta(hours=4)
+
+
+class AssessmentService:
+    def __init__(
+        self,
+        case: Case,
+        *,
+        limiter: RateLimiter | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        engine = case.store.engine
+        self.case = case
+        self.users = Users(engine)
+        self.audit = AuditLog(engine)
+        self.assessments = Assessments(engine)
+        self.accounts = Accounts(self.users, self.audit, limiter, hasher)
+        self.clusters = ClusterDecisions(
+            self.assessments, self.audit, ClusterStore(engine),
+            lambda sha: case.thumbnail(sha) is not None,
+        )  # fmt: skip
+
+    # permissions and policy
+    def require(self, user: UserRecord, perm: Perm) -> None:
+        """Raise :class:`Forbidden` (and audit the refusal) unless the user's role allows it."""
+        if not can(user.role, perm):
+            self.audit.append(user.name, "denied", detail={"perm": perm.value})
+            raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
+
+    def review_policy(self) -> review.ReviewPolicy:
+        return review.ReviewPolicy.from_setting(self.users.org_setting("qa"))
+
+    def set_review_policy(self, admin: UserRecord, sample_rate: float) -> None:
+        self.require(admin, Perm.MANAGE)
+        if not 0.0 <= sample_rate <= 1.0:
+            raise UsageError("the second-review share is between 0 and 1")
+        self.users.set_org_setting("qa", {"sample_rate": sample_rate})
+        self.audit.append(admin.name, "org-settings", detail={"qa": sample_rate})
+
+    def triage_policy(self) -> TriagePolicy:
+        """The queue's tier order: org setting ``triage`` ``{"order": [tier, ...]}``."""
+        names = self.users.org_setting("triage").get("order")
+        try:
+            return TriagePolicy.from_names(names) if names else TriagePolicy()
+        except (TypeError, ValueError):
+            return TriagePolicy()
+
+    # the form
+    @staticmethod
+    def parse_decision(form: Mapping[str, str]) -> Decision:
+        values: dict[str, str | None] = {}
+        for f in FIELDS:
+            v = (form.get(f.name) or "").strip()
+            if f.only_for and form.get("outcome") not in f.only_for:
+                values[f.name] = None
+                continue
+            if v not in f.codes():
+                raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
+            values[f.name] = v
+        note = (form.get("note") or "").strip()[:4000] or None
+        return Decision(
+            outcome=str(values["outcome"]),
+            category=values[CATEGORY.name],
+            origin=str(values["origin"]),
+            age_band=str(values["age_band"]),
+            sex=str(values["sex"]),
+            note=note,
+        )
+
+    # queue
+    def queue(self, user: UserRecord, filt: QueueFilter, limit: int = 50) -> QueueView:
+        self.require(user, Perm.VIEW_MEDIA)
+        if filt.provenance and filt.provenance not in review.PROVENANCE_VERDICTS:
+            raise UsageError(f"provenance: one of {', '.join(review.PROVENANCE_VERDICTS)}")
+        cands = review.order(
+            self.assessments.candidates(
+                provenance=filt.provenance, bank=filt.bank, source=filt.source
+            )
+        )
+        triaged = self.clusters.triage(cands, self.triage_policy())
+        if triaged is None:
+            entries = [
+                QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched,
+                           c.bank_category, c.first_seen)
+                for c in cands[:limit]
+            ]  # fmt: skip
+        else:
+            entries = [
+                QueueEntry(t.candidate.sha256, review.priority(t.candidate),
+                           t.candidate.provenance, t.candidate.matched,
+                           t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
+                           t.placement.size if t.placement else 1,
+                           t.placement.representative if t.is_member and t.placement else None)
+                for t in triaged[:limit]
+            ]  # fmt: skip
+        pending = self.assessments.by_status(("awaiting-review",))
+        seconds = [a for a in pending if a.analyst != user.name]
+        disputes = self.assessments.by_status(("disputed",)) if can(user.role, Perm.RESOLVE) else []
+        return QueueView(entries, len(cands), seconds, disputes)
+
+    def next_item(
+        self, user: UserRecord, filt: QueueFilter, after: str | None = None
+    ) -> str | None:
+        view = self.queue(user, filt, limit=2)
+        for e in view.to_assess:
+            if e.sha256 != after:
+                return e.sha256
+        for a in view.second_reviews + view.disputes:
+            if a.media_sha256 != after:
+                return a.media_sha256
+        return None
+
+    # one media
+    def _media(self, sha256: str) -> MediaView:
+        if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
+            raise MediaNotFound(f"no media {sha256[:80]!r}")
+        return self.case.media_show(sha256)
+
+    def _bank_category(self, matches: list[BankMatch]) -> tuple[int | None, str | None]:
+        for m in matches:
+            if m.category is not None:
+                return m.category, m.label
+        return None, None
+
+    def _mode(self, user: UserRecord, a: AssessmentRecord | None) -> str:
+        if a is None:
+            return "assess" if can(user.role, Perm.ASSESS) else "read"
+        if a.status == "awaiting-review" and a.analyst != user.name:
+            return "second-opinion" if can(user.role, Perm.SECOND_OPINION) else "read"
+        if a.status == "disputed":
+            return "resolve" if can(user.role, Perm.RESOLVE) else "read"
+        if a.status == "resolved" and not can(user.role, Perm.RESOLVE):
+            return "read"
+        return "edit" if can(user.role, Perm.ASSESS) else "read"
+
+    def item(
+        self, user: UserRecord, sha256: str, filt: QueueFilter | None = None, *, via: str = "item"
+    ) -> ItemView:
+        """Everything shown on the item page (``via="grid"``: a grid cell, without the next
+        item); audited as a view; closes the user's open reveals (navigation reverts them)."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        self.users.conceal_all(user.id, datetime.now(UTC))
+        matches = self.assessments.bank_matches(sha256)
+        bank_cat, bank_label = self._bank_category(matches)
+        a = self.assessments.get(sha256)
+        mode = self._mode(user, a)
+        form: dict[str, str] = dict(DEFAULTS)
+        from_bank = False
+        if a is not None and mode != "second-opinion":
+            form |= {k: v for k, v in asdict(a.decision).items() if v is not None}
+        elif a is None:
+            bank = prefill_from_bank(bank_cat, bank_label)
+            from_bank = bool(bank)
+            form |= bank
+        self.audit.append(user.name, "view", sha256, {"mode": mode, "via": via})
+        return ItemView(
+            media=media,
+            provenance=self.assessments.provenance(sha256),
+            matches=matches,
+            bank_category=bank_cat,
+            assessment=a,
+            opinions=self.assessments.opinions(sha256),
+            form=form,
+            prefilled_from_bank=from_bank,
+            mode=mode,
+            mapped=map_decision(a.decision) if a else None,
+            has_image=self._preview(media) is not None,
+            next_sha=(
+                self.next_item(user, filt or QueueFilter(), after=sha256) if via == "item" else None
+            ),
+            cluster=self.clusters.context(sha256) if via == "item" else None,
+            video=self._video_facts(media) if via == "item" else None,
+        )
+
+    def _video_facts(self, media: MediaView) -> vid.VideoFacts | None:
+        v = media.video
+        if v is None:
+            return None
+        picks = vid.sheet_frame_indices(len(v.frames))
+        _path, why = vid.playable_original(media)
+        return vid.VideoFacts(
+            duration=v.duration, fps=v.fps, width=v.width, height=v.height, codec=v.codec,
+            audio=v.audio, sampled=len(v.frames),
+            frames=tuple(vid.SheetFrame(i, v.frames[k].number, v.frames[k].t)
+                         for i, k in enumerate(picks)),
+            has_sheet=self.case.contact_sheet(media.sha256) is not None, unplayable=why,
+        )  # fmt: skip
+
+    # images and reveals
+    def _preview(self, media: MediaView) -> Path | None:
+        """What the item shows: a video's contact sheet, else the thumbnail."""
+        if media.video is not None:
+            sheet = self.case.contact_sheet(media.sha256)
+            if sheet is not None:
+                return sheet
+        return self.case.thumbnail(media.sha256)
+
+    def _thumb(self, sha256: str) -> Path:
+        path = self._preview(self._media(sha256))
+        if path is None:
+            raise MediaNotFound(f"no image for media {sha256}")
+        return path
+
+    def image(self, user: UserRecord, sha256: str, *, revealed: bool = False) -> bytes:
+        """The shielded derivative, or the revealed one while a reveal is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        path = self._thumb(sha256)
+        settings = self.accounts.welfare(user)
+        if not revealed:
+            return derivatives.shielded(path, settings)
+        if not self.users.open_reveal(user.id, sha256):
+            raise Forbidden("reveal the item first (an audited request)")
+        return derivatives.revealed(path, settings)
+
+    def frame(self, user: UserRecord, sha256: str, index: int, *, revealed: bool = False) -> bytes:
+        """Tile ``index`` of a video's contact sheet, shielded, or clear while revealed."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        sheet = self.case.contact_sheet(sha256)
+        if media.video is None or sheet is None:
+            raise MediaNotFound(f"no contact sheet for media {sha256}")
+        count = len(vid.sheet_frame_indices(len(media.video.frames)))
+        settings = self.accounts.welfare(user)
+        if revealed and not self.users.open_reveal(user.id, sha256):
+            raise Forbidden("reveal the item first (an audited request)")
+        with Image.open(sheet) as im:
+            try:
+                tile = vid.crop_tile(im.convert("RGB"), index, count)
+            except IndexError:
+                raise MediaNotFound(f"no frame {index} on the contact sheet") from None
+        if revealed:
+            return derivatives.reveal_image(tile, settings)
+        return derivatives.shield_image(tile, settings)
+
+    def play(self, user: UserRecord, sha256: str) -> None:
+        """Open playback of a video (audited as ``play``; counts as exposure like a reveal).
+
+        The original must be a plain file whose content is still this media (SHA-256
+        checked); the video route serves it only while this play is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        path, why = vid.playable_original(media)
+        if path is None:
+            raise Forbidden(f"playback unavailable: {why}")
+        if not _same_content(path, sha256):
+            raise Forbidden("playback unavailable: the original file has changed")
+        now = datetime.now(UTC)
+        if not self.users.open_reveal(user.id, sha256):
+            self.users.record_reveal(user.id, sha256, now)
+        self.audit.append(user.name, "play", sha256, {"path": str(path)})
+
+    def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
+        """The original video to stream and its MIME type, only while a play is open."""
+        self.require(user, Perm.VIEW_MEDIA)
+        media = self._media(sha256)
+        if not self._playing(user, sha256):
+            raise Forbidden("press Play first (an audited request)")
+        path, why = vid.playable_original(media)
+        if path is None:
+            raise Forbidden(f"playback unavailable: {why}")
+        return path, media.mime
+
+    def _playing(self, user: UserRecord, sha256: str) -> bool:
+        """An open reveal of the media that a ``play`` by this user opened or joined."""
+        now = datetime.now(UTC)
+        opened = [
+            r.revealed_at
+            for r in self.users.exposures(user.id, now - PLAY_GRANT)
+            if r.media_sha256 == sha256 and r.concealed_at is None
+        ]
+        if not opened:
+            return False
+        since = min(opened)
+        for e in self.audit.entries(media_sha256=sha256, limit=500):
+            if e.at < since:
+                break
+            if e.actor == user.name and e.action == "play":
+                return True
+        return False
+
+    def reveal(self, user: UserRecord, sha256: str) -> None:
+        self.require(user, Perm.VIEW_MEDIA)
+        self._thumb(sha256)
+        if not self.users.open_reveal(user.id, sha256):
+            self.users.record_reveal(user.id, sha256, datetime.now(UTC))
+            self.audit.append(user.name, "reveal", sha256)
+
+    def conceal(self, user: UserRecord, sha256: str) -> None:
+        self.require(user, Perm.VIEW_MEDIA)
+        if self.users.record_conceal(user.id, sha256, datetime.now(UTC)):
+            self.audit.append(user.name, "conceal", sha256)
+
+    # decisions
+    def submit(
+        self, user: UserRecord, sha256: str, decision: Decision, expected_version: int
+    ) -> AssessmentRecord:
+        """Assess, edit, give a second opinion or resolve, depending on the media's state.
+
+        Raises :class:`StaleVersion` when ``expected_version`` is not the stored version.
+        """
+        self._media(sha256)
+        a = self.assessments.get(sha256)
+        stored = a.version if a is not None else 0
+        if stored != expected_version:
+            raise StaleVersion(a)
+        mode = self._mode(user, a)
+        if mode == "read":
+            self.require(user, Perm.ASSESS)
+            raise Forbidden(f"the {user.role} role may not change this decision")
+        bank_cat, _ = self._bank_category(self.assessments.bank_matches(sha256))
+        current: Decision | None = None
+        analyst_id: int | None = None
+        reason: str | None = None
+        if mode in ("assess", "edit"):
+            self.require(user, Perm.ASSESS)
+            reason = review.review_reason(sha256, decision, bank_cat, self.review_policy())
+            status = "awaiting-review" if reason else "final"
+            stage = "first" if a is None else "edit"
+            analyst_id = user.id
+        elif mode == "second-opinion":
+            assert a is not None
+            self.require(user, Perm.SECOND_OPINION)
+            reason = a.review_reason
+            status = "final" if review.agrees(a.decision, decision) else "disputed"
+            stage, current = "second", a.decision
+        else:
+            assert a is not None
+            self.require(user, Perm.RESOLVE)
+            reason, status, stage = a.review_reason, "resolved", "resolution"
+        replaces = stage == "edit" and (
+            self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
+        )
+        self.assessments.save(
+            sha256, decision, user_id=user.id, stage=stage, expected_version=expected_version,
+            status=status, review_reason=reason, bank_category=bank_cat,
+            analyst_id=analyst_id, current=current,
+        )  # fmt: skip
+        detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
+        if replaces:
+            detail["replaces"] = PROPAGATED  # an override of a propagated decision
+        self.audit.append(user.name, "assess" if stage in ("first", "edit") else "review",
+                          sha256, detail | {"version": expected_version + 1})  # fmt: skip
+        saved = self.assessments.get(sha256)
+        assert saved is not None
+        return saved
+
+    # near-duplicate clusters
+    def propagation_preview(
+        self, user: UserRecord, sha256: str, selected: set[str]
+    ) -> tuple[ClusterView, PropagationPlan, AssessmentRecord]:
+        """What applying ``sha256``'s decision to the selected members would do, and that
+        decision (changes nothing; the confirmation page shows it)."""
+        self.require(user, Perm.ASSESS)
+        self._media(sha256)
+        cluster, plan = self.clusters.plan(user.name, sha256, selected, confirmed=True)
+        a = self.assessments.get(sha256)
+        assert a is not None  # the plan requires a settled decision
+        return cluster, plan, a
+
+    def propagate(
+        self, user: UserRecord, sha256: str, selected: set[str], *, confirmed: bool
+    ) -> PropagationResult:
+        """Apply the representative ``sha256``'s settled decision to the selected members of
+        its near-duplicate cluster that have none of their own; one audit entry per member.
+        Needs ``confirmed`` (the analyst's explicit confirmation)."""
+        self.require(user, Perm.ASSESS)
+        self._media(sha256)
+        if not confirmed:
+            self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
+        return self.clusters.apply(user, sha256, selected)
+
+    def history(
+        self, user: UserRecord, sha256: str
+    ) -> tuple[AssessmentRecord | None, list[OpinionRecord], list[AuditRecord]]:
+        self.require(user, Perm.READ_HISTORY)
+        self._media(sha256)
+        a = self.assessments.get(sha256)
+        if a is not None and self._mode(user, a) == "second-opinion":
+            raise Forbidden("a second opinion is given blind: the history opens after it")
+        self.audit.append(user.name, "history", sha256)
+        return (
+            self.assessments.get(sha256),
+            self.assessments.opinions(sha256),
+            list(self.audit.entries(media_sha256=sha256)),
+        )
+
+    def export(self, user: UserRecord) -> list[dict[str, Any]]:
+        """Every assessment with its mappings to other schemes (audited)."""
+        self.require(user, Perm.EXPORT)
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        while page := self.assessments.assessed_page(offset, 500):
+            offset += len(page)
+            for sha in page:
+                a = self.assessments.get(sha)
+                if a is None:
+                    continue
+                m = map_decision(a.decision)
+                rows.append(
+                    {"media": sha, **asdict(a.decision), "status": a.status,
+                     "analyst": a.analyst, "version": a.version,
+                     "updated_at": a.updated_at.isoformat(),
+                     "vics": m.vics, "ncmec": m.ncmec, "interpol_baseline": m.interpol_baseline}
+                )  # fmt: skip
+        self.audit.append(user.name, "export", detail={"assessments": len(rows)})
+        return rows
+
+    def audit_log(self, user: UserRecord, limit: int = 200) -> list[AuditRecord]:
+        self.require(user, Perm.READ_AUDIT)
+        return list(self.audit.entries(limit=limit))
+
+    def verify_audit(self) -> AuditReport:
+        return self.audit.verify()
+
+
+def _same_content(path: Path, sha256: str) -> bool:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256
+
+
+def is_criminal(outcome: str) -> bool:
+    return outcome in CRIMINAL

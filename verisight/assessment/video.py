@@ -1,0 +1,115 @@
+"""Videos in the analyst's room: the contact sheet's frames, and where playback may come from.
+
+Frame stepping crops the tiles of the stored contact sheet (a JPEG grid made while hashing,
+see :mod:`verisight.analysis.video`) rather than decoding the original again: it works for
+archive members and missing originals too, never runs a decoder on a web request, and the
+tiles go through the same shielded/revealed derivatives as images.
+:func:`sheet_frame_indices` replays the sheet's choice of frames (a bounded, evenly spread
+subset of the sampled frames) so each tile gets its sampled frame's timestamp.
+
+Playback streams the original file in place, only when one sighting is a plain file whose
+size still matches (:func:`playable_original`); archive and WARC members are never extracted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from verisight.analysis.video import SHEET_COLUMNS, SHEET_FRAMES
+from verisight.store import MediaView
+
+__all__ = [
+    "PLAYABLE_KINDS",
+    "SheetFrame",
+    "VideoFacts",
+    "crop_tile",
+    "playable_original",
+    "sheet_frame_indices",
+]
+
+#: Media kinds a browser may play (animated GIF/WebP get the contact sheet only).
+PLAYABLE_KINDS = frozenset({"video"})
+#: Gap between contact-sheet cells, in pixels (as drawn by the sheet renderer).
+_GAP = 4
+
+
+@dataclass(frozen=True)
+class SheetFrame:
+    """One tile of the contact sheet: its position and the sampled frame it shows."""
+
+    index: int
+    number: int
+    t: float
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What the item page shows about a video."""
+
+    duration: float | None
+    fps: float
+    width: int
+    height: int
+    codec: str
+    audio: bool
+    sampled: int
+    frames: tuple[SheetFrame, ...]
+    has_sheet: bool
+    #: Why playback is not offered (None: the Play action is available).
+    unplayable: str | None
+
+
+def sheet_frame_indices(sampled: int) -> list[int]:
+    """Indices (into the sampled frames) of the frames a contact sheet of ``sampled`` shows.
+
+    Replays :class:`verisight.analysis.video._SheetCollector`: every ``stride``-th frame is kept,
+    the kept list is halved (and the stride doubled) when it reaches twice the sheet's size,
+    then the sheet picks evenly among the kept frames.
+    """
+    stride, kept = 1, []
+    for seen in range(sampled):
+        if seen % stride == 0:
+            kept.append(seen)
+            if len(kept) >= 2 * SHEET_FRAMES:
+                kept = kept[::2]
+                stride *= 2
+    if len(kept) <= SHEET_FRAMES:
+        return kept
+    last = len(kept) - 1
+    return [kept[round(i * last / (SHEET_FRAMES - 1))] for i in range(SHEET_FRAMES)]
+
+
+def crop_tile(sheet: Image.Image, index: int, count: int) -> Image.Image:
+    """Tile ``index`` of a contact sheet holding ``count`` tiles (IndexError when outside)."""
+    if not 0 <= index < count:
+        raise IndexError(index)
+    cols = min(SHEET_COLUMNS, count)
+    rows = math.ceil(count / cols)
+    cw = (sheet.width - (cols + 1) * _GAP) // cols
+    ch = (sheet.height - (rows + 1) * _GAP) // rows
+    if cw <= 0 or ch <= 0:
+        raise IndexError(index)
+    r, c = divmod(index, cols)
+    x, y = _GAP + c * (cw + _GAP), _GAP + r * (ch + _GAP)
+    return sheet.crop((x, y, x + cw, y + ch))
+
+
+def playable_original(media: MediaView) -> tuple[Path | None, str | None]:
+    """(the original file to stream, None) or (None, why playback is unavailable)."""
+    if media.kind not in PLAYABLE_KINDS:
+        return None, "an animated image: the contact sheet only"
+    plain = [s for s in media.sightings if len(s.chain) == 1]
+    if not plain:
+        return None, "only seen inside archives or captures: the contact sheet only"
+    for s in plain:
+        path = Path(s.chain[0])
+        try:
+            if path.is_file() and path.stat().st_size == media.size:
+                return path, None
+        except OSError:
+            continue
+    return None, "the original file is no longer readable at its path: the contact sheet only"

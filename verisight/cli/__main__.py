@@ -1,0 +1,3 @@
+from verisight.cli import main
+
+main()

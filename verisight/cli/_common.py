@@ -1,0 +1,48 @@
+"""Shared pieces of the ``verisight`` command: consoles, common options, error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from verisight.case import DATABASE_URL_ENV, Case
+from verisight.errors import UsageError, VerisightError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+CaseOpt = Annotated[
+    Path, typer.Option("--case", help="Case directory (database and derived files).")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=DATABASE_URL_ENV,
+        help="SQLAlchemy URL of the case database, e.g. postgresql+psycopg://host/db "
+        "(default: SQLite inside the case directory).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def fail(exc: VerisightError) -> NoReturn:
+    """Print a user-facing error and exit: 2 for bad usage, 1 otherwise."""
+    err.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2 if isinstance(exc, UsageError) else 1)
+
+
+def open_case(case: Path, database_url: str | None, create: bool = False) -> Case:
+    try:
+        return Case(case, database_url, create=create)
+    except VerisightError as exc:
+        fail(exc)
+
+
+def emit_jsonl(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")

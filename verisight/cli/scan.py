@@ -1,0 +1,164 @@
+"""``verisight scan`` and ``verisight demo``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from verisight.case import DEFAULT_CASE_DIR, Case
+from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, err, fail, open_case, out
+from verisight.errors import VerisightError
+from verisight.limits import Limits
+from verisight.scanning import ScanSummary
+
+_DEFAULTS = Limits()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(scan)
+    app.command()(demo)
+
+
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders, archives, WARC files.")],
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Analysis processes (default: cores).")
+    ] = None,
+    json_out: JsonOpt = False,
+    max_depth: Annotated[
+        int, typer.Option(help="Open archives nested up to this depth.")
+    ] = _DEFAULTS.max_archive_depth,
+    max_pixels: Annotated[
+        int, typer.Option(help="Refuse images with more pixels (decompression bombs).")
+    ] = _DEFAULTS.max_pixels,
+    max_member_mb: Annotated[
+        int, typer.Option(help="Largest archive member / WARC payload read, in MiB.")
+    ] = _DEFAULTS.max_member_bytes >> 20,
+    max_total_gb: Annotated[
+        int, typer.Option(help="Most data extracted from one archive, in GiB (zip bombs).")
+    ] = _DEFAULTS.max_total_bytes >> 30,
+    max_ratio: Annotated[
+        float, typer.Option(help="Highest compression ratio accepted for a member (zip bombs).")
+    ] = _DEFAULTS.max_compression_ratio,
+    batch_size: Annotated[int, typer.Option(help="Rows per database transaction.")] = 500,
+    detector: Annotated[
+        Path | None,
+        typer.Option(help="An ONNX image classifier to score every image (see README)."),
+    ] = None,
+) -> None:
+    """Take in files, folders, archives and web captures; fingerprint every file."""
+    limits = Limits(
+        max_pixels=max_pixels,
+        max_archive_depth=max_depth,
+        max_member_bytes=max_member_mb << 20,
+        max_total_bytes=max_total_gb << 30,
+        max_compression_ratio=max_ratio,
+    )
+    with open_case(case, database_url, create=True) as c:
+        try:
+            summary = _scan_with_progress(c, paths, workers, limits, batch_size, detector)
+        except VerisightError as exc:
+            fail(exc)
+    if json_out:
+        sys.stdout.write(json.dumps(summary.to_json()) + "\n")
+    else:
+        _print_summary(summary)
+
+
+def _scan_with_progress(
+    c: Case,
+    paths: list[Path],
+    workers: int | None,
+    limits: Limits,
+    batch_size: int,
+    detector: Path | None = None,
+) -> ScanSummary:
+    if not err.is_terminal:
+        return c.scan(
+            paths, workers=workers, limits=limits, batch_size=batch_size, detector=detector
+        )
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scanning", total=None)
+
+        def update(s: ScanSummary) -> None:
+            progress.update(
+                task,
+                description=f"seen {s.seen:,} · analysed {s.analysed:,} · failed {s.failed:,}"
+                f" · skipped {s.skipped:,}",
+            )
+
+        return c.scan(
+            paths,
+            workers=workers,
+            limits=limits,
+            batch_size=batch_size,
+            on_progress=update,
+            detector=detector,
+        )
+
+
+def _print_summary(s: ScanSummary) -> None:
+    verb = "resumed and finished" if s.resumed else "finished"
+    out.print(f"Scan #{s.scan} {verb} in {s.elapsed_seconds:.1f} s")
+    check = "reconciles" if s.reconciles else "DOES NOT RECONCILE"
+    out.print(
+        f"  seen {s.seen:,} = analysed {s.analysed:,} + failed {s.failed:,}"
+        f" + skipped {s.skipped:,}  ({check})"
+    )
+    out.print(
+        f"  distinct media {s.distinct_media:,}, duplicate sightings {s.duplicate_sightings:,}"
+        + (f", already recorded {s.already_recorded:,}" if s.already_recorded else "")
+    )
+    if s.by_type:
+        out.print("  by type: " + ", ".join(f"{k} {v:,}" for k, v in sorted(s.by_type.items())))
+    if s.errors_by_reason:
+        out.print(
+            "  failed/skipped by reason: "
+            + ", ".join(f"{k} {v:,}" for k, v in s.errors_by_reason.most_common())
+        )
+        out.print("  (details: verisight sightings list --status failed)")
+    if s.matching:
+        m = s.matching
+        out.print(
+            f"  bank matches: {m['media_matched']:,} media ({m['new_matches']:,} new matches)"
+            + (f", {m['suppressed_by_negative_banks']:,} suppressed by negative banks"
+               if m["suppressed_by_negative_banks"] else "")
+        )  # fmt: skip
+    out.print(f"  case: {s.case}")
+
+
+def demo(
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    collection: Annotated[
+        Path, typer.Option(help="Where to write the generated demo collection.")
+    ] = Path("verisight-demo"),
+    workers: Annotated[int | None, typer.Option("--workers", "-w")] = None,
+) -> None:
+    """Generate a benign demo collection (variants, archives, corrupt files) and scan it."""
+    from verisight.demo import build_demo_collection
+
+    n = build_demo_collection(collection)
+    out.print(
+        f"Demo collection: {n} files written to {collection}/ (generated shapes, no downloads)"
+    )
+    with open_case(case, None, create=True) as c:
+        try:
+            summary = _scan_with_progress(c, [collection], workers, Limits(), 500)
+        except VerisightError as exc:
+            fail(exc)
+    _print_summary(summary)
+    out.print(f"Next: verisight media list --case {case}")

@@ -1,0 +1,108 @@
+"""``verisight serve``, ``user add`` and ``audit verify``: the analyst's room."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from verisight.case import DEFAULT_CASE_DIR
+from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, err, fail, open_case, out
+from verisight.errors import VerisightError
+
+user_app = typer.Typer(help="Manage the people who use the web app.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+
+
+def serve(
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on (127.0.0.1 unless behind a TLS proxy)."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind TLS).")
+    ] = False,
+) -> None:
+    """Start the assessment web app (the analyst's room)."""
+    import uvicorn
+
+    from verisight.assessment import AssessmentService
+    from verisight.web import create_app
+
+    with open_case(case, database_url) as c:
+        service = AssessmentService(c)
+        if not service.users.all():
+            err.print(
+                "[yellow]no users yet:[/yellow] add one with `verisight user add NAME --role admin`"
+            )
+        out.print(f"Verisight on http://{host}:{port}/  (case {c.directory})")
+        uvicorn.run(
+            create_app(service, secure_cookies=secure_cookies),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            server_header=False,
+        )
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="admin, analyst, reviewer or auditor.")],
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a user (the password is prompted for, or read from stdin)."""
+    from verisight.assessment import AssessmentService
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_case(case, database_url) as c:
+        try:
+            AssessmentService(c).accounts.add_user(name, role, password)
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"added {name} ({role})")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recompute the audit log's hash chain; exit 1 if any entry was edited, deleted or moved."""
+    from verisight.assessment import AssessmentService
+
+    with open_case(case, database_url) as c:
+        report = AssessmentService(c).verify_audit()
+    if json_out:
+        emit_jsonl({"ok": report.ok, "entries": report.entries, "head": report.head,
+                    "problems": report.problems})  # fmt: skip
+    elif report.ok:
+        out.print(f"audit log intact: {report.entries} entries, head {report.head}")
+    else:
+        for p in report.problems:
+            err.print(f"[red]broken:[/red] {p}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+__all__ = ["register"]

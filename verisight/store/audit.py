@@ -1,0 +1,177 @@
+"""The audit log: append-only and hash-chained.
+
+Each entry's ``hash`` is ``sha256(prev_hash + "\\n" + canonical JSON of the entry)``, where the
+canonical JSON covers ``seq``, ``at``, ``actor``, ``action``, ``media`` and ``detail`` with sorted
+keys. The first entry's ``prev_hash`` is 64 zeros. Editing an entry changes its hash; deleting
+or reordering entries breaks the ``seq`` sequence or the next entry's ``prev_hash``.
+:meth:`AuditLog.verify` finds all of these. Removing the newest entries leaves a shorter,
+valid chain: record :attr:`AuditReport.head` elsewhere to detect that too.
+
+Appends are serialised by the ``seq`` primary key: two writers racing for the same ``seq``
+make one fail, and it retries on top of the other's entry, so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.exc import IntegrityError
+
+from verisight.store.schema import AuditEntry
+
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    at: datetime
+    actor: str | None
+    action: str
+    media_sha256: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of :meth:`AuditLog.verify`: ``ok`` when no problem was found."""
+
+    entries: int
+    head: str
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def canonical(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str | None,
+    action: str,
+    media: str | None,
+    detail_json: str,
+) -> str:
+    body = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(),
+        "actor": actor,
+        "action": action,
+        "media": media,
+        "detail": json.loads(detail_json),
+    }
+    return hashlib.sha256(f"{prev_hash}\n{canonical(body)}".encode()).hexdigest()
+
+
+class AuditLog:
+    """Append and verify audit entries (who, what, when, which media)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(
+        self,
+        actor: str | None,
+        action: str,
+        media_sha256: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        detail_json = canonical(detail or {})
+        for _attempt in range(50):
+            try:
+                with self.engine.begin() as conn:
+                    last = conn.execute(
+                        select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+                    ).first()
+                    seq = 1 if last is None else int(last.seq) + 1
+                    prev = GENESIS if last is None else str(last.hash)
+                    at = datetime.now(UTC)
+                    digest = entry_hash(prev, seq, at, actor, action, media_sha256, detail_json)
+                    conn.execute(
+                        _AUDIT.insert().values(
+                            seq=seq,
+                            at=at,
+                            actor=actor,
+                            action=action,
+                            media_sha256=media_sha256,
+                            detail=detail_json,
+                            prev_hash=prev,
+                            hash=digest,
+                        )
+                    )
+                return AuditRecord(
+                    seq, at, actor, action, media_sha256, json.loads(detail_json), prev, digest
+                )
+            except IntegrityError:
+                continue  # another writer took this seq: chain on top of it
+        raise RuntimeError("could not append to the audit log (too much contention)")
+
+    def entries(
+        self, *, media_sha256: str | None = None, limit: int | None = None
+    ) -> Iterator[AuditRecord]:
+        """Entries, newest first (all of them, or those about one media)."""
+        q = select(_AUDIT).order_by(_AUDIT.c.seq.desc())
+        if media_sha256 is not None:
+            q = q.where(_AUDIT.c.media_sha256 == media_sha256)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        for r in rows:
+            yield AuditRecord(
+                r.seq, r.at, r.actor, r.action, r.media_sha256, json.loads(r.detail),
+                r.prev_hash, r.hash,
+            )  # fmt: skip
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_AUDIT)).scalar_one())
+
+    def verify(self) -> AuditReport:
+        """Recompute the chain in ``seq`` order and report every break."""
+        problems: list[str] = []
+        prev = GENESIS
+        expected_seq = 1
+        n = 0
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=1000).execute(
+                select(_AUDIT).order_by(_AUDIT.c.seq)
+            )
+            for r in rows:
+                n += 1
+                if r.seq != expected_seq:
+                    problems.append(
+                        f"entry {r.seq}: expected entry {expected_seq} here "
+                        "(entries deleted or renumbered)"
+                    )
+                if r.prev_hash != prev:
+                    problems.append(
+                        f"entry {r.seq}: does not follow the previous entry "
+                        "(an entry before it was deleted, edited or moved)"
+                    )
+                try:
+                    digest = entry_hash(
+                        r.prev_hash, r.seq, r.at, r.actor, r.action, r.media_sha256, r.detail
+                    )
+                except (ValueError, TypeError):
+                    digest = ""
+                if digest != r.hash:
+                    problems.append(f"entry {r.seq}: content does not match its hash (edited)")
+                prev = r.hash
+                expected_seq = r.seq + 1
+        return AuditReport(n, prev, problems)

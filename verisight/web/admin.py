@@ -1,0 +1,58 @@
+"""Admin and auditor screens: organisation settings, users, the audit log, exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from verisight.assessment.roles import Perm
+from verisight.assessment.welfare import SETTINGS
+from verisight.errors import UsageError
+from verisight.web.auth import welfare_values
+from verisight.web.deps import Post, Service, Session, render
+
+router = APIRouter()
+
+
+@router.get("/admin")
+def admin_page(request: Request, service: Service, session: Session) -> Response:
+    service.require(session.user, Perm.MANAGE)
+    return render(request, "admin.html", session, users=service.users.all(),
+                  settings_spec=SETTINGS, org=service.accounts.org_welfare(),
+                  qa=service.review_policy())  # fmt: skip
+
+
+@router.post("/admin/welfare")
+def admin_welfare(service: Service, post: Post) -> Response:
+    service.require(post.user, Perm.MANAGE)
+    try:
+        service.accounts.set_org_welfare(post.user, welfare_values(post.form))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/qa")
+def admin_qa(service: Service, post: Post) -> Response:
+    try:
+        rate = float(post.form.get("sample_rate", "")) / 100
+    except ValueError:
+        raise UsageError("the second-review share is a percentage") from None
+    service.set_review_policy(post.user, rate)
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, service: Service, session: Session) -> Response:
+    entries = service.audit_log(session.user)
+    report = service.verify_audit()
+    return render(request, "audit.html", session, entries=entries, report=report)
+
+
+@router.get("/export.json")
+def export(service: Service, session: Session) -> Response:
+    rows = service.export(session.user)
+    return JSONResponse(
+        {"assessments": rows},
+        headers={"Content-Disposition": 'attachment; filename="verisight-assessments.json"'},
+    )

@@ -1,0 +1,119 @@
+"""The FastAPI application of ``verisight serve``: :func:`create_app` builds it around a service.
+
+Security is in the app, not the browser: every route but the login form and static files
+needs a session; roles are checked by the service; every POST needs the session's CSRF
+token; responses carry a strict CSP (no inline scripts or styles), no framing, no referrer and
+``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from verisight.assessment import AssessmentService, Forbidden, StaleVersion
+from verisight.assessment.accounts import TooManyAttempts
+from verisight.errors import MediaNotFound, UsageError
+from verisight.web import admin, auth, items
+from verisight.web.deps import BadCsrf, NotLoggedIn
+
+STATIC = Path(__file__).with_name("static")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "media-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> FastAPI:
+    """The web app over ``service``; ``secure_cookies`` when served behind TLS."""
+    app = FastAPI(title="Verisight", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+    app.state.secure_cookies = secure_cookies
+
+    @app.middleware("http")
+    async def _headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(NotLoggedIn)
+    async def _login(request: Request, exc: NotLoggedIn) -> Response:
+        if request.method == "GET" and _wants_html(request):
+            return RedirectResponse("/login", status_code=303)
+        return _problem(401, "Not logged in", "log in first")
+
+    @app.exception_handler(BadCsrf)
+    async def _csrf(request: Request, exc: BadCsrf) -> Response:
+        return _problem(403, "CSRF token missing or wrong", "reload the page and try again")
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_html(request):
+            return HTMLResponse(_page("Not allowed", str(exc)), status_code=403)
+        return _problem(403, "Forbidden", str(exc))
+
+    @app.exception_handler(MediaNotFound)
+    async def _missing(request: Request, exc: MediaNotFound) -> Response:
+        return _problem(404, "Not found", str(exc))
+
+    @app.exception_handler(TooManyAttempts)
+    async def _slow(request: Request, exc: TooManyAttempts) -> Response:
+        if _wants_html(request):
+            return HTMLResponse(_page("Too many attempts", str(exc)), status_code=429)
+        return _problem(429, "Too many attempts", str(exc))
+
+    @app.exception_handler(StaleVersion)
+    async def _stale(request: Request, exc: StaleVersion) -> Response:
+        return _problem(409, "Conflict", str(exc))
+
+    @app.exception_handler(UsageError)
+    async def _usage(request: Request, exc: UsageError) -> Response:
+        return _problem(400, "Bad request", str(exc))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth.router)
+    app.include_router(items.router)
+    app.include_router(admin.router)
+    return app
+
+
+def _page(title: str, message: str) -> str:
+    from html import escape
+
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<link rel="stylesheet" href="/static/verisight.css"><title>{escape(title)}</title></head>'
+        f'<body><main><h1>{escape(title)}</h1><p class="error">{escape(message)}</p>'
+        '<p><a href="/">Back</a></p></main></body></html>'
+    )
