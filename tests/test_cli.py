@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import typer.main
 from typer.testing import CliRunner
 
-from tests.conftest import REPO, write_images
+from tests.conftest import write_images
 from verisight.cli import app
 
 runner = CliRunner()
@@ -77,25 +75,3 @@ def test_sightings_list_shows_failures(tmp_path: Path) -> None:
     )
     (row,) = [json.loads(x) for x in res.stdout.splitlines()]
     assert row["reason"] == "empty-file" and row["path"].endswith("empty.jpg")
-
-
-def test_every_command_and_option_is_documented() -> None:
-    readme = (REPO / "README.md").read_text()
-    root = typer.main.get_command(app)
-
-    def walk(cmd: Any, prefix: str) -> None:
-        if hasattr(cmd, "commands"):
-            for name, sub in cmd.commands.items():
-                walk(sub, f"{prefix} {name}".strip())
-            return
-        assert f"verisight {prefix}" in readme, (
-            f"`verisight {prefix}` is not documented in README.md"
-        )
-        for p in cmd.params:
-            for opt in getattr(p, "opts", []):
-                if opt.startswith("--") and opt != "--help":
-                    assert opt in readme, (
-                        f"`verisight {prefix} {opt}` is not documented in README.md"
-                    )
-
-    walk(root, "")

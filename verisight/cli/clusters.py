@@ -45,7 +45,7 @@ def cluster(
         typer.Option(
             "--crops/--no-crops",
             help="Also recognise crops: media alone after PDQ join a cluster whose "
-            "representative aligns with them (see the README).",
+            "representative aligns with them (see docs/clustering.md).",
         ),
     ] = True,
     json_out: JsonOpt = False,
