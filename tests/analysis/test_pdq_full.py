@@ -1,4 +1,5 @@
-"""The numba PDQ (:mod:`verisight.analysis._pdq_full`) is bit for bit the ``pdqhash`` reference.
+"""The numba PDQ (:mod:`verisight.analysis._pdq_full`) is bit for bit the ``pdqhash`` reference,
+for the hash and for its 8 rotations/flips (``compute_dihedral``).
 
 Every comparison is exact: the hash and quality against :func:`pdq_from_pixels`
 (``pdqhash.compute``), and where shown the 256 float DCT outputs against
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.media.images import TESTDATA, TESTDATA_MISSING, scene
-from verisight.analysis._pdq_full import _hash, _luma, pdq_full
+from verisight.analysis._pdq_full import _hash, _luma, pdq_dihedral_full, pdq_full
 from verisight.analysis.pdq import pdq_from_pixels
 from verisight.demo_video import make_video
 
@@ -29,8 +30,16 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return view
 
 
+def reference_dihedral(rgb: np.ndarray) -> list[tuple[str, int]]:
+    """``pdqhash.compute_dihedral``: Meta's C++ for the 8 rotations/flips."""
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    return [(np.packbits(np.asarray(v, np.uint8)).tobytes().hex(), int(quality)) for v in vectors]
+
+
 def assert_identical(rgb: np.ndarray, *, floats: bool = True) -> None:
     assert pdq_full(rgb) == pdq_from_pixels(rgb)
+    if min(rgb.shape[:2]) >= 5:
+        assert pdq_dihedral_full(rgb) == reference_dihedral(rgb)
     if floats and min(rgb.shape[:2]) >= 5:
         reference, quality = pdqhash.compute_float(np.ascontiguousarray(rgb))
         _, our_quality, ours = _hash(rgb)
@@ -107,6 +116,7 @@ def test_gradients_and_stripes() -> None:
 def test_below_minimum_size_is_the_zero_hash(shape: tuple[int, int, int]) -> None:
     rgb = np.full(shape, 200, np.uint8)
     assert pdq_full(rgb) == ("0" * 64, 0)
+    assert pdq_dihedral_full(rgb) == [("0" * 64, 0)] * 8
     if shape[0]:
         assert pdq_full(rgb) == pdq_from_pixels(rgb)
 

@@ -48,7 +48,7 @@ from llvmlite import ir as _ir  # type: ignore[import-untyped, unused-ignore]
 from numba import types as _nbt
 from numba.extending import intrinsic as _intrinsic
 
-__all__ = ["BLOCK", "pdq_full"]
+__all__ = ["BLOCK", "pdq_dihedral_full", "pdq_full"]
 
 #: Rows filtered together (SIMD lanes of the row passes); a multiple of 8. Measured best of
 #: 16-128 on 720p (the working set stays in L2).
@@ -69,6 +69,35 @@ def pdq_full(rgb: np.ndarray) -> tuple[str, int]:
         return _ZERO_HASH, 0
     packed, quality, _ = _hash(rgb)
     return bytes(packed).hex(), int(quality)
+
+
+def pdq_dihedral_full(rgb: np.ndarray) -> list[tuple[str, int]]:
+    """PDQ of the 8 rotations/flips of ``rgb`` from one DCT, in Meta's order (original,
+    rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1).
+
+    Exactly ``pdqhash.compute_dihedral``: the reference derives each variant from the 16x16
+    DCT output by transposing it and negating alternate rows or columns
+    (``dct16OriginalTo*`` in ``pdqhashing.cpp``), then takes the bits above that matrix's
+    Torben median. Negation and transposition are exact on floats, so the same steps here
+    give the same bits.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    if rgb.shape[0] < _MIN_SIDE or rgb.shape[1] < _MIN_SIDE:
+        return [(_ZERO_HASH, 0)] * 8
+    packed, quality, b = _hash(rgb)
+    hashes = [bytes(packed).hex()]
+    for sign, transpose in _DIHEDRAL:
+        variant = b.T * sign if transpose else b * sign
+        hashes.append(_bits(np.ascontiguousarray(variant, np.float32).reshape(-1)))
+    return [(h, quality) for h in hashes]
+
+
+def _bits(coefficients: np.ndarray) -> str:
+    """Meta's 256 hash bits of 256 DCT coefficients (above their Torben median), as hex."""
+    above = coefficients > _torben(coefficients)
+    # Bit k (i * 16 + j) is bit k % 8 of byte 31 - k // 8 of the printed hash.
+    return np.packbits(above.reshape(32, 8), axis=1, bitorder="little")[::-1].tobytes().hex()
 
 
 def _hash(rgb: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
@@ -108,6 +137,26 @@ def _dct_matrix() -> np.ndarray:
 
 _DCT = _dct_matrix()
 _DCT_T = np.ascontiguousarray(_DCT.T)
+
+_ROW_ODD = (np.arange(16) % 2 == 1)[:, None]  # i odd, for B indexed as A[i][j]
+_COL_ODD = (np.arange(16) % 2 == 1)[None, :]  # j odd
+_PLUS, _MINUS = np.float32(1.0), np.float32(-1.0)
+#: (sign applied to A[i][j], whether B is the transpose) for rotate90, rotate180, rotate270,
+#: flipX, flipY, flipPlus1 and flipMinus1 (``pdqhashing.cpp``'s ``dct16OriginalTo*``). The sign
+#: is indexed like A, so a transposed variant is ``(A * sign).T``, written ``A.T * sign.T``.
+_DIHEDRAL_A = (
+    (np.where(_COL_ODD, _PLUS, _MINUS), True),
+    (np.where(_ROW_ODD ^ _COL_ODD, _MINUS, _PLUS), False),
+    (np.where(_ROW_ODD, _PLUS, _MINUS), True),
+    (np.where(_ROW_ODD, _PLUS, _MINUS), False),
+    (np.where(_COL_ODD, _PLUS, _MINUS), False),
+    (np.ones((16, 16), np.float32), True),
+    (np.where(_ROW_ODD ^ _COL_ODD, _MINUS, _PLUS), True),
+)
+_DIHEDRAL = tuple(
+    (np.ascontiguousarray(sign.T) if transpose else sign, transpose)
+    for sign, transpose in _DIHEDRAL_A
+)
 
 
 # ------------------------------------------------------------------ 8x8 transpose

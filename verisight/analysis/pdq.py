@@ -85,13 +85,12 @@ def pdq_dihedral_from_pixels(rgb: np.ndarray) -> list[tuple[str, int]]:
 
     In Meta's order: original, rotate90, rotate180, rotate270, flipX, flipY, flipPlus1,
     flipMinus1; the first equals :func:`pdq_from_pixels`. Costs the same as one hash.
+    Computed by the compiled kernel (:func:`verisight.analysis._pdq_full.pdq_dihedral_full`),
+    bit for bit ``pdqhash.compute_dihedral``, about five times faster.
     """
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected an (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
-    vectors, quality = pdqhash.compute_dihedral(rgb)
-    return [
-        (np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex(), int(quality)) for v in vectors
-    ]
+    from verisight.analysis._pdq_full import pdq_dihedral_full  # numba: loaded on first use
+
+    return pdq_dihedral_full(rgb)
 
 
 def pdq_input(
@@ -190,14 +189,17 @@ def pdq_trimmed_from_pixels(rgb: np.ndarray) -> tuple[str, int] | None:
     box = frame_box(rgb)
     if box is None:
         return None
+    from verisight.analysis._pdq_full import pdq_full  # numba: loaded on first use
+
     top, bottom, left, right = box
-    return pdq_from_pixels(np.ascontiguousarray(rgb[top:bottom, left:right]))
+    return pdq_full(np.ascontiguousarray(rgb[top:bottom, left:right]))
 
 
 def _leading_uniform(lines: np.ndarray, limit: int) -> int:
     """How many of the first ``limit`` lines of ``lines`` (``(n, m, 3)``, the outermost
-    first) are uniform in a row, checked in growing chunks so that deep frames stay cheap."""
-    count, step = 0, 4
+    first) are uniform in a row, checked in growing chunks (one line, then 2, 4, ...): an
+    image without a frame costs one line per side, and deep frames stay cheap."""
+    count, step = 0, 1
     while count < limit:
         chunk = lines[count : min(limit, count + step)]
         # The line's colour from every 4th pixel (the median is the costly part); every
