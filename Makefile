@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench clean install fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +27,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check verisight tests bench
-	$(BIN)/ruff format --check verisight tests bench
+	$(BIN)/ruff check verisight tests bench scripts fuzz
+	$(BIN)/ruff format --check verisight tests bench scripts fuzz
 	$(BIN)/mypy
+
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py --all --seconds $(FUZZ_SECONDS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan_throughput.py
 
 clean:
-	rm -rf $(VENV) verisight-case .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) verisight-case fuzz/out .pytest_cache .mypy_cache .ruff_cache
