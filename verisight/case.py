@@ -13,7 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from verisight import backup
 from verisight.analysis.record import VideoInfo
+from verisight.backup import BackupManifest, CheckReport
 from verisight.banking import Banking
 from verisight.errors import CaseError
 from verisight.limits import Limits
@@ -116,6 +118,25 @@ class Case:
 
     def sightings(self, status: Status | None = None) -> Iterator[SightingView]:
         return self.store.iter_sightings(status)
+
+    # -- backups (see :mod:`verisight.backup`) ------------------------------------------
+
+    def backup(self, dest: Path) -> BackupManifest:
+        """A consistent copy of this case in the new folder ``dest``, taken while in use."""
+        return backup.backup(self.store.engine, self.database_url, self.directory, dest)
+
+    def check(self, *, audit_head: str | None = None) -> CheckReport:
+        """Every disagreement between rows, derived files and the audit chain (and, given the
+        head a backup or a ticket recorded, whether the chain still contains it)."""
+        return backup.check(self.store.engine, self.directory, audit_head=audit_head)
+
+    @classmethod
+    def restore(
+        cls, source: Path, directory: Path, database_url: str | None = None, *, force: bool = False
+    ) -> Case:
+        """Restore the backup in ``source`` as the case ``directory`` and open it."""
+        url = backup.restore(source, Path(directory), database_url, force=force)
+        return cls(directory, url)
 
 
 def sighting_json(s: SightingView) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def _main(
 
 
 from verisight.cli import banks as _banks  # noqa: E402
+from verisight.cli import case_cmd as _case  # noqa: E402
 from verisight.cli import clusters as _clusters  # noqa: E402
 from verisight.cli import intel as _intel  # noqa: E402
 from verisight.cli import media as _media  # noqa: E402
@@ -54,6 +55,7 @@ _banks.register(app)
 _intel.register(app)
 _web.register(app)
 _reports.register(app)
+_case.register(app)
 
 
 def main() -> None:
