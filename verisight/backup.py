@@ -40,6 +40,9 @@ from verisight.errors import CaseError, UsageError
 from verisight.scanning import thumbnail_path
 from verisight.store.audit import AuditLog
 from verisight.store.integrity import (
+    DECISION_FIELDS,
+    DecisionRows,
+    decision_rows,
     media_with_thumbnails,
     media_without_sightings,
     row_counts,
@@ -307,6 +310,7 @@ def check(engine: Engine, case_dir: Path, *, audit_head: str | None = None) -> C
     report.problems += [
         f"media {sha}: no sighting points to it" for sha in media_without_sightings(engine)
     ]
+    report.problems += decisions_disagreeing_with_audit(decision_rows(engine))
     if thumbs.is_dir():
         extra = [
             p.name
@@ -319,3 +323,41 @@ def check(engine: Engine, case_dir: Path, *, audit_head: str | None = None) -> C
                 f"copied after a backup's snapshot), e.g. {sorted(extra)[0]}"
             )
     return report
+
+
+def decisions_disagreeing_with_audit(rows: DecisionRows) -> list[str]:
+    """Decisions whose rows no longer agree with the audit chain (edited in the database).
+
+    Replays the chain's decision entries: each sets the media's version and status, and every
+    stage but a blind second opinion sets its current decision. Every opinion row must be the
+    entry of its version (same stage, same decision), every entry must still have its opinion
+    row, and every assessment must be where the replay ends.
+    """
+    problems: list[str] = []
+    replay: dict[str, tuple[tuple[object, ...], int, str]] = {}
+    audited: set[tuple[str, int]] = set()
+    for seq, media, detail in rows.entries:
+        decision = tuple(detail.get(f) for f in DECISION_FIELDS)
+        version, stage = int(str(detail.get("version", 0))), str(detail.get("stage"))
+        audited.add((media, version))
+        opinion = rows.opinions.get((media, version))
+        if opinion is None:
+            problems.append(f"media {media}: the decision of audit entry {seq} has no opinion row")
+        elif opinion != (stage, decision):
+            problems.append(
+                f"media {media}: opinion version {version} differs from audit entry {seq}"
+            )
+        current = replay[media][0] if stage == "second" and media in replay else decision
+        replay[media] = (current, version, str(detail.get("status")))
+    for media, version in sorted(set(rows.opinions) - audited):
+        problems.append(f"media {media}: opinion version {version} has no audit entry")
+    for media, state in sorted(rows.assessments.items()):
+        expected = replay.get(media)
+        if expected is None:
+            problems.append(f"media {media}: its assessment has no audit entry")
+        elif state != expected:
+            problems.append(
+                f"media {media}: its assessment (version {state[1]}, {state[2]}) differs from "
+                f"what the audit chain recorded (version {expected[1]}, {expected[2]})"
+            )
+    return problems

@@ -6,6 +6,7 @@ Everything here reads; nothing writes. :mod:`verisight.backup` holds the rules.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,3 +87,46 @@ def sqlite_online_backup(database: Path, dest: Path) -> None:
             target.close()
     finally:
         source.close()
+
+
+#: Audit actions that record a decision (their detail carries the decision, stage, version).
+DECISION_ACTIONS = ("assess", "review", "propagate")
+#: The judged fields of a decision, as the assessment and opinion tables and the audit hold them.
+DECISION_FIELDS = ("outcome", "category", "origin", "age_band", "sex", "note")
+
+
+@dataclass(frozen=True)
+class DecisionRows:
+    """The decision tables as they stand, and the audit's decision entries in order."""
+
+    #: media → (decision fields, version, status)
+    assessments: dict[str, tuple[tuple[object, ...], int, str]]
+    #: (media, version) → (stage, decision fields)
+    opinions: dict[tuple[str, int], tuple[str, tuple[object, ...]]]
+    #: (seq, media, detail) in chain order
+    entries: list[tuple[int, str, dict[str, object]]]
+
+
+def decision_rows(engine: Engine) -> DecisionRows:
+    from verisight.store.schema import Assessment, Opinion
+
+    assessment: Table = Assessment.__table__  # type: ignore[assignment]
+    opinion: Table = Opinion.__table__  # type: ignore[assignment]
+    with engine.connect() as conn:
+        assessments = {
+            r.media_sha256: (tuple(getattr(r, f) for f in DECISION_FIELDS), r.version, r.status)
+            for r in conn.execute(select(assessment))
+        }
+        opinions = {
+            (r.media_sha256, r.version): (r.stage, tuple(getattr(r, f) for f in DECISION_FIELDS))
+            for r in conn.execute(select(opinion))
+        }
+        entries = [
+            (r.seq, r.media_sha256, json.loads(r.detail))
+            for r in conn.execute(
+                select(_AUDIT.c.seq, _AUDIT.c.media_sha256, _AUDIT.c.detail)
+                .where(_AUDIT.c.action.in_(DECISION_ACTIONS))
+                .order_by(_AUDIT.c.seq)
+            )
+        ]
+    return DecisionRows(assessments, opinions, entries)
