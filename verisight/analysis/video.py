@@ -36,6 +36,7 @@ use (cached on disk; numba is imported only then, so image-only runs do not load
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from collections.abc import Iterable, Sequence
@@ -138,8 +139,12 @@ def hash_animation(
     probe, picks = sampled
     sheet = _SheetCollector()
     frames = []
+    features: dict[int, VideoFrame] = {}  # a frame on screen for several samples: hash once
     for frame in picks:
-        frames.append(frame_feature(frame))
+        feature = features.get(frame.number)
+        if feature is None:
+            feature = features[frame.number] = frame_feature(frame)
+        frames.append(dataclasses.replace(feature, t=frame.t))
         sheet.add(frame)
     return _result(probe, frames, sheet, None)
 

@@ -463,16 +463,21 @@ def open_video(source: bytes | Path, limits: Limits, *, threads: int | None = No
 
 def sample_animation(
     data: bytes, limits: Limits, seconds_per_frame: float | None = None
-) -> tuple[VideoProbe, list[SampledFrame]] | None:
-    """Probe and sample an animated GIF/WebP; ``None`` when it has a single frame.
+) -> tuple[VideoProbe, Iterator[SampledFrame]] | None:
+    """Probe an animated GIF/WebP and sample it lazily; ``None`` when it has a single frame.
 
     Frame *n* is the one on screen at ``n * seconds_per_frame`` (every frame when 0); ``fps``
-    is frames over total duration.
+    is frames over total duration. The frames come one at a time, and a frame that stays on
+    screen for several samples is converted once and shared by them: a few hundred bytes of
+    GIF can hold two frames shown for hours, which must cost two frames of memory, not one
+    copy per sampled second.
     """
     spf = limits.video_seconds_per_frame if seconds_per_frame is None else seconds_per_frame
-    with Image.open(io.BytesIO(data)) as im:
+    im = Image.open(io.BytesIO(data))
+    try:
         count = int(getattr(im, "n_frames", 1))
         if count < 2:
+            im.close()
             return None
         _check_size(im.width, im.height, limits)
         if count > limits.max_video_frames:
@@ -491,16 +496,25 @@ def sample_animation(
             codec=str(im.format).lower(),
             audio=False,
         )
-        starts, acc = [], 0.0
-        for d in durations:
-            starts.append(acc)
-            acc += d
-        wanted = _animation_picks(starts, total, spf)
-        frames = []
-        for number, t in wanted:
-            im.seek(number)
-            frames.append(SampledFrame(number, t, im.convert("RGB")))
-        return probe, frames
+    except BaseException:
+        im.close()
+        raise
+    starts, acc = [], 0.0
+    for d in durations:
+        starts.append(acc)
+        acc += d
+    return probe, _animation_frames(im, _animation_picks(starts, total, spf))
+
+
+def _animation_frames(im: Image.Image, wanted: list[tuple[int, float]]) -> Iterator[SampledFrame]:
+    """The picked frames of the open animation ``im``, one at a time (closes ``im``)."""
+    with im:
+        number, image = -1, None
+        for pick, t in wanted:
+            if pick != number or image is None:
+                im.seek(pick)
+                number, image = pick, im.convert("RGB")
+            yield SampledFrame(number, t, image)
 
 
 def _animation_picks(starts: list[float], total: float, spf: float) -> list[tuple[int, float]]:

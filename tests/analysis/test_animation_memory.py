@@ -1,0 +1,67 @@
+"""An animation holds each frame once however long it stays on screen (fuzzing found a
+541-byte GIF whose two frames, shown for minutes each, took over 2 GB: one RGB copy per
+sampled second)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from PIL import Image
+
+from verisight.analysis.video import hash_animation
+from verisight.limits import Limits
+from verisight.media.video import sample_animation
+
+
+def long_gif(width: int, height: int) -> bytes:
+    """Two generated frames, each shown for 655.35 s (GIF's longest frame delay)."""
+    frames = [Image.new("L", (width, height), v) for v in (40, 200)]
+    for i, f in enumerate(frames):
+        f.paste(255 - 40 * (i + 1), (0, 0, width // 3, height // 2))
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=655_350, loop=0)
+    return buf.getvalue()
+
+
+def test_a_frame_shown_for_many_samples_is_converted_once() -> None:
+    sampled = sample_animation(long_gif(64, 32), Limits())
+    assert sampled is not None
+    probe, frames = sampled
+    assert round(probe.duration) == 1311
+    picked = list(frames)
+    assert len(picked) == 1311  # one sample a second
+    assert len({id(f.image) for f in picked}) == 2
+    assert [f.number for f in picked[654:657]] == [0, 0, 1]  # frame 1 from 655.35 s
+
+
+def test_hashes_are_those_of_each_frame() -> None:
+    result = hash_animation(long_gif(64, 32), Limits())
+    assert result is not None
+    hashes = {f.number: f.pdq for f in result.info.frames}
+    assert len(result.info.frames) == 1311 and len(hashes) == 2
+    with Image.open(io.BytesIO(long_gif(64, 32))) as im:
+        import numpy as np
+
+        from verisight.analysis.pdq import pdq_from_pixels
+
+        for n in (0, 1):
+            im.seek(n)
+            assert hashes[n] == pdq_from_pixels(np.asarray(im.convert("RGB")))[0]
+
+
+def test_peak_memory_stays_flat() -> None:
+    data = long_gif(2000, 500)  # 3 MB of RGB a frame: 1,311 copies would be ~3.9 GB
+    code = (
+        "import resource, sys\n"
+        "from verisight.analysis import analyse_bytes\n"
+        "from verisight.limits import Limits\n"
+        "r = analyse_bytes(sys.stdin.buffer.read(), Limits())\n"
+        "assert r.error is None and len(r.video.frames) == 1311, r.error\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, timeout=300, check=True
+    )
+    assert int(out.stdout) < 1024, f"peak RSS {int(out.stdout)} MiB"
