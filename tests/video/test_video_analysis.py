@@ -106,6 +106,8 @@ def test_animated_gif_gets_frames_and_image_pdq(size: tuple[int, int]) -> None:
         (lambda b: b[: len(b) // 2], {Reason.CORRUPT_VIDEO, Reason.TRUNCATED}),
         (lambda b: b[:32] + b"\x00" * 4000, {Reason.CORRUPT_VIDEO, Reason.TRUNCATED}),
         (lambda b: b[:12] + bytes(range(256)) * 40, {Reason.CORRUPT_VIDEO, Reason.TRUNCATED}),
+        # an unknown sample entry: a stream without a decoder (found by fuzzing)
+        (lambda b: b.replace(b"avc1", b"qqqq"), {Reason.UNSUPPORTED_VIDEO}),
     ],
 )
 def test_broken_videos_become_item_errors(clip: bytes, mutate, reasons) -> None:  # type: ignore[no-untyped-def]

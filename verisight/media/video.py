@@ -429,6 +429,8 @@ def open_video(source: bytes | Path, limits: Limits, *, threads: int | None = No
             raise ItemFailure(Reason.UNSUPPORTED_VIDEO, "no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if ctx is None:  # a codec FFmpeg does not know (e.g. an unknown MP4 sample entry)
+            raise ItemFailure(Reason.UNSUPPORTED_VIDEO, "no decoder for the video stream's codec")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if not fps > 0:
