@@ -7,7 +7,8 @@ never holds them all. What each format carries, so what a write → read round t
 ========  ======================================================================
 format    fields
 ========  ======================================================================
-csv       every field (columns as :data:`CSV_COLUMNS`)
+csv       every field (columns as :data:`CSV_COLUMNS`); a cell that a spreadsheet
+          would run as a formula starts with ``'`` (:func:`.csvbank.safe_cell`)
 vics      MD5, SHA1, Category, MediaID, Series, VictimIdentified, Comments, and
           SHA256 and PDQ as ``AlternativeHashes``; no label, no PDQ quality
 pdq       PDQ and quality: ``<hex>,<quality>``, or ``pdq <hex>`` without quality
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 
 from verisight.matching.entry import BankEntry
 from verisight.matching.errors import UnknownFormatError
+from verisight.matching.formats.csvbank import safe_cell
 from verisight.matching.signals import HashType
 
 WRITE_FORMATS = ("csv", "vics", "pdq", "md5", "sha1", "sha256", "vpdq")
@@ -82,10 +84,14 @@ def write_bank(
 def write_csv(entries: Iterable[BankEntry], out: TextIO) -> WriteResult:
     """A CSV with a header of :data:`CSV_COLUMNS`; empty cells for missing values."""
     writer = csv.writer(out, lineterminator="\n")
+    # The csv module quotes a cell holding "\n" but not one holding a lone "\r", which a
+    # reader then takes for a line end: such rows are written with every cell quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     written = 0
     for entry in entries:
-        writer.writerow([_cell(getattr(entry, column)) for column in CSV_COLUMNS])
+        row = [_cell(getattr(entry, column)) for column in CSV_COLUMNS]
+        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
         written += 1
     return WriteResult(written, 0)
 
@@ -154,7 +160,7 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return safe_cell(str(value))
 
 
 def _media(entry: BankEntry) -> dict[str, Any]:
