@@ -270,7 +270,7 @@ class Banking:
                 limit = pdq_threshold or bank.pdq_threshold or PDQ_THRESHOLD
                 if dist <= limit:
                     sha, variant = owners[qi]
-                    found.append(NewMatch(sha, bank.id, entry_id, "pdq", dist, variant))
+                    found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
         chosen_ids = {b.id for b in chosen}
         negative_media = {m.media_sha256 for m in found if m.bank_id in negative_ids}
         kept: list[NewMatch] = []
@@ -325,7 +325,9 @@ class Banking:
             sha, f = owners[qi]
             old = best.get((sha, entry_id))
             if old is None or dist < old.distance:
-                best[(sha, entry_id)] = NewMatch(sha, bank.id, entry_id, "pdq", dist, f"t={f.t:g}")
+                best[(sha, entry_id)] = NewMatch(
+                    sha, bank.id, entry_id, HashType.PDQ, dist, f"t={f.t:g}"
+                )
         return out + list(best.values())
 
     def lookup_video(
@@ -351,7 +353,7 @@ class Banking:
             if entry_id not in skip and (entry_id not in best or dist < best[entry_id][0]):
                 best[entry_id] = (dist, f"{usable[qi].pdq}@t={usable[qi].t:g}")
         for entry_id, (dist, query) in sorted(best.items(), key=lambda kv: kv[1][0]):
-            yield "pdq", query, self.store.entry(entry_id), dist
+            yield HashType.PDQ, query, self.store.entry(entry_id), dist
 
     def lookup(
         self, hashes: dict[HashType, list[str]], *, pdq_threshold: int = PDQ_THRESHOLD
@@ -369,7 +371,7 @@ class Banking:
             index, _ = self._index()
             q = np.frombuffer(b"".join(bytes.fromhex(p) for p in pdqs), np.uint8).reshape(-1, 32)
             for qi, entry_id, dist in index.search(q, radius=pdq_threshold):
-                yield "pdq", pdqs[qi], self.store.entry(entry_id), dist
+                yield HashType.PDQ, pdqs[qi], self.store.entry(entry_id), dist
 
 
 def _bank_videos(

@@ -27,9 +27,10 @@ from verisight.store.assessments import Assessments, Candidate, StaleVersion
 from verisight.store.audit import AuditLog
 from verisight.store.clusters import ClusterStore, ClusterView, Placement
 from verisight.store.users import UserRecord
+from verisight.vocab import Stage, Status
 
 #: The opinion stage (and audit ``stage``) of a decision received from a representative.
-PROPAGATED = "propagated"
+PROPAGATED = Stage.PROPAGATED
 
 
 class PropagationNotAllowed(UsageError):
@@ -207,7 +208,7 @@ class ClusterDecisions:
             try:
                 new_version = self.assessments.save(
                     p.media_sha256, a.decision, user_id=user.id, stage=PROPAGATED,
-                    expected_version=version, status="final", review_reason=None,
+                    expected_version=version, status=Status.FINAL, review_reason=None,
                     bank_category=next((b for b in bank if b is not None), None),
                     analyst_id=user.id,
                 )  # fmt: skip
@@ -215,7 +216,7 @@ class ClusterDecisions:
                 kept.append((p.media_sha256, "conflict"))
                 continue
             detail = asdict(a.decision) | {
-                "stage": PROPAGATED, "status": "final", "from": p.from_sha256,
+                "stage": PROPAGATED, "status": Status.FINAL, "from": p.from_sha256,
                 "distance": p.distance, "cluster": c.id, "version": new_version,
             } | ({"match": p.match} if p.match else {})  # fmt: skip
             if current is not None:  # an earlier propagated decision brought up to date

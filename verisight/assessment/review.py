@@ -18,17 +18,24 @@ from typing import Any
 
 from verisight.assessment.mappings import vics_category
 from verisight.store.assessments import Candidate, Decision
+from verisight.vocab import Verdict
 
 #: Priority by ``media.provenance`` verdict (None: no verdict recorded yet).
 PROVENANCE_PRIORITY: dict[str | None, int] = {
-    "camera-declared": 40,
-    "none": 30,
+    Verdict.CAMERA_DECLARED: 40,
+    Verdict.NONE: 30,
     None: 30,
-    "ai-edited": 25,  # may carry a real child's likeness
-    "ai-declared": 10,
+    Verdict.AI_EDITED: 25,  # may carry a real child's likeness
+    Verdict.AI_DECLARED: 10,
 }
 UNMATCHED_BONUS = 5
-PROVENANCE_VERDICTS = ("camera-declared", "none", "ai-edited", "ai-declared")
+#: Every :class:`~verisight.vocab.Verdict`, in the order the queue filter lists them.
+PROVENANCE_VERDICTS = (
+    Verdict.CAMERA_DECLARED,
+    Verdict.NONE,
+    Verdict.AI_EDITED,
+    Verdict.AI_DECLARED,
+)
 
 
 @dataclass(frozen=True)

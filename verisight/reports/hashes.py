@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
+from verisight import vocab
 from verisight.assessment.mappings import vics_category
 from verisight.assessment.taxonomy import CATEGORY, OUTCOME
 from verisight.errors import UsageError
@@ -30,7 +31,7 @@ from verisight.store.reporting import ExportRow
 HASH_FORMATS = tuple(f.name for f in FORMATS if f.writes and not f.frames)
 """The bank formats that can carry assessed media (all written ones but video frames)."""
 #: Assessment statuses exported by default: settled decisions only.
-SETTLED = ("final", "resolved")
+SETTLED = vocab.SETTLED
 
 
 def check_filters(outcomes: Iterable[str], categories: Iterable[str]) -> None:
