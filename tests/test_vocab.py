@@ -89,3 +89,23 @@ def test_word_is_spelled_only_by_its_owner(word: str) -> None:
             if literal.search(code):
                 found.append(f"{path.relative_to(root)}:{lineno}")
     assert found == [], f"use verisight.vocab instead of the string {word!r}"
+
+
+def test_one_name_one_thing() -> None:
+    """``BankEntry``, ``Candidate`` and ``FIELDS`` each name one thing in the package."""
+    from verisight.clustering import near_duplicates
+    from verisight.matching import entry
+    from verisight.store import assessments, schema
+
+    owners = {"BankEntry": entry, "Candidate": near_duplicates, "FIELDS": taxonomy}
+    root = Path(verisight.__file__).parent
+    for name, owner in owners.items():
+        defined = re.compile(rf"^(class {name}\b|{name}\s*[:=])", re.MULTILINE)
+        places = [
+            str(path.relative_to(root))
+            for path in root.rglob("*.py")
+            if defined.search(path.read_text(encoding="utf-8"))
+        ]
+        assert places == [str(Path(owner.__file__).relative_to(root))], name
+    assert not hasattr(schema, "BankEntry") and not hasattr(assessments, "FIELDS")
+    assert not hasattr(banks, "EntryRow")

@@ -36,7 +36,6 @@ import numpy as np
 from verisight.analysis.record import VideoFrame
 from verisight.errors import UsageError
 from verisight.matching import (
-    BankEntry,
     IndexFileError,
     PDQIndex,
     SkippedRow,
@@ -45,7 +44,7 @@ from verisight.matching import (
 )
 from verisight.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
 from verisight.matching.vpdq import match_videos
-from verisight.store.banks import EXACT_TYPES, BankStore, BankView, EntryRow, EntryView, NewMatch
+from verisight.store.banks import EXACT_TYPES, BankStore, BankView, EntryView, NewMatch
 from verisight.store.video import iter_video_frames
 
 #: Meta's dihedral order, as ``pdqhash.compute_dihedral`` returns the hashes.
@@ -111,25 +110,6 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _row(e: BankEntry) -> EntryRow:
-    return EntryRow(
-        md5=e.md5, sha1=e.sha1, sha256=e.sha256, pdq=e.pdq, pdq_quality=e.pdq_quality,
-        label=e.label, category=e.category, source_id=e.source_id, series=e.series,
-        victim_identified=e.victim_identified, comments=e.comments,
-        location=str(e.location) if e.location else None,
-        extra={"vpdq_frame": e.frame, "vpdq_t": e.timestamp} if e.frame is not None else None,
-    )  # fmt: skip
-
-
-def _entry(r: EntryRow) -> BankEntry:
-    return BankEntry(
-        md5=r.md5, sha1=r.sha1, sha256=r.sha256, pdq=r.pdq, pdq_quality=r.pdq_quality,
-        label=r.label, category=r.category, source_id=r.source_id, series=r.series,
-        victim_identified=r.victim_identified, comments=r.comments,
-        frame=(r.extra or {}).get("vpdq_frame"), timestamp=(r.extra or {}).get("vpdq_t"),
-    )  # fmt: skip
-
-
 class Banking:
     """Bank operations on one case (``case`` is a :class:`verisight.case.Case`)."""
 
@@ -166,7 +146,7 @@ class Banking:
         try:
             read, added = self.store.import_entries(
                 bank.id, source=str(path), source_sha256=digest, format=format,
-                entries=(_row(e) for e in reader), skipped=reader.skipped,
+                entries=reader, skipped=reader.skipped,
             )  # fmt: skip
         except Exception:
             if not existed:
@@ -180,7 +160,7 @@ class Banking:
 
     def export(self, name: str, out: Any, format: str, *, vics_model: str = "Default") -> int:
         bank = self.store.get(name)
-        entries = (_entry(r) for r in self.store.iter_entries(bank.id))
+        entries = self.store.iter_entries(bank.id)
         return write_bank(entries, out, format, vics_model=vics_model).written
 
     def delete(self, name: str) -> None:

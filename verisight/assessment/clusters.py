@@ -23,7 +23,7 @@ from verisight.clustering.propagation import (
 from verisight.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key
 from verisight.clustering.videos import VPDQ_BASIS
 from verisight.errors import UsageError
-from verisight.store.assessments import Assessments, Candidate, StaleVersion
+from verisight.store.assessments import Assessments, QueueCandidate, StaleVersion
 from verisight.store.audit import AuditLog
 from verisight.store.clusters import ClusterStore, ClusterView, Placement
 from verisight.store.users import UserRecord
@@ -93,7 +93,7 @@ class PropagationResult:
 
 @dataclass(frozen=True)
 class Triaged:
-    candidate: Candidate
+    candidate: QueueCandidate
     tier: Tier
     placement: Placement | None
 
@@ -226,7 +226,7 @@ class ClusterDecisions:
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))
 
     # the queue
-    def triage(self, cands: list[Candidate], policy: TriagePolicy) -> list[Triaged] | None:
+    def triage(self, cands: list[QueueCandidate], policy: TriagePolicy) -> list[Triaged] | None:
         """The candidates in triage order (representatives and singletons first, then
         members left without a decision; within each, by tier, then largest clusters
         first), or None when the case has no clusters yet."""

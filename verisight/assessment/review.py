@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verisight.assessment.mappings import vics_category
-from verisight.store.assessments import Candidate, Decision
+from verisight.store.assessments import Decision, QueueCandidate
 from verisight.vocab import Verdict
 
 #: Priority by ``media.provenance`` verdict (None: no verdict recorded yet).
@@ -74,11 +74,11 @@ def agrees(a: Decision, b: Decision) -> bool:
     return (a.outcome, a.category) == (b.outcome, b.category)
 
 
-def priority(c: Candidate) -> int:
+def priority(c: QueueCandidate) -> int:
     p = PROVENANCE_PRIORITY.get(c.provenance, PROVENANCE_PRIORITY[None])
     return p + (0 if c.matched else UNMATCHED_BONUS)
 
 
-def order(cands: list[Candidate]) -> list[Candidate]:
+def order(cands: list[QueueCandidate]) -> list[QueueCandidate]:
     """Highest priority first; ties in order of first sighting, then SHA-256."""
     return sorted(cands, key=lambda c: (-priority(c), c.first_seen, c.sha256))

@@ -33,7 +33,8 @@ def _entry_json(e: EntryView) -> dict[str, Any]:
         "bank": e.bank, "bank_kind": e.bank_kind, "entry": e.id, "label": r.label,
         "category": r.category, "source_id": r.source_id, "series": r.series,
         "victim_identified": r.victim_identified, "comments": r.comments,
-        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq, "location": r.location,
+        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
+        "location": str(r.location) if r.location else None,
     }  # fmt: skip
 
 
