@@ -137,7 +137,7 @@ def bank_show(
             out.print(f"{k:<14} {v}")
 
 
-@bank_app.command("export")
+@bank_app.command("export", help=f"Write a bank out as {', '.join(WRITE_FORMATS)}.")
 def bank_export(
     name: str,
     format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(WRITE_FORMATS)}.")],
@@ -147,7 +147,6 @@ def bank_export(
     case: CaseOpt = DEFAULT_CASE_DIR,
     database_url: DbOpt = None,
 ) -> None:
-    """Write a bank out as csv, vics, pdq, md5, sha1 or sha256."""
     with open_case(case, database_url) as c:
         try:
             with (

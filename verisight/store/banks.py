@@ -22,6 +22,7 @@ from verisight.analysis.record import VideoFrame
 from verisight.errors import UsageError
 from verisight.matching.entry import BankEntry
 from verisight.matching.errors import Location
+from verisight.matching.signals import HashType
 from verisight.store.db import insert_ignoring_conflicts
 from verisight.store.schema import Bank, BankEntryRow, BankImport, Match, Media
 
@@ -31,7 +32,7 @@ _IMPORT: Table = BankImport.__table__  # type: ignore[assignment]
 _MATCH: Table = Match.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 
-EXACT_TYPES = ("md5", "sha1", "sha256")
+EXACT_TYPES = (HashType.MD5, HashType.SHA1, HashType.SHA256)
 _CHUNK = 5000
 
 
