@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import random
+from typing import Any
 
 import pytest
 
-from verisight.matching import read_bank
+from verisight.matching import InvalidJSONError, read_bank
 from verisight.matching.formats._capped import MAX_STRING_BYTES, CappedStrings
 from verisight.matching.formats._fields import MAX_TEXT_CHARS, TRUNCATED
 
@@ -59,6 +60,15 @@ def test_memory_does_not_grow_with_the_field() -> None:
         assert capped.cut == 1
 
 
+def test_huge_number_is_a_located_error_in_linear_time() -> None:
+    raw = b'{"value": [{"MD5": "' + MD5.encode() + b'", "Category": ' + b"7" * 8_000_000 + b"}]}"
+    capped = CappedStrings(io.BytesIO(raw), b"[cut]")
+    assert len(io.BufferedReader(capped).read()) < MAX_STRING_BYTES + 100
+    with pytest.raises(InvalidJSONError) as info:
+        list(read_bank(io.BytesIO(raw), "vics"))
+    assert info.value.location is not None and info.value.location.path == "$.value[0].Category"
+
+
 _UNITS = ["a", "é", "€", "\U0001f600", '"', "\\", "\n", "\u0001", " ", "{", ":"]
 
 
@@ -67,12 +77,14 @@ def test_filter_against_json_at_every_block_boundary(seed: int) -> None:
     """Short strings and all other bytes pass unchanged; long ones are a prefix plus the mark."""
     rng = random.Random(seed)
     limit, block = rng.randint(40, 90), rng.randint(8, 30)
-    doc = {
+    doc: dict[str, list[Any]] = {
         "".join(rng.choices(_UNITS, k=rng.randint(0, 60))): [
             "".join(rng.choices(_UNITS, k=rng.randint(0, 80))) for _ in range(rng.randint(0, 6))
         ]
         for _ in range(rng.randint(1, 8))
     }
+    numbers = [int("9" * rng.randint(1, 140)) for _ in range(rng.randint(0, 5))]
+    doc["numbers"] = numbers
     ascii_only = rng.random() < 0.5
     raw = json.dumps(doc, ensure_ascii=ascii_only).encode()
     capped = CappedStrings(io.BytesIO(raw), b"<cut>", limit=limit, block=block)
@@ -86,6 +98,10 @@ def test_filter_against_json_at_every_block_boundary(seed: int) -> None:
             assert after.endswith("<cut>")
             assert before.startswith(after[: -len("<cut>")])
 
+    for before, after in zip(numbers, out.pop("numbers"), strict=True):
+        digits = str(before)
+        assert str(after) == (digits if len(digits) <= limit else digits[:limit])
+    doc.pop("numbers")
     assert len(out) <= len(doc)
     for (k1, v1), (k2, v2) in zip(doc.items(), out.items(), strict=False):
         check(k1, k2)

@@ -6,8 +6,10 @@ more input arrives, so one huge string costs time quadratic in its length (80 MB
 than a few KiB, so :class:`CappedStrings` cuts every JSON string (keys too) whose raw text is
 longer than :data:`MAX_STRING_BYTES`: it keeps the first bytes up to a whole character and a
 whole escape, appends :data:`~verisight.matching.formats._fields.TRUNCATED` and drops the rest
-up to the closing quote. The bytes outside long strings pass through unchanged, so invalid
-JSON stays invalid and is reported by the lexer as before.
+up to the closing quote. A number longer than the limit (the lexer re-reads it the same way)
+is cut to the limit, unmarked: no VICS number is that long, so it is then reported as invalid
+(an integer overflow, a bad Category). All other bytes pass through unchanged, so invalid JSON
+stays invalid and is reported by the lexer as before.
 
 The stored text is then capped by :func:`~verisight.matching.formats._fields.text` to
 :data:`~verisight.matching.formats._fields.MAX_TEXT_CHARS` characters (a cut string always
@@ -36,7 +38,12 @@ _ESCAPED_BACKSLASH = re.compile(rb"\\\\")
 _UNICODE_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
 _OTHER_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _UTF8_LEAD_AT_END = re.compile(rb"[\xc0-\xff][\x80-\xbf]{0,2}\Z")
+_NUMBER = b"0123456789+-.eE"
 _HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
+
+
+def _leading_number(data: bytes) -> int:
+    return len(data) - len(data.lstrip(_NUMBER))
 
 
 def _mask(block: bytes) -> bytes:
@@ -83,6 +90,7 @@ class CappedStrings(io.RawIOBase):
         self._in_string = False
         self._length = 0  # raw bytes of the open string seen so far
         self._dropping = False  # the open string has been cut
+        self._run = 0  # bytes of the number (or other run of number characters) being read
         self._eof = False
         self.cut = 0
         """Strings cut so far."""
@@ -121,7 +129,8 @@ class CappedStrings(io.RawIOBase):
         return self._walk(block, masked)
 
     def _fits(self, masked: bytes) -> bool:
-        """Track the open string through ``masked``; ``False`` when it would pass the limit."""
+        """Track the open string (or number) through ``masked``; ``False`` when it would pass
+        the limit."""
         first = masked.find(b'"')
         if self._in_string:
             grown = self._length + (len(masked) if first == -1 else first)
@@ -130,12 +139,34 @@ class CappedStrings(io.RawIOBase):
             if first == -1:
                 self._length = grown
                 return True
+        elif self._run + _leading_number(masked) > self._limit:
+            return False
         quotes = masked.count(b'"')
         if quotes % 2:
             self._in_string = not self._in_string
         if self._in_string:
             self._length = len(masked) - masked.rfind(b'"') - 1
+            self._run = 0
+        else:
+            tail = len(masked) - len(masked.rstrip(_NUMBER))
+            whole = first == -1 and tail == len(masked)
+            self._run = self._run + tail if whole else tail
         return True
+
+    def _outside(self, segment: bytes) -> bytes:
+        """Bytes outside strings, a number run over the limit cut short."""
+        lead = _leading_number(segment)
+        whole = lead == len(segment)
+        if self._run + lead > self._limit:
+            keep = max(0, self._limit - self._run)
+            if keep:
+                self.cut += 1
+            segment = segment[:keep] + segment[lead:]
+        if whole:
+            self._run += lead
+        else:
+            self._run = len(segment) - len(segment.rstrip(_NUMBER))
+        return segment
 
     def _walk(self, block: bytes, masked: bytes) -> bytes:
         """The slow path, string by string, for a block where a string passes the limit."""
@@ -146,11 +177,11 @@ class CappedStrings(io.RawIOBase):
             quote = masked.find(b'"', pos)
             if not self._in_string:
                 if quote == -1:
-                    out.append(block[pos:])
+                    out.append(self._outside(block[pos:]))
                     break
-                out.append(block[pos : quote + 1])
+                out.append(self._outside(block[pos:quote]) + b'"')
                 pos = quote + 1
-                self._in_string, self._length, self._dropping = True, 0, False
+                self._in_string, self._length, self._dropping, self._run = True, 0, False, 0
                 continue
             end = size if quote == -1 else quote
             if not self._dropping:
