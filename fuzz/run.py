@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fuzz" / "out"
 
 
-def fuzz_one(name: str, seconds: int, timeout: int, rss_mb: int, runs: int | None) -> None:
+def fuzz_one(
+    name: str, seconds: int, timeout: int, rss_mb: int, runs: int | None, out: Path = OUT
+) -> None:
     import atheris
 
     sys.path.insert(0, str(ROOT))
@@ -33,7 +35,7 @@ def fuzz_one(name: str, seconds: int, timeout: int, rss_mb: int, runs: int | Non
     if name not in TARGETS:
         sys.exit(f"unknown target {name!r}; --list shows them")
     target = TARGETS[name]
-    corpus = OUT / name / "corpus"
+    corpus = out / name / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for i, seed in enumerate(target.seeds()):
         (corpus / f"seed-{i}").write_bytes(seed)
@@ -43,7 +45,7 @@ def fuzz_one(name: str, seconds: int, timeout: int, rss_mb: int, runs: int | Non
         f"-max_total_time={seconds}",
         f"-timeout={timeout}",
         f"-rss_limit_mb={rss_mb}",
-        f"-artifact_prefix={OUT / name}/",
+        f"-artifact_prefix={out / name}/",
         "-max_len=262144",
         "-print_final_stats=1",
     ]
@@ -62,11 +64,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=30, help="seconds one input may take")
     parser.add_argument("--rss-mb", type=int, default=2048, help="memory limit (2048 MiB)")
     parser.add_argument("--runs", type=int, default=None, help="stop after this many inputs")
+    parser.add_argument("--out", type=Path, default=OUT, help="corpus and findings (fuzz/out)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.target and not (args.list or args.all):
         # Nothing of Verisight may be imported before atheris instruments it.
-        fuzz_one(args.target, args.seconds, args.timeout, args.rss_mb, args.runs)
+        fuzz_one(args.target, args.seconds, args.timeout, args.rss_mb, args.runs, args.out)
         return 0
     from fuzz.targets import TARGETS
 
@@ -78,7 +81,7 @@ def main() -> int:
         for name in TARGETS:
             started = time.monotonic()
             cmd = [sys.executable, __file__, name, "--seconds", str(args.seconds),
-                   "--timeout", str(args.timeout), "--rss-mb", str(args.rss_mb)]  # fmt: skip
+                   "--timeout", str(args.timeout), "--rss-mb", str(args.rss_mb), "--out", str(args.out)]  # fmt: skip
             code = subprocess.call(cmd, cwd=ROOT)
             took = time.monotonic() - started
             print(f"== {name}: exit {code} after {took:.0f} s", flush=True)

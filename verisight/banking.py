@@ -36,7 +36,6 @@ import numpy as np
 from verisight.analysis.record import VideoFrame
 from verisight.errors import UsageError
 from verisight.matching import (
-    BankEntry,
     IndexFileError,
     PDQIndex,
     SkippedRow,
@@ -45,7 +44,7 @@ from verisight.matching import (
 )
 from verisight.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
 from verisight.matching.vpdq import match_videos
-from verisight.store.banks import EXACT_TYPES, BankStore, BankView, EntryRow, EntryView, NewMatch
+from verisight.store.banks import EXACT_TYPES, BankStore, BankView, EntryView, NewMatch
 from verisight.store.video import iter_video_frames
 
 #: Meta's dihedral order, as ``pdqhash.compute_dihedral`` returns the hashes.
@@ -111,25 +110,6 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _row(e: BankEntry) -> EntryRow:
-    return EntryRow(
-        md5=e.md5, sha1=e.sha1, sha256=e.sha256, pdq=e.pdq, pdq_quality=e.pdq_quality,
-        label=e.label, category=e.category, source_id=e.source_id, series=e.series,
-        victim_identified=e.victim_identified, comments=e.comments,
-        location=str(e.location) if e.location else None,
-        extra={"vpdq_frame": e.frame, "vpdq_t": e.timestamp} if e.frame is not None else None,
-    )  # fmt: skip
-
-
-def _entry(r: EntryRow) -> BankEntry:
-    return BankEntry(
-        md5=r.md5, sha1=r.sha1, sha256=r.sha256, pdq=r.pdq, pdq_quality=r.pdq_quality,
-        label=r.label, category=r.category, source_id=r.source_id, series=r.series,
-        victim_identified=r.victim_identified, comments=r.comments,
-        frame=(r.extra or {}).get("vpdq_frame"), timestamp=(r.extra or {}).get("vpdq_t"),
-    )  # fmt: skip
-
-
 class Banking:
     """Bank operations on one case (``case`` is a :class:`verisight.case.Case`)."""
 
@@ -166,7 +146,7 @@ class Banking:
         try:
             read, added = self.store.import_entries(
                 bank.id, source=str(path), source_sha256=digest, format=format,
-                entries=(_row(e) for e in reader), skipped=reader.skipped,
+                entries=reader, skipped=reader.skipped,
             )  # fmt: skip
         except Exception:
             if not existed:
@@ -180,7 +160,7 @@ class Banking:
 
     def export(self, name: str, out: Any, format: str, *, vics_model: str = "Default") -> int:
         bank = self.store.get(name)
-        entries = (_entry(r) for r in self.store.iter_entries(bank.id))
+        entries = self.store.iter_entries(bank.id)
         return write_bank(entries, out, format, vics_model=vics_model).written
 
     def delete(self, name: str) -> None:
@@ -270,7 +250,7 @@ class Banking:
                 limit = pdq_threshold or bank.pdq_threshold or PDQ_THRESHOLD
                 if dist <= limit:
                     sha, variant = owners[qi]
-                    found.append(NewMatch(sha, bank.id, entry_id, "pdq", dist, variant))
+                    found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
         chosen_ids = {b.id for b in chosen}
         negative_media = {m.media_sha256 for m in found if m.bank_id in negative_ids}
         kept: list[NewMatch] = []
@@ -325,7 +305,9 @@ class Banking:
             sha, f = owners[qi]
             old = best.get((sha, entry_id))
             if old is None or dist < old.distance:
-                best[(sha, entry_id)] = NewMatch(sha, bank.id, entry_id, "pdq", dist, f"t={f.t:g}")
+                best[(sha, entry_id)] = NewMatch(
+                    sha, bank.id, entry_id, HashType.PDQ, dist, f"t={f.t:g}"
+                )
         return out + list(best.values())
 
     def lookup_video(
@@ -351,7 +333,7 @@ class Banking:
             if entry_id not in skip and (entry_id not in best or dist < best[entry_id][0]):
                 best[entry_id] = (dist, f"{usable[qi].pdq}@t={usable[qi].t:g}")
         for entry_id, (dist, query) in sorted(best.items(), key=lambda kv: kv[1][0]):
-            yield "pdq", query, self.store.entry(entry_id), dist
+            yield HashType.PDQ, query, self.store.entry(entry_id), dist
 
     def lookup(
         self, hashes: dict[HashType, list[str]], *, pdq_threshold: int = PDQ_THRESHOLD
@@ -369,7 +351,7 @@ class Banking:
             index, _ = self._index()
             q = np.frombuffer(b"".join(bytes.fromhex(p) for p in pdqs), np.uint8).reshape(-1, 32)
             for qi, entry_id, dist in index.search(q, radius=pdq_threshold):
-                yield "pdq", pdqs[qi], self.store.entry(entry_id), dist
+                yield HashType.PDQ, pdqs[qi], self.store.entry(entry_id), dist
 
 
 def _bank_videos(

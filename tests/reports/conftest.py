@@ -20,7 +20,7 @@ from verisight.store.schema import (
     AppUser,
     Assessment,
     Bank,
-    BankEntry,
+    BankEntryRow,
     Match,
     Media,
     Opinion,
@@ -80,7 +80,7 @@ def build(case: Case, seed: int = 7, n_media: int = 40) -> Generated:
     engine = case.store.engine
     t = {
         m.__tablename__: m.__table__
-        for m in (Scan, Media, Sighting, AppUser, Assessment, Opinion, Bank, BankEntry, Match)
+        for m in (Scan, Media, Sighting, AppUser, Assessment, Opinion, Bank, BankEntryRow, Match)
     }
     media: dict[str, GMedia] = {}
     sightings: list[GSighting] = []

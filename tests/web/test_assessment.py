@@ -11,7 +11,7 @@ from sqlalchemy import Table
 
 from tests.web.conftest import DECISION, Browser
 from verisight.assessment import AssessmentService
-from verisight.store.schema import Bank, BankEntry, Match, Sighting
+from verisight.store.schema import Bank, BankEntryRow, Match, Sighting
 
 Factory = Callable[[], Browser]
 
@@ -106,7 +106,7 @@ def test_second_review_agreement_dispute_and_resolution(
 def _bank_match(service: AssessmentService, sha: str, category: int, label: str) -> None:
     now = datetime.now(UTC)
     bank: Table = Bank.__table__  # type: ignore[assignment]
-    entry: Table = BankEntry.__table__  # type: ignore[assignment]
+    entry: Table = BankEntryRow.__table__  # type: ignore[assignment]
     match: Table = Match.__table__  # type: ignore[assignment]
     with service.case.store.engine.begin() as conn:
         bid = conn.execute(

@@ -23,13 +23,14 @@ from verisight.clustering.propagation import (
 from verisight.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key
 from verisight.clustering.videos import VPDQ_BASIS
 from verisight.errors import UsageError
-from verisight.store.assessments import Assessments, Candidate, StaleVersion
+from verisight.store.assessments import Assessments, QueueCandidate, StaleVersion
 from verisight.store.audit import AuditLog
 from verisight.store.clusters import ClusterStore, ClusterView, Placement
 from verisight.store.users import UserRecord
+from verisight.vocab import Stage, Status
 
 #: The opinion stage (and audit ``stage``) of a decision received from a representative.
-PROPAGATED = "propagated"
+PROPAGATED = Stage.PROPAGATED
 
 
 class PropagationNotAllowed(UsageError):
@@ -92,7 +93,7 @@ class PropagationResult:
 
 @dataclass(frozen=True)
 class Triaged:
-    candidate: Candidate
+    candidate: QueueCandidate
     tier: Tier
     placement: Placement | None
 
@@ -207,7 +208,7 @@ class ClusterDecisions:
             try:
                 new_version = self.assessments.save(
                     p.media_sha256, a.decision, user_id=user.id, stage=PROPAGATED,
-                    expected_version=version, status="final", review_reason=None,
+                    expected_version=version, status=Status.FINAL, review_reason=None,
                     bank_category=next((b for b in bank if b is not None), None),
                     analyst_id=user.id,
                 )  # fmt: skip
@@ -215,7 +216,7 @@ class ClusterDecisions:
                 kept.append((p.media_sha256, "conflict"))
                 continue
             detail = asdict(a.decision) | {
-                "stage": PROPAGATED, "status": "final", "from": p.from_sha256,
+                "stage": PROPAGATED, "status": Status.FINAL, "from": p.from_sha256,
                 "distance": p.distance, "cluster": c.id, "version": new_version,
             } | ({"match": p.match} if p.match else {})  # fmt: skip
             if current is not None:  # an earlier propagated decision brought up to date
@@ -225,7 +226,7 @@ class ClusterDecisions:
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))
 
     # the queue
-    def triage(self, cands: list[Candidate], policy: TriagePolicy) -> list[Triaged] | None:
+    def triage(self, cands: list[QueueCandidate], policy: TriagePolicy) -> list[Triaged] | None:
         """The candidates in triage order (representatives and singletons first, then
         members left without a decision; within each, by tier, then largest clusters
         first), or None when the case has no clusters yet."""

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from verisight.store.assessments import Decision
+from verisight.vocab import Outcome
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,12 @@ class Rule:
 
 #: UK outcome -> VICS category.
 VICS: tuple[Rule, ...] = (
-    Rule("not-illegal", 0, "VICS 2 (exploitive / age difficult) cannot be told from the UK "
+    Rule(Outcome.NOT_ILLEGAL, 0, "VICS 2 (exploitive / age difficult) cannot be told from the UK "
          "outcome alone; non-pertinent is used"),
-    Rule("indecent-photograph", 1),
-    Rule("pseudo-photograph", 1, "a realistic pseudo-photograph is treated as a photograph in "
-         "UK law, so it maps to child abuse material rather than 3 (CGI/animation)"),
-    Rule("prohibited-image", 3),
+    Rule(Outcome.INDECENT_PHOTOGRAPH, 1),
+    Rule(Outcome.PSEUDO_PHOTOGRAPH, 1, "a realistic pseudo-photograph is treated as a photograph "
+         "in UK law, so it maps to child abuse material rather than 3 (CGI/animation)"),
+    Rule(Outcome.PROHIBITED_IMAGE, 3),
 )  # fmt: skip
 
 #: Age bands counted as prepubescent (NCMEC A) and, for INTERPOL, apparently under 13.
@@ -56,11 +57,11 @@ INTERPOL_JUDGEMENT = (
 
 #: VICS category of a bank entry -> UK outcome pre-filled in the form (analyst confirms).
 FROM_VICS: dict[int, str] = {
-    0: "not-illegal",
-    1: "indecent-photograph",
-    2: "not-illegal",
-    3: "prohibited-image",
-    4: "not-illegal",
+    0: Outcome.NOT_ILLEGAL,
+    1: Outcome.INDECENT_PHOTOGRAPH,
+    2: Outcome.NOT_ILLEGAL,
+    3: Outcome.PROHIBITED_IMAGE,
+    4: Outcome.NOT_ILLEGAL,
 }
 FROM_VICS_JUDGEMENT = (
     "VICS 1 is pre-filled as an indecent photograph (it may be a pseudo-photograph); "
@@ -89,12 +90,12 @@ def map_decision(d: Decision) -> Mapped:
     """The VICS category, NCMEC class and INTERPOL baseline flag of a UK decision."""
     vics = vics_category(d.outcome)
     ncmec: str | None = None
-    photographic = d.outcome in ("indecent-photograph", "pseudo-photograph")
+    photographic = d.outcome in (Outcome.INDECENT_PHOTOGRAPH, Outcome.PSEUDO_PHOTOGRAPH)
     if photographic and d.category in NCMEC_ACT and d.age_band != "unknown":
         stage = "A" if d.age_band in PREPUBESCENT else "B"
         ncmec = stage + NCMEC_ACT[d.category]
     baseline = (
-        d.outcome == "indecent-photograph"
+        d.outcome == Outcome.INDECENT_PHOTOGRAPH
         and d.origin in ("photographic", "unknown")
         and d.category in ("A", "B")
         and d.age_band in PREPUBESCENT
@@ -107,7 +108,7 @@ def prefill_from_bank(category: int | None, label: str | None) -> dict[str, str]
     if category is None or category not in FROM_VICS:
         return {}
     values = {"outcome": FROM_VICS[category]}
-    if values["outcome"] != "not-illegal" and label:
+    if values["outcome"] != Outcome.NOT_ILLEGAL and label:
         m = _LABEL_CATEGORY.match(label)
         if m:
             values["category"] = m.group(1).upper()

@@ -17,18 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from verisight.assessment.mappings import vics_category
-from verisight.store.assessments import Candidate, Decision
+from verisight.store.assessments import Decision, QueueCandidate
+from verisight.vocab import Verdict
 
 #: Priority by ``media.provenance`` verdict (None: no verdict recorded yet).
 PROVENANCE_PRIORITY: dict[str | None, int] = {
-    "camera-declared": 40,
-    "none": 30,
+    Verdict.CAMERA_DECLARED: 40,
+    Verdict.NONE: 30,
     None: 30,
-    "ai-edited": 25,  # may carry a real child's likeness
-    "ai-declared": 10,
+    Verdict.AI_EDITED: 25,  # may carry a real child's likeness
+    Verdict.AI_DECLARED: 10,
 }
 UNMATCHED_BONUS = 5
-PROVENANCE_VERDICTS = ("camera-declared", "none", "ai-edited", "ai-declared")
+#: Every :class:`~verisight.vocab.Verdict`, in the order the queue filter lists them.
+PROVENANCE_VERDICTS = (
+    Verdict.CAMERA_DECLARED,
+    Verdict.NONE,
+    Verdict.AI_EDITED,
+    Verdict.AI_DECLARED,
+)
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,11 @@ def agrees(a: Decision, b: Decision) -> bool:
     return (a.outcome, a.category) == (b.outcome, b.category)
 
 
-def priority(c: Candidate) -> int:
+def priority(c: QueueCandidate) -> int:
     p = PROVENANCE_PRIORITY.get(c.provenance, PROVENANCE_PRIORITY[None])
     return p + (0 if c.matched else UNMATCHED_BONUS)
 
 
-def order(cands: list[Candidate]) -> list[Candidate]:
+def order(cands: list[QueueCandidate]) -> list[QueueCandidate]:
     """Highest priority first; ties in order of first sighting, then SHA-256."""
     return sorted(cands, key=lambda c: (-priority(c), c.first_seen, c.sha256))

@@ -45,6 +45,7 @@ from verisight.store.assessments import (
 from verisight.store.audit import AuditLog, AuditRecord, AuditReport
 from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.users import UserRecord, Users
+from verisight.vocab import Mode, Stage, Status
 
 __all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
 
@@ -98,8 +99,7 @@ class ItemView:
     #: Values the form starts with (current decision, else a bank's category, else defaults).
     form: dict[str, str]
     prefilled_from_bank: bool
-    #: "assess" | "edit" | "second-opinion" | "resolve" | "read"
-    mode: str
+    mode: Mode
     mapped: Mapped | None
     has_image: bool
     next_sha: str | None = None
@@ -206,9 +206,11 @@ class AssessmentService:
                            t.placement.representative if t.is_member and t.placement else None)
                 for t in triaged[:limit]
             ]  # fmt: skip
-        pending = self.assessments.by_status(("awaiting-review",))
+        pending = self.assessments.by_status((Status.AWAITING_REVIEW,))
         seconds = [a for a in pending if a.analyst != user.name]
-        disputes = self.assessments.by_status(("disputed",)) if can(user.role, Perm.RESOLVE) else []
+        disputes = (
+            self.assessments.by_status((Status.DISPUTED,)) if can(user.role, Perm.RESOLVE) else []
+        )
         return QueueView(entries, len(cands), seconds, disputes)
 
     def next_item(
@@ -235,16 +237,16 @@ class AssessmentService:
                 return m.category, m.label
         return None, None
 
-    def _mode(self, user: UserRecord, a: AssessmentRecord | None) -> str:
+    def _mode(self, user: UserRecord, a: AssessmentRecord | None) -> Mode:
         if a is None:
-            return "assess" if can(user.role, Perm.ASSESS) else "read"
-        if a.status == "awaiting-review" and a.analyst != user.name:
-            return "second-opinion" if can(user.role, Perm.SECOND_OPINION) else "read"
-        if a.status == "disputed":
-            return "resolve" if can(user.role, Perm.RESOLVE) else "read"
-        if a.status == "resolved" and not can(user.role, Perm.RESOLVE):
-            return "read"
-        return "edit" if can(user.role, Perm.ASSESS) else "read"
+            return Mode.ASSESS if can(user.role, Perm.ASSESS) else Mode.READ
+        if a.status == Status.AWAITING_REVIEW and a.analyst != user.name:
+            return Mode.SECOND_OPINION if can(user.role, Perm.SECOND_OPINION) else Mode.READ
+        if a.status == Status.DISPUTED:
+            return Mode.RESOLVE if can(user.role, Perm.RESOLVE) else Mode.READ
+        if a.status == Status.RESOLVED and not can(user.role, Perm.RESOLVE):
+            return Mode.READ
+        return Mode.EDIT if can(user.role, Perm.ASSESS) else Mode.READ
 
     def item(
         self, user: UserRecord, sha256: str, filt: QueueFilter | None = None, *, via: str = "item"
@@ -260,7 +262,7 @@ class AssessmentService:
         mode = self._mode(user, a)
         form: dict[str, str] = dict(DEFAULTS)
         from_bank = False
-        if a is not None and mode != "second-opinion":
+        if a is not None and mode != Mode.SECOND_OPINION:
             form |= {k: v for k, v in asdict(a.decision).items() if v is not None}
         elif a is None:
             bank = prefill_from_bank(bank_cat, bank_label)
@@ -418,30 +420,30 @@ class AssessmentService:
         if stored != expected_version:
             raise StaleVersion(a)
         mode = self._mode(user, a)
-        if mode == "read":
+        if mode == Mode.READ:
             self.require(user, Perm.ASSESS)
             raise Forbidden(f"the {user.role} role may not change this decision")
         bank_cat, _ = self._bank_category(self.assessments.bank_matches(sha256))
         current: Decision | None = None
         analyst_id: int | None = None
         reason: str | None = None
-        if mode in ("assess", "edit"):
+        if mode in (Mode.ASSESS, Mode.EDIT):
             self.require(user, Perm.ASSESS)
             reason = review.review_reason(sha256, decision, bank_cat, self.review_policy())
-            status = "awaiting-review" if reason else "final"
-            stage = "first" if a is None else "edit"
+            status = Status.AWAITING_REVIEW if reason else Status.FINAL
+            stage = Stage.FIRST if a is None else Stage.EDIT
             analyst_id = user.id
-        elif mode == "second-opinion":
+        elif mode == Mode.SECOND_OPINION:
             assert a is not None
             self.require(user, Perm.SECOND_OPINION)
             reason = a.review_reason
-            status = "final" if review.agrees(a.decision, decision) else "disputed"
-            stage, current = "second", a.decision
+            status = Status.FINAL if review.agrees(a.decision, decision) else Status.DISPUTED
+            stage, current = Stage.SECOND, a.decision
         else:
             assert a is not None
             self.require(user, Perm.RESOLVE)
-            reason, status, stage = a.review_reason, "resolved", "resolution"
-        replaces = stage == "edit" and (
+            reason, status, stage = a.review_reason, Status.RESOLVED, Stage.RESOLUTION
+        replaces = stage == Stage.EDIT and (
             self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
         )
         self.assessments.save(
@@ -452,7 +454,7 @@ class AssessmentService:
         detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
         if replaces:
             detail["replaces"] = PROPAGATED  # an override of a propagated decision
-        self.audit.append(user.name, "assess" if stage in ("first", "edit") else "review",
+        self.audit.append(user.name, "assess" if stage in (Stage.FIRST, Stage.EDIT) else "review",
                           sha256, detail | {"version": expected_version + 1})  # fmt: skip
         saved = self.assessments.get(sha256)
         assert saved is not None
@@ -489,7 +491,7 @@ class AssessmentService:
         self.require(user, Perm.READ_HISTORY)
         self._media(sha256)
         a = self.assessments.get(sha256)
-        if a is not None and self._mode(user, a) == "second-opinion":
+        if a is not None and self._mode(user, a) == Mode.SECOND_OPINION:
             raise Forbidden("a second opinion is given blind: the history opens after it")
         self.audit.append(user.name, "history", sha256)
         return (

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verisight.vocab import CRIMINAL as CRIMINAL  # re-exported: the form asks category for these
+from verisight.vocab import Outcome
+
 
 @dataclass(frozen=True)
 class Option:
@@ -36,28 +39,26 @@ class Field:
         raise KeyError(code)
 
 
-CRIMINAL = ("indecent-photograph", "pseudo-photograph", "prohibited-image")
-
 OUTCOME = Field(
     "outcome",
     "Legal outcome (UK)",
     (
-        Option("not-illegal", "Not illegal", "n"),
+        Option(Outcome.NOT_ILLEGAL, "Not illegal", "n"),
         Option(
-            "indecent-photograph",
+            Outcome.INDECENT_PHOTOGRAPH,
             "Indecent photograph",
             "i",
             "Protection of Children Act 1978 s.1 (a real photograph)",
         ),
         Option(
-            "pseudo-photograph",
+            Outcome.PSEUDO_PHOTOGRAPH,
             "Pseudo-photograph",
             "p",
             "Protection of Children Act 1978 s.1 and s.7(7): made by computer graphics or "
             "otherwise, appears to be a photograph (realistic AI images)",
         ),
         Option(
-            "prohibited-image",
+            Outcome.PROHIBITED_IMAGE,
             "Prohibited image",
             "x",
             "Coroners and Justice Act 2009 s.62: non-photographic (drawn, CGI, unrealistic AI)",

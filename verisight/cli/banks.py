@@ -33,7 +33,8 @@ def _entry_json(e: EntryView) -> dict[str, Any]:
         "bank": e.bank, "bank_kind": e.bank_kind, "entry": e.id, "label": r.label,
         "category": r.category, "source_id": r.source_id, "series": r.series,
         "victim_identified": r.victim_identified, "comments": r.comments,
-        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq, "location": r.location,
+        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
+        "location": str(r.location) if r.location else None,
     }  # fmt: skip
 
 
@@ -136,7 +137,7 @@ def bank_show(
             out.print(f"{k:<14} {v}")
 
 
-@bank_app.command("export")
+@bank_app.command("export", help=f"Write a bank out as {', '.join(WRITE_FORMATS)}.")
 def bank_export(
     name: str,
     format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(WRITE_FORMATS)}.")],
@@ -146,7 +147,6 @@ def bank_export(
     case: CaseOpt = DEFAULT_CASE_DIR,
     database_url: DbOpt = None,
 ) -> None:
-    """Write a bank out as csv, vics, pdq, md5, sha1 or sha256."""
     with open_case(case, database_url) as c:
         try:
             with (

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
+from verisight import vocab
 from verisight.clustering.near_duplicates import DEFAULT_THRESHOLD, NearDuplicateCluster
 
 
@@ -102,8 +103,8 @@ def plan_propagation(
     return PropagationPlan(tuple(apply), tuple(kept))
 
 
-#: Assessment statuses whose decision may propagate.
-SETTLED = ("final", "resolved")
+#: Assessment statuses whose decision may propagate (:data:`verisight.vocab.SETTLED`).
+SETTLED = vocab.SETTLED
 
 
 def require_settled(status: str | None) -> None:

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from verisight.vocab import Verdict
+
 
 class Tier(StrEnum):
     NO_AI_EVIDENCE = "no-ai-evidence"
@@ -71,11 +73,11 @@ class TriageItem:
 
 
 def tier_of(item: TriageItem) -> Tier:
-    if item.provenance == "ai-edited" or item.provenance_conflict:
+    if item.provenance == Verdict.AI_EDITED or item.provenance_conflict:
         return Tier.PARTIAL_OR_CONFLICTING
     if item.bank_matched:
         return Tier.BANK_MATCH
-    if item.provenance == "ai-declared":
+    if item.provenance == Verdict.AI_DECLARED:
         return Tier.DECLARED_AI
     return Tier.NO_AI_EVIDENCE
 

@@ -23,6 +23,11 @@ class Location:
     path: str | None = None
     column: str | None = None
 
+    @classmethod
+    def stored(cls, text: str) -> Location:
+        """A location read back from the case database, where it is kept as its text."""
+        return cls(source=text)
+
     def __str__(self) -> str:
         parts = [self.source or "<input>"]
         if self.line is not None:

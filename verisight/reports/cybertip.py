@@ -42,11 +42,12 @@ from pathlib import Path
 from verisight.assessment.mappings import map_decision
 from verisight.store.assessments import Decision
 from verisight.store.reporting import EvidenceMedia
+from verisight.vocab import AI_VERDICTS
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
 TO_COMPLETE = "TO BE COMPLETED BY THE REPORTER"
 AI_ORIGINS = ("ai-photorealistic", "ai-non-photorealistic", "partially-synthetic")
-AI_PROVENANCE = ("ai-declared", "ai-edited")
+AI_PROVENANCE = AI_VERDICTS
 REPORT_ORDER = ("incidentSummary", "internetDetails", "reporter", "additionalInfo")
 FILE_ORDER = (
     "reportId", "fileId", "originalFileName", "locationOfFile", "fileViewedByEsp",

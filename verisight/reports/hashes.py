@@ -16,20 +16,22 @@ are written as they come, so an export of a million media holds one row in memor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
+from verisight import vocab
 from verisight.assessment.mappings import vics_category
 from verisight.assessment.taxonomy import CATEGORY, OUTCOME
 from verisight.errors import UsageError
 from verisight.matching.entry import BankEntry
-from verisight.matching.formats.writers import VICS_CONTEXT, VICS_MODELS, WriteResult, write_bank
+from verisight.matching.formats.registry import FORMATS, write_bank
+from verisight.matching.formats.writers import VICS_MODELS, WriteResult, write_vics_media
 from verisight.store.reporting import ExportRow
 
-HASH_FORMATS = ("vics", "csv", "md5", "sha1", "sha256", "pdq")
+HASH_FORMATS = tuple(f.name for f in FORMATS if f.writes and not f.frames)
+"""The bank formats that can carry assessed media (all written ones but video frames)."""
 #: Assessment statuses exported by default: settled decisions only.
-SETTLED = ("final", "resolved")
+SETTLED = vocab.SETTLED
 
 
 def check_filters(outcomes: Iterable[str], categories: Iterable[str]) -> None:
@@ -65,15 +67,7 @@ def vics_media(row: ExportRow) -> dict[str, Any]:
 def write_vics(rows: Iterable[ExportRow], out: TextIO, model: str = "Default") -> int:
     if model not in VICS_MODELS:
         raise UsageError(f"unknown VICS model {model!r} (one of {', '.join(VICS_MODELS)})")
-    out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT.format(model=model)))
-    out.write(', "value": [')
-    n = 0
-    for row in rows:
-        out.write(",\n" if n else "\n")
-        out.write(json.dumps(vics_media(row), ensure_ascii=False))
-        n += 1
-    out.write("\n]}\n")
-    return n
+    return write_vics_media(map(vics_media, rows), out, model=model)
 
 
 def _entries(rows: Iterable[ExportRow]) -> Iterator[BankEntry]:

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from verisight.assessment.taxonomy import AGE_BAND, CATEGORY, CRIMINAL, ORIGIN, OUTCOME, SEX
+from verisight.assessment.taxonomy import AGE_BAND, CATEGORY, ORIGIN, OUTCOME, SEX
 from verisight.errors import UsageError
 from verisight.store.intel import IntelStore
 from verisight.store.reporting import BY, GroupRow, Period, ReportingStore
+from verisight.vocab import AI_VERDICTS, CRIMINAL, NOT_CHECKED, Verdict
 
 _HEXISH = re.compile(r"^[0-9a-f]{8,64}$")
 
 Value = int | dict[str, int]
-PROVENANCE = ("ai-declared", "ai-edited", "camera-declared", "none", "not-checked")
+PROVENANCE = (*Verdict, NOT_CHECKED)
 TOP = 10
 
 ITEMS = (
@@ -184,9 +185,9 @@ def build_section(store: ReportingStore, spec: PeriodSpec, by: tuple[str, ...]) 
     f["distinct_media"] = distinct
     f["duplicates"] = store.media_sightings(p) - distinct
     f["videos"] = kinds.get("video", 0)
-    prov = store.media_by(p, "provenance", null="not-checked")
+    prov = store.media_by(p, "provenance", null=NOT_CHECKED)
     f["media_by_provenance"] = _labelled(PROVENANCE, prov)
-    f["ai_provenance"] = prov.get("ai-declared", 0) + prov.get("ai-edited", 0)
+    f["ai_provenance"] = sum(prov.get(v, 0) for v in AI_VERDICTS)
     outcomes = _one(store.assessed_by(p, ["outcome"]))
     assessed = sum(outcomes.values())
     f["assessed"] = assessed

@@ -32,7 +32,7 @@ from verisight.store.schema import (
     AppUser,
     Assessment,
     Bank,
-    BankEntry,
+    BankEntryRow,
     Match,
     Media,
     Opinion,
@@ -45,10 +45,10 @@ _ASSESSMENT: Table = Assessment.__table__  # type: ignore[assignment]
 _OPINION: Table = Opinion.__table__  # type: ignore[assignment]
 _USER: Table = AppUser.__table__  # type: ignore[assignment]
 _MATCH: Table = Match.__table__  # type: ignore[assignment]
-_ENTRY: Table = BankEntry.__table__  # type: ignore[assignment]
+_ENTRY: Table = BankEntryRow.__table__  # type: ignore[assignment]
 _BANK: Table = Bank.__table__  # type: ignore[assignment]
 
-FIELDS = ("outcome", "category", "origin", "age_band", "sex", "note")
+DECISION_COLUMNS = ("outcome", "category", "origin", "age_band", "sex", "note")
 
 
 class StaleVersion(VerisightError):
@@ -71,7 +71,7 @@ class Decision:
     note: str | None = None
 
     def as_row(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in FIELDS}
+        return {f: getattr(self, f) for f in DECISION_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class BankMatch:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class QueueCandidate:
     """An unassessed media as the queue sees it."""
 
     sha256: str
@@ -284,7 +284,7 @@ class Assessments:
         bank: str | None = None,
         source: str | None = None,
         limit: int = 5000,
-    ) -> list[Candidate]:
+    ) -> list[QueueCandidate]:
         """Unassessed, analysable media; ``bank`` is "matched", "unmatched" or a bank name."""
         matched = exists().where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
         bank_cat = (
@@ -349,7 +349,7 @@ class Assessments:
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [
-            Candidate(r.sha256, r.kind, r.provenance, r.bank_category, bool(r.matched),
+            QueueCandidate(r.sha256, r.kind, r.provenance, r.bank_category, bool(r.matched),
                       r.first_seen or "", bool(r.provenance_conflict))
             for r in rows
         ]  # fmt: skip

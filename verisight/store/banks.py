@@ -1,8 +1,9 @@
 """SQL for hash banks, their entries and the matches they produce.
 
 :class:`BankStore` is a narrow role interface over an :class:`~sqlalchemy.Engine`; it takes and
-returns dataclasses. Exact matching is done by the database (indexed joins on MD5, SHA-1,
-SHA-256); PDQ candidates are read out in bulk for the in-memory index.
+returns dataclasses (entries as the domain :class:`~verisight.matching.entry.BankEntry`). Exact
+matching is done by the database (indexed joins on MD5, SHA-1, SHA-256); PDQ candidates are
+read out in bulk for the in-memory index.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from sqlalchemy import Engine, Row, Table, delete, func, select
 
 from verisight.analysis.record import VideoFrame
 from verisight.errors import UsageError
+from verisight.matching.entry import BankEntry
+from verisight.matching.errors import Location
+from verisight.matching.signals import HashType
 from verisight.store.db import insert_ignoring_conflicts
-from verisight.store.schema import Bank, BankEntry, BankImport, Match, Media
+from verisight.store.schema import Bank, BankEntryRow, BankImport, Match, Media
 
 _BANK: Table = Bank.__table__  # type: ignore[assignment]
-_ENTRY: Table = BankEntry.__table__  # type: ignore[assignment]
+_ENTRY: Table = BankEntryRow.__table__  # type: ignore[assignment]
 _IMPORT: Table = BankImport.__table__  # type: ignore[assignment]
 _MATCH: Table = Match.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 
-EXACT_TYPES = ("md5", "sha1", "sha256")
+EXACT_TYPES = (HashType.MD5, HashType.SHA1, HashType.SHA256)
 _CHUNK = 5000
 
 
@@ -48,31 +52,13 @@ class BankView:
     matches: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    """One bank entry as stored (hashes canonical lowercase hex)."""
-
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
-    pdq_quality: int | None = None
-    label: str | None = None
-    category: int | None = None
-    source_id: str | None = None
-    series: str | None = None
-    victim_identified: bool | None = None
-    comments: str | None = None
-    extra: dict[str, Any] | None = None
-    location: str | None = None
-
-    def content_key(self, bank_id: int) -> str:
-        canon = json.dumps(
-            [bank_id, self.md5, self.sha1, self.sha256, self.pdq, self.label, self.category,
-             self.source_id, self.series],
-            separators=(",", ":"),
-        )  # fmt: skip
-        return hashlib.sha256(canon.encode()).hexdigest()
+def content_key(bank_id: int, e: BankEntry) -> str:
+    """What makes an entry the same entry of a bank (so re-importing a file adds nothing)."""
+    canon = json.dumps(
+        [bank_id, e.md5, e.sha1, e.sha256, e.pdq, e.label, e.category, e.source_id, e.series],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canon.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +66,8 @@ class EntryView:
     id: int
     bank: str
     bank_kind: str
-    row: EntryRow
+    #: The entry as read from its file; ``location`` is the stored text of where it was.
+    row: BankEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +96,22 @@ class MatchView:
     variant: str | None
 
 
-def _entry_row(r: Row[Any]) -> EntryRow:
-    return EntryRow(
+def _entry_row(r: Row[Any]) -> BankEntry:
+    extra = json.loads(r.extra) if r.extra else {}
+    return BankEntry(
         md5=r.md5, sha1=r.sha1, sha256=r.sha256, pdq=r.pdq, pdq_quality=r.pdq_quality,
         label=r.label, category=r.category, source_id=r.source_id, series=r.series,
         victim_identified=r.victim_identified, comments=r.comments,
-        extra=json.loads(r.extra) if r.extra else None, location=r.location,
+        frame=extra.get("vpdq_frame"), timestamp=extra.get("vpdq_t"),
+        location=Location.stored(r.location) if r.location else None,
     )  # fmt: skip
+
+
+def _extra(e: BankEntry) -> str | None:
+    """The ``extra`` column: a vPDQ frame's number and timestamp."""
+    if e.frame is None:
+        return None
+    return json.dumps({"vpdq_frame": e.frame, "vpdq_t": e.timestamp}, sort_keys=True)
 
 
 def _bank_view(r: Row[Any], entries: int = 0, matches: int = 0) -> BankView:
@@ -207,7 +203,7 @@ class BankStore:
         source: str,
         source_sha256: str,
         format: str,
-        entries: Iterable[EntryRow],
+        entries: Iterable[BankEntry],
         skipped: Iterable[object] = (),
     ) -> tuple[int, int]:
         """Insert ``entries`` in ONE transaction (an exception while iterating them rolls the
@@ -230,13 +226,14 @@ class BankStore:
                 read += 1
                 batch.append(
                     {
-                        "bank_id": bank_id, "key": e.content_key(bank_id), "md5": e.md5,
+                        "bank_id": bank_id, "key": content_key(bank_id, e), "md5": e.md5,
                         "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
                         "pdq_quality": e.pdq_quality, "label": e.label, "category": e.category,
                         "source_id": e.source_id, "series": e.series,
                         "victim_identified": e.victim_identified, "comments": e.comments,
-                        "extra": json.dumps(e.extra, sort_keys=True) if e.extra else None,
-                        "location": e.location, "import_id": import_id,
+                        "extra": _extra(e),
+                        "location": str(e.location) if e.location else None,
+                        "import_id": import_id,
                     }
                 )  # fmt: skip
                 if len(batch) >= _CHUNK:
@@ -253,7 +250,7 @@ class BankStore:
             )
         return read, int(after) - int(before)
 
-    def iter_entries(self, bank_id: int) -> Iterator[EntryRow]:
+    def iter_entries(self, bank_id: int) -> Iterator[BankEntry]:
         after = 0
         while True:
             with self.engine.connect() as conn:

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 
 from verisight.store.schema import AppUser, Assessment, Bank, Match, Media, Opinion, Scan, Sighting
+from verisight.vocab import AI_VERDICTS, CRIMINAL
 
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
 _SIGHTING: Table = Sighting.__table__  # type: ignore[assignment]
@@ -57,8 +58,7 @@ SEPARATOR = " › "
 NO_URL = "(no URL)"
 BY = ("source", "site", "month")
 #: Outcomes of an assessment that are criminal under UK law.
-CRIMINAL = ("indecent-photograph", "pseudo-photograph", "prohibited-image")
-AI_PROVENANCE = ("ai-declared", "ai-edited")
+AI_PROVENANCE = AI_VERDICTS
 _HOST = r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)"
 
 

@@ -187,7 +187,7 @@ class BankImport(Base):
     skipped: Mapped[int] = mapped_column(Integer)
 
 
-class BankEntry(Base):
+class BankEntryRow(Base):
     """One entry of a bank: any of its hashes, with the list's label and category."""
 
     __tablename__ = "bank_entry"

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from verisight.analysis.provenance.c2pa_model import C2paAction, C2paReport, C2paStatus
 from verisight.analysis.provenance.jsonutil import json_safe, opt_float, opt_int, opt_str
+from verisight.vocab import Verdict
 
 __all__ = [
     "SIGNALS",
@@ -33,9 +34,9 @@ __all__ = [
     "Verdict",
 ]
 
-#: The verdict. See :mod:`verisight.analysis.provenance.verdict` for the precedence rules.
-Verdict = Literal["ai-declared", "ai-edited", "camera-declared", "none"]
-VERDICTS: tuple[Verdict, ...] = ("ai-declared", "ai-edited", "camera-declared", "none")
+#: The verdict (:class:`verisight.vocab.Verdict`). See
+#: :mod:`verisight.analysis.provenance.verdict` for the precedence rules.
+VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
 
 #: What one piece of evidence says: the file declares itself AI-generated, AI-edited, a
 #: capture (camera, scan, film), or it is context that points neither way ("info").
@@ -231,7 +232,7 @@ class ParseProblem:
 class ProvenanceReport:
     """Every provenance signal of one image, the verdict drawn from them, and what failed."""
 
-    provenance: Verdict = "none"
+    provenance: Verdict = Verdict.NONE
     evidence: tuple[Evidence, ...] = ()
     #: True when signals disagree; ``conflict_reasons`` says how.
     conflict: bool = False
@@ -273,7 +274,7 @@ class ProvenanceReport:
         c2pa = d.get("c2pa")
         camera = d.get("camera")
         return cls(
-            provenance=verdict if verdict in VERDICTS else "none",
+            provenance=Verdict(verdict) if verdict in VERDICTS else Verdict.NONE,
             evidence=tuple(
                 Evidence.from_json(e) for e in d.get("evidence") or () if isinstance(e, dict)
             ),

@@ -164,13 +164,13 @@ def camera_evidence(camera: CameraEvidence) -> Evidence:
 def decide(evidence: list[Evidence], c2pa: C2paReport | None) -> tuple[Verdict, list[str]]:
     """The verdict and the conflict reasons (see the module docstring)."""
     signals = {e.signal for e in evidence}
-    verdict: Verdict = "none"
+    verdict = Verdict.NONE
     if "ai-generated" in signals:
-        verdict = "ai-declared"
+        verdict = Verdict.AI_DECLARED
     elif "ai-edited" in signals:
-        verdict = "ai-edited"
+        verdict = Verdict.AI_EDITED
     elif "capture" in signals:
-        verdict = "camera-declared"
+        verdict = Verdict.CAMERA_DECLARED
     reasons: list[str] = []
     if "ai-generated" in signals and "capture" in signals:
         ai = sorted({e.source for e in evidence if e.signal == "ai-generated"})

@@ -1,5 +1,6 @@
 """Hash bank formats: read any of them as a stream of entries, write them back.
 
+The formats: one :class:`BankFormat` each, listed in :data:`FORMATS` (:mod:`.registry`).
 Read: :func:`read_bank` (one pass, streamed; ``format="auto"`` uses :func:`detect_format`).
 Write: :func:`write_bank` and one function per format. The formats, and what each carries,
 are described in :mod:`.plain` (plain lists, Meta's PDQ lines), :mod:`.csvbank`,
@@ -8,13 +9,19 @@ and :mod:`.writers`.
 """
 
 from verisight.matching.formats.detect import detect_format, sniff
-from verisight.matching.formats.reader import READ_FORMATS, BankReader, read_bank
+from verisight.matching.formats.reader import BankReader, read_bank
+from verisight.matching.formats.registry import (
+    FORMATS,
+    READ_FORMATS,
+    WRITE_FORMATS,
+    BankFormat,
+    bank_format,
+    write_bank,
+)
 from verisight.matching.formats.writers import (
     CSV_COLUMNS,
     VICS_MODELS,
-    WRITE_FORMATS,
     WriteResult,
-    write_bank,
     write_csv,
     write_hash_list,
     write_pdq,
@@ -24,11 +31,14 @@ from verisight.matching.formats.writers import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "FORMATS",
     "READ_FORMATS",
     "VICS_MODELS",
     "WRITE_FORMATS",
+    "BankFormat",
     "BankReader",
     "WriteResult",
+    "bank_format",
     "detect_format",
     "read_bank",
     "sniff",

@@ -18,6 +18,13 @@ from verisight.matching.errors import (
 )
 from verisight.matching.signals import HashType, signal_type, types_of_length, validate_signal_str
 
+MAX_TEXT_CHARS = 4096
+"""The most characters a free-text field (label, series, comments, source id) keeps: a longer
+value keeps its first ``MAX_TEXT_CHARS - len(TRUNCATED)`` characters followed by
+:data:`TRUNCATED`, so a stored field is never longer than this and a cut one says so."""
+TRUNCATED = " [truncated]"
+"""Ends a text field that was cut to :data:`MAX_TEXT_CHARS`."""
+
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
@@ -48,7 +55,8 @@ def hash_in(kind: HashType, value: str, where: str) -> str:
 
 
 def text(value: object, what: str) -> str | None:
-    """A free-text field: stripped string, numbers as text, empty or null as ``None``."""
+    """A free-text field: stripped string, numbers as text, empty or null as ``None``; longer
+    than :data:`MAX_TEXT_CHARS`, cut and marked (:func:`capped`)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -59,8 +67,14 @@ def text(value: object, what: str) -> str | None:
         return str(int(value))
     if not isinstance(value, str):
         raise InvalidFieldError(f"{what} must be text, got {type(value).__name__}")
-    stripped = value.strip()
-    return stripped or None
+    return capped(value.strip()) or None
+
+
+def capped(value: str) -> str:
+    """``value`` cut to :data:`MAX_TEXT_CHARS`, ending with :data:`TRUNCATED` when cut."""
+    if len(value) <= MAX_TEXT_CHARS:
+        return value
+    return value[: MAX_TEXT_CHARS - len(TRUNCATED)] + TRUNCATED
 
 
 def integer(value: object, what: str) -> int | None:

@@ -22,6 +22,15 @@ before the header, are skipped. Every row needs at least one hash; each hash mus
 column's type (a SHA-1 in the ``md5`` column is a
 :class:`~verisight.matching.errors.MixedHashTypesError`). Errors carry the row's first line and
 the column.
+
+Spreadsheet formulas: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is run as a formula by spreadsheet programs. :func:`safe_cell` writes such a cell with a
+leading ``'`` (OWASP's advice; a cell starting with ``'`` gets one too), and reading drops that
+one quote again, so a write → read round trip keeps labels as they were. Text cells are
+stripped of spaces and trailing whitespace but never of a *leading* tab or carriage return:
+stripping those would turn a cell that was neutralised that way (``\t=cmd``) back into a
+formula (``=cmd``). Text fields keep at most 4,096 characters (:data:`._fields.MAX_TEXT_CHARS`,
+cut ones end ``" [truncated]"``).
 """
 
 from __future__ import annotations
@@ -62,12 +71,32 @@ COLUMNS: dict[str, str] = {
     "comment": "comments",
 }
 """Squashed header name → :class:`BankEntry` field."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula."""
 HASH_FIELDS = {
     "md5": HashType.MD5,
     "sha1": HashType.SHA1,
     "sha256": HashType.SHA256,
     "pdq": HashType.PDQ,
 }
+
+
+def safe_cell(value: str) -> str:
+    """``value`` as a CSV cell no spreadsheet runs: a formula-like one gets a leading ``'``
+    (and so does one that starts with ``'``, so that reading gives back exactly ``value``)."""
+    return "'" + value if value.startswith((*FORMULA_START, "'")) else value
+
+
+def text_cell(raw: str) -> str | None:
+    """A text cell as written by :func:`safe_cell`: the value, or ``None`` when empty.
+
+    Spaces and trailing whitespace are stripped, a leading tab or CR is kept, and the quote
+    :func:`safe_cell` added is dropped.
+    """
+    value = raw.rstrip().lstrip(" ")
+    if value.startswith("'") and value[1:].startswith((*FORMULA_START, "'")):
+        value = value[1:]
+    return _fields.capped(value) or None
 
 
 class _Counted:
@@ -147,6 +176,10 @@ def _entry(row: list[str], header: list[str], columns: dict[str, int], where: Lo
             return "", ""
         return (row[index].strip() if index < len(row) else ""), header[index].strip()
 
+    def text(field: str) -> str | None:
+        index = columns.get(field)
+        return None if index is None or index >= len(row) else text_cell(row[index])
+
     column = ""
     try:
         hashes: dict[HashType, str] = {}
@@ -168,11 +201,11 @@ def _entry(row: list[str], header: list[str], columns: dict[str, int], where: Lo
     return BankEntry.from_hashes(
         hashes,
         pdq_quality=quality,
-        label=cell("label")[0] or None,
+        label=text("label"),
         category=category,
-        source_id=cell("source_id")[0] or None,
-        series=cell("series")[0] or None,
+        source_id=text("source_id"),
+        series=text("series"),
         victim_identified=victim,
-        comments=cell("comments")[0] or None,
+        comments=text("comments"),
         location=where,
     )

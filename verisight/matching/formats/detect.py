@@ -23,6 +23,7 @@ import re
 from verisight.matching.errors import Location, UnknownFormatError
 from verisight.matching.formats._fields import squash
 from verisight.matching.formats._source import HEAD_BYTES, Source, open_source, source_name
+from verisight.matching.signals import HashType
 from verisight.matching.vpdq import is_vpdq_line
 
 HASH_COLUMNS = frozenset({"md5", "sha1", "sha256", "pdq", "pdqhash"})
@@ -55,12 +56,12 @@ def sniff(head: bytes, source: str = "<input>") -> str:
             continue
         lowered = stripped.lower()
         if lowered.startswith(("pdq ", "pdq\t")):
-            return "pdq"
+            return HashType.PDQ
         if is_vpdq_line(stripped):
             return "vpdq"
         cells = [cell.strip().strip('"').strip() for cell in stripped.split(",")]
         if len(cells) > 1 and _HEX64.fullmatch(cells[0]) and cells[1].isdigit():
-            return "pdq"
+            return HashType.PDQ
         if any(squash(cell) in HASH_COLUMNS for cell in cells):
             return "csv"
         if len(cells) > 1:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from verisight.matching import vpdq
 from verisight.matching.entry import BankEntry
 from verisight.matching.errors import (
     FATAL,
@@ -31,12 +30,8 @@ from verisight.matching.errors import (
     SkippedRow,
     UnknownFormatError,
 )
-from verisight.matching.formats import _source, csvbank, detect, plain, vics
-from verisight.matching.signals import HashType
-
-READ_FORMATS = ("auto", "plain", "md5", "sha1", "sha256", "pdq", "csv", "vics", "vpdq")
-"""``plain``: one hash a line, type by length; ``md5``…``pdq``: declared; ``auto``: detected;
-``vpdq``: Meta's video lines (:mod:`verisight.matching.vpdq`)."""
+from verisight.matching.formats import _source, detect
+from verisight.matching.formats.registry import AUTO, READ_FORMATS, bank_format
 
 
 class BankReader:
@@ -58,7 +53,7 @@ class BankReader:
         self.name = name or _source.source_name(source)
         self.requested = format
         self.skip_invalid = skip_invalid
-        self.format: str | None = None if format == "auto" else format
+        self.format: str | None = None if format == AUTO else format
         """The format being read: the requested one, or the detected one once known."""
         self.skipped: list[SkippedRow] = []
         self.count = 0
@@ -84,16 +79,7 @@ class BankReader:
     def _parse(
         self, fmt: str, head: bytes, stream: io.BufferedReader
     ) -> Iterator[BankEntry | InvalidInputError]:
-        if fmt == "vics":
-            return vics.parse_vics(_source.json_bytes(head, stream), source=self.name)
-        lines = _source.text_lines(head, stream, self.name)
-        if fmt == "csv":
-            return csvbank.parse_csv(lines, source=self.name)
-        if fmt == "vpdq":
-            return vpdq.parse_vpdq_lines(lines, source=self.name)
-        if fmt == "plain":
-            return plain.parse_hash_list(lines, hash_type=None, source=self.name)
-        return plain.parse_hash_list(lines, hash_type=HashType(fmt), source=self.name)
+        return bank_format(fmt).parse(head, stream, self.name)
 
 
 def read_bank(

@@ -13,13 +13,18 @@ missing or null, a UTF-8 or UTF-16 BOM is accepted. A Media with none of the fou
 a :class:`~verisight.matching.errors.MissingHashError`.
 
 The file is read with ``ijson``'s event parser, one Media at a time, so memory does not grow
-with the file. Invalid or truncated JSON, a top level that is not an object, and a file
-without a ``value`` array are :class:`~verisight.matching.errors.InvalidJSONError` (always fatal),
+with the file. Time and memory stay linear in the file's size however long one field is: a JSON
+string over 64 KiB is cut while reading (:mod:`._capped`), and a text field (``MediaID``,
+``Series``, ``Comments``) keeps at most 4,096 characters, the last of them ``" [truncated]"``
+when it was cut (:data:`._fields.MAX_TEXT_CHARS`). Invalid or truncated JSON, a top level that
+is not an object, and a file without a ``value`` array are
+:class:`~verisight.matching.errors.InvalidJSONError` (always fatal),
 located by the JSON path being read.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -34,6 +39,7 @@ from verisight.matching.errors import (
     MissingHashError,
 )
 from verisight.matching.formats import _fields
+from verisight.matching.formats._capped import CappedStrings
 from verisight.matching.signals import HashType
 
 Parsed = BankEntry | InvalidInputError
@@ -55,7 +61,8 @@ class _Events:
     """``ijson`` basic events, errors turned into :class:`InvalidJSONError` at :attr:`path`."""
 
     def __init__(self, stream: BinaryIO, source: str) -> None:
-        self._events = ijson.basic_parse(stream, use_float=True)
+        capped = CappedStrings(stream, _fields.TRUNCATED.encode())
+        self._events = ijson.basic_parse(io.BufferedReader(capped), use_float=True)
         self.source = source
         self.path = "$"
 

@@ -1,13 +1,16 @@
 """Writing banks: CSV, VICS JSON v2, PDQ lines and plain MD5/SHA-1/SHA-256 lists, streamed.
 
-Each writer takes any iterable of :class:`~verisight.matching.entry.BankEntry` and a text stream
-(open it with ``newline=""``) and writes as it goes, so an export of millions of entries
-never holds them all. What each format carries, so what a write → read round trip keeps:
+The formats themselves, and :func:`~verisight.matching.formats.registry.write_bank`, are in
+:mod:`.registry`. Each writer takes any iterable of
+:class:`~verisight.matching.entry.BankEntry` and a text stream (open it with ``newline=""``)
+and writes as it goes, so an export of millions of entries never holds them all. What each
+format carries, so what a write → read round trip keeps:
 
 ========  ======================================================================
 format    fields
 ========  ======================================================================
-csv       every field (columns as :data:`CSV_COLUMNS`)
+csv       every field (columns as :data:`CSV_COLUMNS`); a cell that a spreadsheet
+          would run as a formula starts with ``'`` (:func:`.csvbank.safe_cell`)
 vics      MD5, SHA1, Category, MediaID, Series, VictimIdentified, Comments, and
           SHA256 and PDQ as ``AlternativeHashes``; no label, no PDQ quality
 pdq       PDQ and quality: ``<hex>,<quality>``, or ``pdq <hex>`` without quality
@@ -22,16 +25,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from verisight.matching.entry import BankEntry
 from verisight.matching.errors import UnknownFormatError
+from verisight.matching.formats.csvbank import safe_cell
 from verisight.matching.signals import HashType
 
-WRITE_FORMATS = ("csv", "vics", "pdq", "md5", "sha1", "sha256", "vpdq")
-"""Formats :func:`write_bank` can write."""
 VICS_MODELS = ("Default", "UK", "US")
 """VICS 2.0 data models for the ``@odata.context`` URL."""
 VICS_CONTEXT = (
@@ -60,49 +62,46 @@ class WriteResult:
     left_out: int
 
 
-def write_bank(
-    entries: Iterable[BankEntry], out: TextIO, format: str, *, vics_model: str = "Default"
-) -> WriteResult:
-    """Write ``entries`` to ``out`` in ``format`` (one of :data:`WRITE_FORMATS`)."""
-    if format == "csv":
-        return write_csv(entries, out)
-    if format == "vics":
-        return write_vics(entries, out, model=vics_model)
-    if format == "pdq":
-        return write_pdq(entries, out)
-    if format in ("md5", "sha1", "sha256"):
-        return write_hash_list(entries, out, HashType(format))
-    if format == "vpdq":
-        return write_vpdq(entries, out)
-    raise UnknownFormatError(
-        f"cannot write bank format {format!r} (one of {', '.join(WRITE_FORMATS)})"
-    )
-
-
 def write_csv(entries: Iterable[BankEntry], out: TextIO) -> WriteResult:
     """A CSV with a header of :data:`CSV_COLUMNS`; empty cells for missing values."""
     writer = csv.writer(out, lineterminator="\n")
+    # The csv module quotes a cell holding "\n" but not one holding a lone "\r", which a
+    # reader then takes for a line end: such rows are written with every cell quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     written = 0
     for entry in entries:
-        writer.writerow([_cell(getattr(entry, column)) for column in CSV_COLUMNS])
+        row = [_cell(getattr(entry, column)) for column in CSV_COLUMNS]
+        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
         written += 1
     return WriteResult(written, 0)
 
 
 def write_vics(entries: Iterable[BankEntry], out: TextIO, *, model: str = "Default") -> WriteResult:
     """VICS JSON v2, hash-set layout: ``{"@odata.context": …, "value": [Media…]}``."""
+    return WriteResult(write_vics_media(map(_media, entries), out, model=model), 0)
+
+
+def write_vics_media(
+    media: Iterable[Mapping[str, Any]], out: TextIO, *, model: str = "Default"
+) -> int:
+    """The one VICS writer: VICS JSON v2 around ``media`` (VICS Media objects), streamed.
+
+    :func:`write_vics` passes each entry's Media; a hash-list export of assessed media
+    (:mod:`verisight.reports.hashes`) passes Media with more fields (size, MIME type).
+    Returns how many were written.
+    """
     if model not in VICS_MODELS:
         raise UnknownFormatError(f"unknown VICS model {model!r} (one of {', '.join(VICS_MODELS)})")
     context = json.dumps(VICS_CONTEXT.format(model=model))
     out.write('{"@odata.context": ' + context + ', "value": [')
     written = 0
-    for entry in entries:
+    for item in media:
         out.write(",\n" if written else "\n")
-        out.write(json.dumps(_media(entry), ensure_ascii=False))
+        out.write(json.dumps(item, ensure_ascii=False))
         written += 1
     out.write("\n]}\n")
-    return WriteResult(written, 0)
+    return written
 
 
 def write_pdq(entries: Iterable[BankEntry], out: TextIO) -> WriteResult:
@@ -154,7 +153,7 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return safe_cell(str(value))
 
 
 def _media(entry: BankEntry) -> dict[str, Any]:
