@@ -81,7 +81,8 @@ def main() -> int:
         for name in TARGETS:
             started = time.monotonic()
             cmd = [sys.executable, __file__, name, "--seconds", str(args.seconds),
-                   "--timeout", str(args.timeout), "--rss-mb", str(args.rss_mb), "--out", str(args.out)]  # fmt: skip
+                   "--timeout", str(args.timeout), "--rss-mb", str(args.rss_mb),
+                   "--out", str(args.out)]  # fmt: skip
             code = subprocess.call(cmd, cwd=ROOT)
             took = time.monotonic() - started
             print(f"== {name}: exit {code} after {took:.0f} s", flush=True)

@@ -63,9 +63,9 @@ def test_target_survives_seeds_and_mutations(name: str) -> None:
 
 def test_atheris_runner_works(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is a dev dependency (make test installs it)")
+    cmd = ["fuzz/run.py", "generators", "--runs", "200", "--seconds", "60", "--out", str(tmp_path)]
     out = subprocess.run(
-        [sys.executable, "fuzz/run.py", "generators", "--runs", "200", "--seconds", "60",
-         "--out", str(tmp_path)],  # fmt: skip
+        [sys.executable, *cmd],
         cwd=REPO,
         capture_output=True,
         text=True,

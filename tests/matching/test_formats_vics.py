@@ -196,3 +196,22 @@ def test_skip_invalid_keeps_good_media_and_lists_bad_ones() -> None:
         ("$.value[0].Media[3].MD5", "wrong-length"),
     ]
     assert reader.format == "vics"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fmt", "message"),
+    [
+        (b'{"odata.metadata": "x", "value": [{"Media": [{"\xc0\x9eategory": 0}]}]}', "auto",
+         "not utf-8 text"),
+        (b'{"odata.metadata": "x", "value": [{"Comments": "a\xffb"}]}', "vics", "invalid bytes"),
+        (codecs.BOM_UTF16_BE + b"{;\xff\xff[", "vics", "not utf-16-be text"),
+    ],
+    ids=["bad-utf8-key", "bad-utf8-string", "truncated-utf16"],
+)  # fmt: skip
+def test_text_that_is_not_its_encoding_is_an_import_error(
+    raw: bytes, fmt: str, message: str
+) -> None:
+    """Found by fuzzing: bytes that are not valid UTF-8 (or UTF-16) escaped as a raw
+    UnicodeDecodeError instead of the import's located error."""
+    with pytest.raises(InvalidJSONError, match=message):
+        list(read_bank(io.BytesIO(raw), fmt, name="case.json"))

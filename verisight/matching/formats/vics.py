@@ -76,6 +76,8 @@ class _Events:
             raise InvalidJSONError("the JSON ends too early", self.where()) from None
         except ijson.JSONError as exc:
             raise InvalidJSONError(f"invalid JSON: {exc}", self.where()) from None
+        except UnicodeDecodeError as exc:  # JSON text is UTF-8 (or UTF-16 with a BOM)
+            raise InvalidJSONError(f"not {exc.encoding} text: {exc.reason}", self.where()) from None
         return str(event), value
 
     def finish(self) -> None:
@@ -83,7 +85,7 @@ class _Events:
         try:
             for _event in self._events:
                 raise InvalidJSONError("content after the end of the JSON", self.where("$"))
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise InvalidJSONError(f"invalid JSON after the end: {exc}", self.where("$")) from None
 
     def value(self, event: str, value: Any) -> Any:
