@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection
 
 from verisight.analysis.record import VideoInfo
 from verisight.banking import Banking
@@ -20,7 +23,7 @@ from verisight.limits import Limits
 from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
 from verisight.store import MediaView, SightingView, Status, Store
 from verisight.store.banks import BankStore
-from verisight.store.db import sqlite_url
+from verisight.store.db import begin, sqlite_url
 
 DEFAULT_CASE_DIR = Path("verisight-case")
 DATABASE_URL_ENV = "VERISIGHT_DATABASE_URL"
@@ -59,6 +62,15 @@ class Case:
 
     def close(self) -> None:
         self.store.close()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One unit of work: a transaction that every write of one decision shares.
+
+        Services bind their stores to the connection (``audit.bind(conn).append(...)``), so
+        that a decision and its audit entry commit together, or neither does (cf. Datasette's
+        ``execute_write_fn``). Committed when the block ends; rolled back if it raises.
+        """
+        return begin(self.store.engine)
 
     def __enter__(self) -> Case:
         return self
@@ -99,7 +111,7 @@ class Case:
             on_progress=on_progress,
             detector=detector,
         )
-        if summary.media_shas and self.banking.store.all():
+        if summary.media_shas and self.banking.banks():
             summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()
         return summary
 

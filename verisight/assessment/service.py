@@ -32,7 +32,7 @@ from verisight.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
 from verisight.case import Case
 from verisight.clustering.propagation import PropagationPlan
 from verisight.clustering.triage import TriagePolicy
-from verisight.errors import MediaNotFound, UsageError, VerisightError
+from verisight.errors import Forbidden, MediaNotFound, UsageError
 from verisight.store import MediaView
 from verisight.store.assessments import (
     AssessmentRecord,
@@ -47,10 +47,6 @@ from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.users import UserRecord, Users
 
 __all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
-
-
-class Forbidden(VerisightError):
-    """The user's role does not allow this."""
 
 
 class InvalidDecision(UsageError):
@@ -124,21 +120,20 @@ class AssessmentService:
     ) -> None:
         engine = case.store.engine
         self.case = case
+        self.transaction = case.transaction
         self.users = Users(engine)
         self.audit = AuditLog(engine)
         self.assessments = Assessments(engine)
-        self.accounts = Accounts(self.users, self.audit, limiter, hasher)
+        self.accounts = Accounts(self.users, self.audit, limiter, hasher, case.transaction)
         self.clusters = ClusterDecisions(
             self.assessments, self.audit, ClusterStore(engine),
-            lambda sha: case.thumbnail(sha) is not None,
+            lambda sha: case.thumbnail(sha) is not None, case.transaction,
         )  # fmt: skip
 
     # permissions and policy
     def require(self, user: UserRecord, perm: Perm) -> None:
         """Raise :class:`Forbidden` (and audit the refusal) unless the user's role allows it."""
-        if not can(user.role, perm):
-            self.audit.append(user.name, "denied", detail={"perm": perm.value})
-            raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
+        self.accounts.require(user, perm)
 
     def review_policy(self) -> review.ReviewPolicy:
         return review.ReviewPolicy.from_setting(self.users.org_setting("qa"))
@@ -147,8 +142,9 @@ class AssessmentService:
         self.require(admin, Perm.MANAGE)
         if not 0.0 <= sample_rate <= 1.0:
             raise UsageError("the second-review share is between 0 and 1")
-        self.users.set_org_setting("qa", {"sample_rate": sample_rate})
-        self.audit.append(admin.name, "org-settings", detail={"qa": sample_rate})
+        with self.transaction() as conn:
+            self.users.bind(conn).set_org_setting("qa", {"sample_rate": sample_rate})
+            self.audit.bind(conn).append(admin.name, "org-settings", detail={"qa": sample_rate})
 
     def triage_policy(self) -> TriagePolicy:
         """The queue's tier order: org setting ``triage`` ``{"order": [tier, ...]}``."""
@@ -253,7 +249,6 @@ class AssessmentService:
         item); audited as a view; closes the user's open reveals (navigation reverts them)."""
         self.require(user, Perm.VIEW_MEDIA)
         media = self._media(sha256)
-        self.users.conceal_all(user.id, datetime.now(UTC))
         matches = self.assessments.bank_matches(sha256)
         bank_cat, bank_label = self._bank_category(matches)
         a = self.assessments.get(sha256)
@@ -266,7 +261,9 @@ class AssessmentService:
             bank = prefill_from_bank(bank_cat, bank_label)
             from_bank = bool(bank)
             form |= bank
-        self.audit.append(user.name, "view", sha256, {"mode": mode, "via": via})
+        with self.transaction() as conn:
+            self.users.bind(conn).conceal_all(user.id, datetime.now(UTC))
+            self.audit.bind(conn).append(user.name, "view", sha256, {"mode": mode, "via": via})
         return ItemView(
             media=media,
             provenance=self.assessments.provenance(sha256),
@@ -359,9 +356,11 @@ class AssessmentService:
         if not _same_content(path, sha256):
             raise Forbidden("playback unavailable: the original file has changed")
         now = datetime.now(UTC)
-        if not self.users.open_reveal(user.id, sha256):
-            self.users.record_reveal(user.id, sha256, now)
-        self.audit.append(user.name, "play", sha256, {"path": str(path)})
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            if not users.open_reveal(user.id, sha256):
+                users.record_reveal(user.id, sha256, now)
+            self.audit.bind(conn).append(user.name, "play", sha256, {"path": str(path)})
 
     def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
         """The original video to stream and its MIME type, only while a play is open."""
@@ -395,14 +394,17 @@ class AssessmentService:
     def reveal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
         self._thumb(sha256)
-        if not self.users.open_reveal(user.id, sha256):
-            self.users.record_reveal(user.id, sha256, datetime.now(UTC))
-            self.audit.append(user.name, "reveal", sha256)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            if not users.open_reveal(user.id, sha256):
+                users.record_reveal(user.id, sha256, datetime.now(UTC))
+                self.audit.bind(conn).append(user.name, "reveal", sha256)
 
     def conceal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
-        if self.users.record_conceal(user.id, sha256, datetime.now(UTC)):
-            self.audit.append(user.name, "conceal", sha256)
+        with self.transaction() as conn:
+            if self.users.bind(conn).record_conceal(user.id, sha256, datetime.now(UTC)):
+                self.audit.bind(conn).append(user.name, "conceal", sha256)
 
     # decisions
     def submit(
@@ -444,16 +446,26 @@ class AssessmentService:
         replaces = stage == "edit" and (
             self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
         )
-        self.assessments.save(
-            sha256, decision, user_id=user.id, stage=stage, expected_version=expected_version,
-            status=status, review_reason=reason, bank_category=bank_cat,
-            analyst_id=analyst_id, current=current,
-        )  # fmt: skip
         detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
         if replaces:
             detail["replaces"] = PROPAGATED  # an override of a propagated decision
-        self.audit.append(user.name, "assess" if stage in ("first", "edit") else "review",
-                          sha256, detail | {"version": expected_version + 1})  # fmt: skip
+        with self.transaction() as conn:  # the decision and its audit entry, or neither
+            self.assessments.bind(conn).save(
+                sha256,
+                decision,
+                user_id=user.id,
+                stage=stage,
+                expected_version=expected_version,
+                status=status,
+                review_reason=reason,
+                bank_category=bank_cat,
+                analyst_id=analyst_id,
+                current=current,
+            )
+            self.audit.bind(conn).append(
+                user.name, "assess" if stage in ("first", "edit") else "review", sha256,
+                detail | {"version": expected_version + 1},
+            )  # fmt: skip
         saved = self.assessments.get(sha256)
         assert saved is not None
         return saved

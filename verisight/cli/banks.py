@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,6 @@ from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, ope
 from verisight.errors import VerisightError
 from verisight.matching import READ_FORMATS, WRITE_FORMATS
 from verisight.matching.signals import PDQ_THRESHOLD, HashType
-from verisight.store.banks import EntryView
 
 bank_app = typer.Typer(help="Import, list, export and delete hash banks.", no_args_is_help=True)
 
@@ -25,16 +24,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bank_app, name="bank")
     app.command("match")(match)
     app.command("lookup")(lookup)
-
-
-def _entry_json(e: EntryView) -> dict[str, Any]:
-    r = e.row
-    return {
-        "bank": e.bank, "bank_kind": e.bank_kind, "entry": e.id, "label": r.label,
-        "category": r.category, "source_id": r.source_id, "series": r.series,
-        "victim_identified": r.victim_identified, "comments": r.comments,
-        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq, "location": r.location,
-    }  # fmt: skip
 
 
 def _print_matching(s: MatchSummary) -> None:
@@ -100,7 +89,7 @@ def bank_list(
 ) -> None:
     """The banks of a case with their sizes and match counts."""
     with open_case(case, database_url) as c:
-        for b in c.banking.store.all():
+        for b in c.banking.banks():
             if json_out:
                 emit_jsonl(
                     {"name": b.name, "label": b.label, "kind": b.kind, "entries": b.entries,
@@ -123,7 +112,7 @@ def bank_show(
     """One bank's settings and counts."""
     with open_case(case, database_url) as c:
         try:
-            b = c.banking.store.get(name)
+            b = c.banking.bank(name)
         except VerisightError as exc:
             fail(exc)
     data = {"name": b.name, "label": b.label, "kind": b.kind, "entries": b.entries,
@@ -194,22 +183,16 @@ def match(
             summary = c.banking.match(
                 banks=bank, pdq_threshold=threshold, min_quality=min_quality, rotations=rotations
             )
-            bank_ids = [c.banking.store.get(b).id for b in bank] if bank else [None]
+            names: list[str | None] = [c.banking.bank(b).name for b in bank] if bank else [None]
         except VerisightError as exc:
             fail(exc)
         if not json_out:
             out.print("Matching finished")
             _print_matching(summary)
-        for bid in bank_ids:
-            for m in c.banking.store.iter_matches(bid):
-                row = {
-                    "sha256": m.media_sha256, "bank": m.bank, "entry": m.entry.id,
-                    "hash_type": m.hash_type, "distance": m.distance, "label": m.entry.row.label,
-                    "category": m.entry.row.category, "variant": m.variant,
-                    "bank_kind": m.bank_kind,
-                }  # fmt: skip
+        for name in names:
+            for m in c.banking.matches(bank=name):
                 if json_out:
-                    emit_jsonl(row)
+                    emit_jsonl(m.to_json())
                 else:
                     out.print(
                         f"  {m.media_sha256[:16]}  {m.bank}  {m.hash_type} d={m.distance}"
@@ -262,16 +245,11 @@ def lookup(
                 found = itertools.chain(
                     found, c.banking.lookup_video(frames, pdq_threshold=threshold)
                 )
-            for hash_type, query, entry, distance in found:
+            for hit in found:
                 hits += 1
-                row = {
-                    "hash_type": hash_type,
-                    "query": query,
-                    "distance": distance,
-                    **_entry_json(entry),
-                }
+                hash_type, _query, entry, distance = hit
                 if json_out:
-                    emit_jsonl(row)
+                    emit_jsonl(hit.to_json())
                 else:
                     out.print(
                         f"{entry.bank} ({entry.bank_kind}) entry {entry.id}: {hash_type} "

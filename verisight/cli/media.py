@@ -103,7 +103,7 @@ def _print_media(m: MediaView, c: Case) -> None:
     for k, v in rows:
         out.print(f"{k:<{width}}  {v}")
     _print_provenance(m)
-    matches = list(c.banking.store.iter_matches(media_sha256=m.sha256))
+    matches = list(c.banking.matches(media=m.sha256))
     if matches:
         out.print(f"bank matches ({len(matches)}):")
         for x in matches:
