@@ -37,7 +37,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from verisight.analysis.record import VideoFrame
-from verisight.errors import UsageError
+from verisight.errors import UsageError, VerisightError
 from verisight.matching import (
     BankEntry,
     IndexFileError,
@@ -409,11 +409,22 @@ class Banking:
             yield LookupHit("pdq", query, self._store.entry(entry_id), dist)
 
     def lookup(
-        self, hashes: dict[HashType, list[str]], *, pdq_threshold: int = PDQ_THRESHOLD
+        self,
+        hashes: dict[HashType, list[str]],
+        *,
+        pdq_threshold: int = PDQ_THRESHOLD,
+        frames: Sequence[VideoFrame] = (),
     ) -> Iterator[LookupHit]:
         """Ad-hoc look-up without scanning: yields (hash type, query, entry, distance).
 
-        ``hashes[HashType.PDQ]`` may hold several hashes (e.g. the 8 dihedral variants)."""
+        ``hashes[HashType.PDQ]`` may hold several hashes (e.g. the 8 dihedral variants);
+        a video's ``frames`` are looked up after them (:meth:`lookup_video`); see
+        :func:`lookup_hashes` for a file's."""
+        yield from self._lookup(hashes, pdq_threshold)
+        if frames:
+            yield from self.lookup_video(frames, pdq_threshold=pdq_threshold)
+
+    def _lookup(self, hashes: dict[HashType, list[str]], pdq_threshold: int) -> Iterator[LookupHit]:
         for t in (HashType.MD5, HashType.SHA1, HashType.SHA256):
             for value in hashes.get(t, []):
                 v = validate_signal_str(t, value)
@@ -425,6 +436,41 @@ class Banking:
             q = np.frombuffer(b"".join(bytes.fromhex(p) for p in pdqs), np.uint8).reshape(-1, 32)
             for qi, entry_id, dist in index.search(q, radius=pdq_threshold):
                 yield LookupHit("pdq", pdqs[qi], self._store.entry(entry_id), dist)
+
+
+def lookup_hashes(
+    path: Path | None,
+    *,
+    sha256: str | None = None,
+    md5: str | None = None,
+    sha1: str | None = None,
+    pdq: str | None = None,
+    rotations: bool = False,
+) -> tuple[dict[HashType, list[str]], tuple[VideoFrame, ...]]:
+    """What to look up for a file and/or given hashes: hashes by type, and a video's vPDQ
+    frames. A file is read and hashed as a scan would (``rotations``: also its PDQ's 7
+    rotations/flips); raises :class:`VerisightError` when it cannot be read."""
+    from verisight.analysis import analyse_path
+    from verisight.limits import Limits
+
+    hashes: dict[HashType, list[str]] = {}
+    for t, v in ((HashType.SHA256, sha256), (HashType.MD5, md5), (HashType.SHA1, sha1),
+                 (HashType.PDQ, pdq)):  # fmt: skip
+        if v:
+            hashes.setdefault(t, []).append(v)
+    if path is None:
+        return hashes, ()
+    try:
+        rec = analyse_path(path, Limits())
+    except OSError as exc:
+        raise VerisightError(f"cannot read {path}: {exc}") from exc
+    hashes.setdefault(HashType.SHA256, []).append(rec.sha256)
+    hashes.setdefault(HashType.MD5, []).append(rec.md5)
+    hashes.setdefault(HashType.SHA1, []).append(rec.sha1)
+    if rec.pdq:
+        variants = list(rec.pdq_variants or ()) if rotations else []
+        hashes.setdefault(HashType.PDQ, []).extend([rec.pdq, *variants])
+    return hashes, tuple(rec.video.frames) if rec.video is not None else ()
 
 
 def _bank_videos(

@@ -3,6 +3,23 @@
 The CLI and the web app are thin shells over this class (cf. Datasette's ``Datasette``).
 A case is a directory holding the SQLite database (unless a PostgreSQL URL is given) and
 derived files such as thumbnails. Originals are never copied into it or altered.
+
+``Case`` is the only way in: a shell imports this module, :mod:`verisight.errors` and result
+types, never :mod:`verisight.store` (``tests/test_layers.py`` checks). The services it exposes:
+
+=====================  ======================================================================
+``case.scan(...)``     scan collections (then match the new media against the banks)
+``case.media(...)``    the distinct media, one media, the sightings
+``case.banking``       hash banks: import, export, delete, match, look up (:mod:`.banking`)
+``case.clusters``      near-duplicate clusters: update, grids, list, show
+``case.assessment``    the analyst's room: queue, items, decisions, reviews, accounts
+``case.reports``       reports and exports, each audited with the ``actor`` given
+``case.intel``         generator models in use, term-list hits, model names
+``case.audit``         verify and read the audit log
+=====================  ======================================================================
+
+Services own permissions and transactions: each unit of work (a decision and its audit entry)
+runs in one :meth:`Case.transaction`.
 """
 
 from __future__ import annotations
@@ -12,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -22,8 +39,25 @@ from verisight.errors import CaseError
 from verisight.limits import Limits
 from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
 from verisight.store import MediaView, SightingView, Status, Store
+from verisight.store.audit import AuditLog
 from verisight.store.banks import BankStore
 from verisight.store.db import begin, sqlite_url
+
+if TYPE_CHECKING:  # imported when first used: a command loads only what it needs
+    from verisight.assessment import AssessmentService
+    from verisight.services import AuditService, ClusterService, IntelService, ReportService
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DEFAULT_CASE_DIR",
+    "Case",
+    "MediaView",
+    "SightingView",
+    "Status",
+    "media_json",
+    "sighting_json",
+    "video_json",
+]
 
 DEFAULT_CASE_DIR = Path("verisight-case")
 DATABASE_URL_ENV = "VERISIGHT_DATABASE_URL"
@@ -119,6 +153,47 @@ class Case:
     def banking(self) -> Banking:
         """Hash banks and matching for this case (see :mod:`verisight.banking`)."""
         return Banking(BankStore(self.store.engine), self.directory)
+
+    @cached_property
+    def clusters(self) -> ClusterService:
+        """Near-duplicate clusters and series (see :mod:`verisight.services.clusters`)."""
+        from verisight.services.clusters import ClusterService
+        from verisight.store.clusters import ClusterStore
+
+        return ClusterService(ClusterStore(self.store.engine))
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """Reports and exports, each audited (see :mod:`verisight.services.reports`)."""
+        from verisight.services.reports import ReportService
+        from verisight.store.reporting import ReportingStore
+
+        return ReportService(
+            ReportingStore(self.store.engine), AuditLog(self.store.engine),
+            lambda sha: self.media_show(sha).sha256,
+        )  # fmt: skip
+
+    @cached_property
+    def intel(self) -> IntelService:
+        """Generator intelligence (see :mod:`verisight.services.intel`)."""
+        from verisight.services.intel import IntelService
+        from verisight.store.intel import IntelStore
+
+        return IntelService(IntelStore(self.store.engine))
+
+    @cached_property
+    def audit(self) -> AuditService:
+        """The audit log: verify and read (see :mod:`verisight.services.audit`)."""
+        from verisight.services.audit import AuditService
+
+        return AuditService(AuditLog(self.store.engine))
+
+    @cached_property
+    def assessment(self) -> AssessmentService:
+        """The assessment service with default accounts settings (the web app's service)."""
+        from verisight.assessment import AssessmentService
+
+        return AssessmentService(self)
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
         return self.store.iter_media(kind=kind)

@@ -7,12 +7,11 @@ assessment, review and export. The web layer only translates HTTP to these calls
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from PIL import Image
@@ -22,14 +21,12 @@ from verisight.assessment import video as vid
 from verisight.assessment.accounts import Accounts, RateLimiter
 from verisight.assessment.clusters import (
     PROPAGATED,
-    ClusterContext,
     ClusterDecisions,
     PropagationResult,
 )
-from verisight.assessment.mappings import Mapped, map_decision, prefill_from_bank
+from verisight.assessment.mappings import map_decision, prefill_from_bank
 from verisight.assessment.roles import Perm, can
-from verisight.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
-from verisight.case import Case
+from verisight.assessment.taxonomy import CRIMINAL, DEFAULTS
 from verisight.clustering.propagation import PropagationPlan
 from verisight.clustering.triage import TriagePolicy
 from verisight.errors import Forbidden, MediaNotFound, UsageError
@@ -39,71 +36,38 @@ from verisight.store.assessments import (
     Assessments,
     BankMatch,
     Decision,
-    OpinionRecord,
     StaleVersion,
 )
 from verisight.store.audit import AuditLog, AuditRecord, AuditReport
 from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.users import UserRecord, Users
 
-__all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
+if TYPE_CHECKING:
+    from verisight.case import Case
 
+from verisight.assessment.views import (
+    AdminView,
+    History,
+    InvalidDecision,
+    ItemView,
+    QueueEntry,
+    QueueFilter,
+    QueueView,
+    parse_decision,
+)
 
-class InvalidDecision(UsageError):
-    """A submitted form does not fit the taxonomy."""
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    provenance: str | None = None
-    bank: str | None = None
-    source: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    sha256: str
-    priority: int
-    provenance: str | None
-    matched: bool
-    bank_category: int | None
-    first_seen: str
-    #: Triage tier and near-duplicate cluster (when the case has clusters).
-    tier: str | None = None
-    cluster_size: int = 1
-    #: The representative, when this media is another member of its cluster.
-    representative: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueView:
-    to_assess: list[QueueEntry]
-    total: int
-    second_reviews: list[AssessmentRecord]
-    disputes: list[AssessmentRecord]
-
-
-@dataclass(frozen=True)
-class ItemView:
-    media: MediaView
-    provenance: str | None
-    matches: list[BankMatch]
-    bank_category: int | None
-    assessment: AssessmentRecord | None
-    opinions: list[OpinionRecord]
-    #: Values the form starts with (current decision, else a bank's category, else defaults).
-    form: dict[str, str]
-    prefilled_from_bank: bool
-    #: "assess" | "edit" | "second-opinion" | "resolve" | "read"
-    mode: str
-    mapped: Mapped | None
-    has_image: bool
-    next_sha: str | None = None
-    notes: list[str] = field(default_factory=list)
-    #: Its near-duplicate cluster (None: alone or not clustered).
-    cluster: ClusterContext | None = None
-    #: Video facts, sheet frames and playability (videos and animated images).
-    video: vid.VideoFacts | None = None
+__all__ = [
+    "AdminView",
+    "AssessmentService",
+    "Forbidden",
+    "History",
+    "InvalidDecision",
+    "ItemView",
+    "QueueEntry",
+    "QueueFilter",
+    "QueueView",
+    "StaleVersion",
+]
 
 
 #: A Play grant lasts at most this long (the video route refuses afterwards: play again).
@@ -157,24 +121,8 @@ class AssessmentService:
     # the form
     @staticmethod
     def parse_decision(form: Mapping[str, str]) -> Decision:
-        values: dict[str, str | None] = {}
-        for f in FIELDS:
-            v = (form.get(f.name) or "").strip()
-            if f.only_for and form.get("outcome") not in f.only_for:
-                values[f.name] = None
-                continue
-            if v not in f.codes():
-                raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
-            values[f.name] = v
-        note = (form.get("note") or "").strip()[:4000] or None
-        return Decision(
-            outcome=str(values["outcome"]),
-            category=values[CATEGORY.name],
-            origin=str(values["origin"]),
-            age_band=str(values["age_band"]),
-            sex=str(values["sex"]),
-            note=note,
-        )
+        """The decision a submitted form describes; raises :class:`InvalidDecision`."""
+        return parse_decision(form)
 
     # queue
     def queue(self, user: UserRecord, filt: QueueFilter, limit: int = 50) -> QueueView:
@@ -284,18 +232,7 @@ class AssessmentService:
         )
 
     def _video_facts(self, media: MediaView) -> vid.VideoFacts | None:
-        v = media.video
-        if v is None:
-            return None
-        picks = vid.sheet_frame_indices(len(v.frames))
-        _path, why = vid.playable_original(media)
-        return vid.VideoFacts(
-            duration=v.duration, fps=v.fps, width=v.width, height=v.height, codec=v.codec,
-            audio=v.audio, sampled=len(v.frames),
-            frames=tuple(vid.SheetFrame(i, v.frames[k].number, v.frames[k].t)
-                         for i, k in enumerate(picks)),
-            has_sheet=self.case.contact_sheet(media.sha256) is not None, unplayable=why,
-        )  # fmt: skip
+        return vid.video_facts(media, self.case.contact_sheet(media.sha256) is not None)
 
     # images and reveals
     def _preview(self, media: MediaView) -> Path | None:
@@ -353,7 +290,7 @@ class AssessmentService:
         path, why = vid.playable_original(media)
         if path is None:
             raise Forbidden(f"playback unavailable: {why}")
-        if not _same_content(path, sha256):
+        if not vid.same_content(path, sha256):
             raise Forbidden("playback unavailable: the original file has changed")
         now = datetime.now(UTC)
         with self.transaction() as conn:
@@ -495,20 +432,23 @@ class AssessmentService:
             self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
         return self.clusters.apply(user, sha256, selected)
 
-    def history(
-        self, user: UserRecord, sha256: str
-    ) -> tuple[AssessmentRecord | None, list[OpinionRecord], list[AuditRecord]]:
+    def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)
         self._media(sha256)
         a = self.assessments.get(sha256)
         if a is not None and self._mode(user, a) == "second-opinion":
             raise Forbidden("a second opinion is given blind: the history opens after it")
         self.audit.append(user.name, "history", sha256)
-        return (
+        return History(
             self.assessments.get(sha256),
             self.assessments.opinions(sha256),
             list(self.audit.entries(media_sha256=sha256)),
         )
+
+    def admin_view(self, admin: UserRecord) -> AdminView:
+        """Users and organisation settings (needs the ``manage`` permission)."""
+        self.require(admin, Perm.MANAGE)
+        return AdminView(self.users.all(), self.accounts.org_welfare(), self.review_policy())
 
     def export(self, user: UserRecord) -> list[dict[str, Any]]:
         """Every assessment with its mappings to other schemes (audited)."""
@@ -537,17 +477,6 @@ class AssessmentService:
 
     def verify_audit(self) -> AuditReport:
         return self.audit.verify()
-
-
-def _same_content(path: Path, sha256: str) -> bool:
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    except OSError:
-        return False
-    return h.hexdigest() == sha256
 
 
 def is_criminal(outcome: str) -> bool:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from verisight.banking import BANK_KINDS, MIN_QUALITY, ImportResult, MatchSummary
+from verisight.banking import BANK_KINDS, MIN_QUALITY, ImportResult, MatchSummary, lookup_hashes
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from verisight.errors import VerisightError
 from verisight.matching import READ_FORMATS, WRITE_FORMATS
-from verisight.matching.signals import PDQ_THRESHOLD, HashType
+from verisight.matching.signals import PDQ_THRESHOLD
 
 bank_app = typer.Typer(help="Import, list, export and delete hash banks.", no_args_is_help=True)
 
@@ -215,37 +214,18 @@ def lookup(
     json_out: Annotated[bool, typer.Option("--json", help="JSON Lines, one hit a line.")] = False,
 ) -> None:
     """Look a file or a hash up in the case's banks, without scanning."""
-    from verisight.analysis import analyse_path
-    from verisight.limits import Limits
-
-    hashes: dict[HashType, list[str]] = {}
-    for t, v in ((HashType.SHA256, sha256), (HashType.MD5, md5), (HashType.SHA1, sha1),
-                 (HashType.PDQ, pdq)):  # fmt: skip
-        if v:
-            hashes.setdefault(t, []).append(v)
-    if file is not None:
-        try:
-            rec = analyse_path(file, Limits())
-        except OSError as exc:
-            fail(VerisightError(f"cannot read {file}: {exc}"))
-        hashes.setdefault(HashType.SHA256, []).append(rec.sha256)
-        hashes.setdefault(HashType.MD5, []).append(rec.md5)
-        hashes.setdefault(HashType.SHA1, []).append(rec.sha1)
-        if rec.pdq:
-            variants = list(rec.pdq_variants or ()) if rotations else []
-            hashes.setdefault(HashType.PDQ, []).extend([rec.pdq, *variants])
-    frames = rec.video.frames if file is not None and rec.video is not None else ()
+    try:
+        hashes, frames = lookup_hashes(
+            file, sha256=sha256, md5=md5, sha1=sha1, pdq=pdq, rotations=rotations
+        )
+    except VerisightError as exc:
+        fail(exc)
     if not hashes:
         fail(VerisightError("give a FILE or one of --sha256/--md5/--sha1/--pdq"))
     hits = 0
     with open_case(case, database_url) as c:
         try:
-            found = c.banking.lookup(hashes, pdq_threshold=threshold)
-            if frames:
-                found = itertools.chain(
-                    found, c.banking.lookup_video(frames, pdq_threshold=threshold)
-                )
-            for hit in found:
+            for hit in c.banking.lookup(hashes, pdq_threshold=threshold, frames=frames):
                 hits += 1
                 hash_type, _query, entry, distance = hit
                 if json_out:

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from verisight.case import DEFAULT_CASE_DIR, Case, media_json, sighting_json
+from verisight.case import DEFAULT_CASE_DIR, Case, MediaView, Status, media_json, sighting_json
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from verisight.errors import VerisightError
-from verisight.store import MediaView, Status
 
 media_app = typer.Typer(help="Inspect the distinct media of a case.", no_args_is_help=True)
 sightings_app = typer.Typer(help="Inspect where items were seen.", no_args_is_help=True)

@@ -65,6 +65,11 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def to_json(self) -> dict[str, Any]:
+        """As ``verisight audit verify --json`` prints it."""
+        return {"ok": self.ok, "entries": self.entries, "head": self.head,
+                "problems": self.problems}  # fmt: skip
+
 
 def canonical(detail: dict[str, Any]) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
