@@ -145,4 +145,5 @@ def test_scan_matches_new_media_against_existing_banks(tmp_path: Path) -> None:
         (tmp_path / "src").mkdir()
         (tmp_path / "src" / "x.jpg").write_bytes(data)
         summary = case.scan([tmp_path / "src"], workers=1)
-        assert summary.matching is not None and summary.matching["media_matched"] == 1
+        assert summary.matching is not None and summary.matching.media_matched == 1
+        assert summary.to_json()["matching"]["media_matched"] == 1

@@ -146,7 +146,7 @@ class Case:
             detector=detector,
         )
         if summary.media_shas and self.banking.banks():
-            summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()
+            summary.matching = self.banking.match(media=sorted(summary.media_shas))
         return summary
 
     @cached_property
@@ -233,6 +233,7 @@ def video_json(v: VideoInfo) -> dict[str, Any]:
 
 def media_json(m: MediaView) -> dict[str, Any]:
     """The stable JSON shape of a media (``verisight media list --json``): keys are only added."""
+    report = m.provenance_report
     return {
         "sha256": m.sha256,
         "md5": m.md5,
@@ -258,9 +259,9 @@ def media_json(m: MediaView) -> dict[str, Any]:
         "pdq_trimmed": m.pdq_trimmed,
         "provenance": m.provenance,
         "provenance_conflict": m.provenance_conflict,
-        "evidence": (m.provenance_report or {}).get("evidence", []),
-        "generator": (m.provenance_report or {}).get("generator"),
-        "c2pa": (m.provenance_report or {}).get("c2pa"),
+        "evidence": [e.to_json() for e in report.evidence] if report else [],
+        "generator": report.generator.to_json() if report and report.generator else None,
+        "c2pa": report.c2pa.to_json() if report and report.c2pa else None,
         "detector_score": m.detector_score,
         "video": video_json(m.video) if m.video is not None else None,
         "sightings": [

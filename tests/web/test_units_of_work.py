@@ -184,3 +184,13 @@ def test_concurrent_units_keep_one_audit_chain(tmp_path: Path, database_url: str
     assert report.entries == 24
     audit_verifies(case)
     case.close()
+
+
+def test_history_is_a_typed_result(service: AssessmentService, shas: list[str]) -> None:
+    analyst = service.users.by_name("analyst")
+    assert analyst is not None
+    service.submit(analyst, shas[0], service.parse_decision(DECISION), 0)
+    h = service.history(analyst, shas[0])
+    assert h.assessment is not None and h.assessment.version == 1
+    assert [o.stage for o in h.opinions] == ["first"]
+    assert [e.action for e in h.entries][:2] == ["history", "assess"]
