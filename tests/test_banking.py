@@ -44,16 +44,16 @@ def test_import_is_atomic_idempotent_and_matches(tmp_path: Path, database_url: s
     assert (res.read, res.added) == (2, 2)
     assert res.matching is not None and res.matching.media_matched == 2
     again = case.banking.import_file(good, "hotline")
-    assert again.already_imported and case.banking.store.get("hotline").entries == 2
+    assert again.already_imported and case.banking.bank("hotline").entries == 2
     bad = tmp_path / "bad.csv"
     bad.write_text(f"md5,label\n{h['img-0002.jpg']['md5']},c\nnot-a-hash,d\n")
     with pytest.raises(InvalidInputError) as err:
         case.banking.import_file(bad, "second")
     assert "line 3" in str(err.value.location)
-    assert [b.name for b in case.banking.store.all()] == ["hotline"]  # nothing half-imported
+    assert [b.name for b in case.banking.banks()] == ["hotline"]  # nothing half-imported
     res = case.banking.import_file(bad, "second", skip_invalid=True)
     assert res.added == 1 and len(res.skipped) == 1 and res.skipped[0].location.line == 3
-    matches = {(m.media_sha256, m.bank, m.hash_type) for m in case.banking.store.iter_matches()}
+    matches = {(m.media_sha256, m.bank, m.hash_type) for m in case.banking.matches()}
     assert matches == {
         (h["img-0000.jpg"]["sha256"], "hotline", "md5"),
         (h["img-0001.jpg"]["sha256"], "hotline", "pdq"),
@@ -72,13 +72,13 @@ def test_pdq_threshold_per_bank_and_negative_banks(tmp_path: Path, database_url:
     assert strict.matching is not None and strict.matching.media_matched == 0
     loose = case.banking.import_file(tmp_path / "near.txt", "loose")
     assert loose.matching is not None and loose.matching.media_matched == 1
-    (m,) = list(case.banking.store.iter_matches())
+    (m,) = list(case.banking.matches())
     assert (m.bank, m.distance) == ("loose", 20)
     (tmp_path / "allow.txt").write_text(f"{h['img-0000.jpg']['sha1']}\n")
     case.banking.import_file(tmp_path / "allow.txt", "known-fp", kind="negative")
-    case.banking.store.delete("loose")
+    case.banking.delete("loose")
     case.banking.import_file(tmp_path / "near.txt", "loose2")
-    banks = {m.bank for m in case.banking.store.iter_matches()}
+    banks = {m.bank for m in case.banking.matches()}
     assert banks == {"known-fp"}  # the allow-list suppresses the PDQ hit
     case.close()
 
@@ -99,9 +99,7 @@ def test_rotations_are_matched_when_asked(tmp_path: Path) -> None:
         assert res.matching is not None and res.matching.media_matched == 1
         summary = case.banking.match(rotations=True)
         assert summary.media_matched == 2
-        rot = [
-            m for m in case.banking.store.iter_matches() if m.media_sha256 == h["rot.jpg"]["sha256"]
-        ]
+        rot = [m for m in case.banking.matches() if m.media_sha256 == h["rot.jpg"]["sha256"]]
         assert rot and rot[0].variant not in (None, "original")
 
 
@@ -132,8 +130,8 @@ def test_lookup_and_vics_round_trip(tmp_path: Path, database_url: str) -> None:
     (tmp_path / "again.json").write_text(out.getvalue())
     res2 = case.banking.import_file(tmp_path / "again.json", "copy")
     assert res2.read == 1
-    a = list(case.banking.store.iter_entries(case.banking.store.get("vics").id))
-    b = list(case.banking.store.iter_entries(case.banking.store.get("copy").id))
+    a = list(case.banking.entries("vics"))
+    b = list(case.banking.entries("copy"))
     strip = lambda r: (r.md5, r.sha1, r.pdq, r.category, r.source_id, r.comments)  # noqa: E731
     assert [strip(r) for r in a] == [strip(r) for r in b]
     case.close()
@@ -147,4 +145,5 @@ def test_scan_matches_new_media_against_existing_banks(tmp_path: Path) -> None:
         (tmp_path / "src").mkdir()
         (tmp_path / "src" / "x.jpg").write_bytes(data)
         summary = case.scan([tmp_path / "src"], workers=1)
-        assert summary.matching is not None and summary.matching["media_matched"] == 1
+        assert summary.matching is not None and summary.matching.media_matched == 1
+        assert summary.to_json()["matching"]["media_matched"] == 1

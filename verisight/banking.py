@@ -5,9 +5,10 @@ The CLI and the web app call these functions; they hold the rules, the store
 
 Rules:
 
-* An import is atomic: entries are inserted in one transaction and an invalid row fails the
-  whole import (unless ``skip_invalid``); a file already imported into a bank (same SHA-256)
-  changes nothing; an entry already in the bank is not added twice.
+* An import is atomic: the bank, its entries and the matches they make with the case's media
+  are written in one transaction, and an invalid row (unless ``skip_invalid``) or any other
+  failure leaves none of them; a file already imported into a bank (same SHA-256) changes
+  nothing; an entry already in the bank is not added twice.
 * Exact matches on MD5, SHA-1 and SHA-256 (an indexed join in the database). PDQ matches at
   Hamming distance ≤ the bank's threshold (default 31), only for media hashes of quality
   ≥ ``min_quality`` (default 50); weaker hashes are counted, never silently dropped.
@@ -23,19 +24,22 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from sqlalchemy import Connection
 
 from verisight.analysis.record import VideoFrame
-from verisight.errors import UsageError
+from verisight.errors import UsageError, VerisightError
 from verisight.matching import (
+    BankEntry,
     IndexFileError,
     PDQIndex,
     SkippedRow,
@@ -44,8 +48,15 @@ from verisight.matching import (
 )
 from verisight.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
 from verisight.matching.vpdq import match_videos
-from verisight.store.banks import EXACT_TYPES, BankStore, BankView, EntryView, NewMatch
-from verisight.store.video import iter_video_frames
+from verisight.store.banks import (
+    EXACT_TYPES,
+    BankStore,
+    BankView,
+    EntryView,
+    MatchView,
+    NewMatch,
+)
+from verisight.store.db import begin
 
 #: Meta's dihedral order, as ``pdqhash.compute_dihedral`` returns the hashes.
 VARIANTS = (
@@ -102,6 +113,25 @@ class ImportResult:
         }
 
 
+class LookupHit(NamedTuple):
+    """One bank entry a looked-up hash matched (see :meth:`Banking.lookup`)."""
+
+    hash_type: str
+    #: The hash looked up (for a vPDQ match: ``"<query %>/<compared %>"``).
+    query: str
+    entry: EntryView
+    distance: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The hit as ``verisight lookup --json`` prints it."""
+        return {
+            "hash_type": self.hash_type,
+            "query": self.query,
+            "distance": self.distance,
+            **self.entry.to_json(),
+        }
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -111,13 +141,36 @@ def _file_sha256(path: Path) -> str:
 
 
 class Banking:
-    """Bank operations on one case (``case`` is a :class:`verisight.case.Case`)."""
+    """Bank operations on one case (reached as ``case.banking``); the store stays inside."""
 
     def __init__(self, store: BankStore, case_dir: Path) -> None:
-        self.store = store
+        self._store = store
         self.index_dir = case_dir / "index" / "pdq-banks"
 
+    def _bound(self, conn: Connection) -> Banking:
+        """The same operations inside one unit of work (every statement on ``conn``)."""
+        unit = copy.copy(self)
+        unit._store = self._store.bind(conn)
+        return unit
+
     # -- banks ---------------------------------------------------------------------------
+
+    def banks(self) -> list[BankView]:
+        """Every bank with its entry and match counts, by name."""
+        return self._store.all()
+
+    def bank(self, name: str) -> BankView:
+        """One bank; raises :class:`verisight.store.banks.BankNotFound` (a usage error)."""
+        return self._store.get(name)
+
+    def entries(self, name: str) -> Iterator[BankEntry]:
+        """A bank's entries in the order they were added."""
+        return self._store.iter_entries(self._store.get(name).id)
+
+    def matches(self, *, bank: str | None = None, media: str | None = None) -> Iterator[MatchView]:
+        """Recorded matches (all, one bank's, or one media's), by media then bank."""
+        bank_id = self._store.get(bank).id if bank is not None else None
+        return self._store.iter_matches(bank_id, media)
 
     def import_file(
         self,
@@ -137,42 +190,45 @@ class Banking:
             raise UsageError("the PDQ threshold must be between 0 and 256")
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
-        existed = any(b.name == name for b in self.store.all())
-        bank = self.store.ensure(name, label=label, kind=kind, pdq_threshold=pdq_threshold)
         digest = _file_sha256(path)
-        if self.store.already_imported(bank.id, digest):
-            return ImportResult(bank, format, 0, 0, [], True, None)
-        reader = read_bank(path, format, skip_invalid=skip_invalid)
         try:
-            read, added = self.store.import_entries(
-                bank.id, source=str(path), source_sha256=digest, format=format,
-                entries=reader, skipped=reader.skipped,
-            )  # fmt: skip
-        except Exception:
-            if not existed:
-                self.store.delete(name)
+            with begin(self._store.engine) as conn:  # the bank, its entries, their matches
+                unit = self._bound(conn)
+                store = unit._store
+                bank = store.ensure(name, label=label, kind=kind, pdq_threshold=pdq_threshold)
+                if store.already_imported(bank.id, digest):
+                    return ImportResult(bank, format, 0, 0, [], True, None)
+                reader = read_bank(path, format, skip_invalid=skip_invalid)
+                read, added = store.import_entries(
+                    bank.id, source=str(path), source_sha256=digest, format=format,
+                    entries=reader, skipped=reader.skipped,
+                )  # fmt: skip
+                summary = unit.match(banks=[name]) if rematch else None
+                result = ImportResult(
+                    store.get(name), reader.format or format, read, added, reader.skipped,
+                    False, summary,
+                )  # fmt: skip
+        except BaseException:
+            # the cached PDQ index may hold entries that were rolled back
+            shutil.rmtree(self.index_dir, ignore_errors=True)
             raise
-        summary = self.match(banks=[name]) if rematch else None
-        return ImportResult(
-            self.store.get(name), reader.format or format, read, added, reader.skipped, False,
-            summary,
-        )  # fmt: skip
+        return result
 
     def export(self, name: str, out: Any, format: str, *, vics_model: str = "Default") -> int:
-        bank = self.store.get(name)
-        entries = self.store.iter_entries(bank.id)
+        bank = self._store.get(name)
+        entries = self._store.iter_entries(bank.id)
         return write_bank(entries, out, format, vics_model=vics_model).written
 
     def delete(self, name: str) -> None:
-        self.store.delete(name)
+        self._store.delete(name)
         shutil.rmtree(self.index_dir, ignore_errors=True)
 
     # -- the PDQ index ---------------------------------------------------------------------
 
     def _index(self) -> tuple[PDQIndex, dict[int, int]]:
         """The PDQ index of every bank's entries, and entry id → bank id."""
-        banks = [b.id for b in self.store.all()]
-        hashes, ids, bank_ids = self.store.pdq_entries(banks)
+        banks = [b.id for b in self._store.all()]
+        hashes, ids, bank_ids = self._store.pdq_entries(banks)
         tag = f"{len(ids)}:{int(ids.max()) if len(ids) else 0}"
         entry_bank = dict(zip(ids.tolist(), bank_ids.tolist(), strict=True))
         index: PDQIndex | None = None
@@ -208,9 +264,9 @@ class Banking:
         rotations: bool = False,
     ) -> MatchSummary:
         """Match media (all, or ``media``) against banks (all, or ``banks``); record matches."""
-        all_banks = self.store.all()
+        all_banks = self._store.all()
         by_id = {b.id: b for b in all_banks}
-        chosen = [self.store.get(n) for n in banks] if banks is not None else all_banks
+        chosen = [self._store.get(n) for n in banks] if banks is not None else all_banks
         summary = MatchSummary()
         if not chosen:
             return summary
@@ -219,9 +275,9 @@ class Banking:
         media_list = list(media) if media is not None else None
         found: list[NewMatch] = []
         for t in EXACT_TYPES:
-            found.extend(self.store.exact_matches(t, media_list, sorted(wanted)))
+            found.extend(self._store.exact_matches(t, media_list, sorted(wanted)))
         found.extend(self._video_matches(media_list, sorted(wanted), min_quality, pdq_threshold))
-        rows = self.store.media_pdq(media_list)
+        rows = self._store.media_pdq(media_list)
         summary.media_considered = len(rows) if media_list is None else len(media_list)
         queries: list[bytes] = []
         owners: list[tuple[str, str]] = []
@@ -262,7 +318,7 @@ class Banking:
             elif m.bank_id in chosen_ids:
                 kept.append(m)
         summary.matches_found = len(kept)
-        summary.new_matches = self.store.write_matches(kept)
+        summary.new_matches = self._store.write_matches(kept)
         summary.media_matched = len({m.media_sha256 for m in kept})
         summary.by_bank.update(by_id[m.bank_id].name for m in kept)
         return summary
@@ -276,13 +332,10 @@ class Banking:
         ``vpdq`` and distance ``round(100 - query match percent)``; a frame that matches an
         image entry is a ``pdq`` match whose variant names the frame (``t=12``).
         """
-        with self.store.engine.connect() as conn:
-            videos: dict[str, list[VideoFrame]] = {}
-            for sha, f in iter_video_frames(conn, media):
-                videos.setdefault(sha, []).append(f)
+        videos = self._store.video_frames(media)
         if not videos:
             return []
-        bank_frames = self.store.vpdq_frames(bank_ids)
+        bank_frames = self._store.vpdq_frames(bank_ids)
         known, first = _bank_videos(bank_frames)
         out = [
             NewMatch(sha, key[0], first[key], "vpdq", round(100 - s.query_percent))
@@ -293,7 +346,7 @@ class Banking:
         if not owners:
             return out
         index, entry_bank = self._index()
-        by_id = {b.id: b for b in self.store.all()}
+        by_id = {b.id: b for b in self._store.all()}
         q = np.frombuffer(b"".join(bytes.fromhex(f.pdq) for _, f in owners), np.uint8)
         best: dict[tuple[str, int], NewMatch] = {}
         for qi, entry_id, dist in index.search(q.reshape(-1, 32), radius=PDQ_THRESHOLD):
@@ -312,16 +365,18 @@ class Banking:
 
     def lookup_video(
         self, frames: Sequence[VideoFrame], *, pdq_threshold: int = PDQ_THRESHOLD
-    ) -> Iterator[tuple[str, str, EntryView, int]]:
+    ) -> Iterator[LookupHit]:
         """Look a video's vPDQ frames up: vPDQ bank videos it matches (hash type ``vpdq``,
         query ``"<query %>/<compared %>"``, distance ``round(100 - query %)``), then each
         frame within ``pdq_threshold`` of an image entry (hash type ``pdq``)."""
-        bank_ids = [b.id for b in self.store.all()]
-        bank_frames = self.store.vpdq_frames(bank_ids)
+        bank_ids = [b.id for b in self._store.all()]
+        bank_frames = self._store.vpdq_frames(bank_ids)
         known, first = _bank_videos(bank_frames)
         for _, key, s in match_videos({"query": list(frames)}, known):
             label = f"{s.query_percent:.0f}%/{s.compared_percent:.0f}%"
-            yield "vpdq", label, self.store.entry(first[key]), round(100 - s.query_percent)
+            yield LookupHit(
+                "vpdq", label, self._store.entry(first[key]), round(100 - s.query_percent)
+            )
         skip = {entry_id for entry_id, _, _, _ in bank_frames}
         usable = [f for f in frames if f.quality >= MIN_QUALITY]
         if not usable:
@@ -333,25 +388,71 @@ class Banking:
             if entry_id not in skip and (entry_id not in best or dist < best[entry_id][0]):
                 best[entry_id] = (dist, f"{usable[qi].pdq}@t={usable[qi].t:g}")
         for entry_id, (dist, query) in sorted(best.items(), key=lambda kv: kv[1][0]):
-            yield HashType.PDQ, query, self.store.entry(entry_id), dist
+            yield LookupHit(HashType.PDQ, query, self._store.entry(entry_id), dist)
 
     def lookup(
-        self, hashes: dict[HashType, list[str]], *, pdq_threshold: int = PDQ_THRESHOLD
-    ) -> Iterator[tuple[str, str, EntryView, int]]:
+        self,
+        hashes: dict[HashType, list[str]],
+        *,
+        pdq_threshold: int = PDQ_THRESHOLD,
+        frames: Sequence[VideoFrame] = (),
+    ) -> Iterator[LookupHit]:
         """Ad-hoc look-up without scanning: yields (hash type, query, entry, distance).
 
-        ``hashes[HashType.PDQ]`` may hold several hashes (e.g. the 8 dihedral variants)."""
+        ``hashes[HashType.PDQ]`` may hold several hashes (e.g. the 8 dihedral variants);
+        a video's ``frames`` are looked up after them (:meth:`lookup_video`); see
+        :func:`lookup_hashes` for a file's."""
+        yield from self._lookup(hashes, pdq_threshold)
+        if frames:
+            yield from self.lookup_video(frames, pdq_threshold=pdq_threshold)
+
+    def _lookup(self, hashes: dict[HashType, list[str]], pdq_threshold: int) -> Iterator[LookupHit]:
         for t in (HashType.MD5, HashType.SHA1, HashType.SHA256):
             for value in hashes.get(t, []):
                 v = validate_signal_str(t, value)
-                for e in self.store.lookup(t.value, v):
-                    yield t.value, v, e, 0
+                for e in self._store.lookup(t.value, v):
+                    yield LookupHit(t.value, v, e, 0)
         pdqs = [validate_signal_str(HashType.PDQ, v) for v in hashes.get(HashType.PDQ, [])]
         if pdqs:
             index, _ = self._index()
             q = np.frombuffer(b"".join(bytes.fromhex(p) for p in pdqs), np.uint8).reshape(-1, 32)
             for qi, entry_id, dist in index.search(q, radius=pdq_threshold):
-                yield HashType.PDQ, pdqs[qi], self.store.entry(entry_id), dist
+                yield LookupHit(HashType.PDQ, pdqs[qi], self._store.entry(entry_id), dist)
+
+
+def lookup_hashes(
+    path: Path | None,
+    *,
+    sha256: str | None = None,
+    md5: str | None = None,
+    sha1: str | None = None,
+    pdq: str | None = None,
+    rotations: bool = False,
+) -> tuple[dict[HashType, list[str]], tuple[VideoFrame, ...]]:
+    """What to look up for a file and/or given hashes: hashes by type, and a video's vPDQ
+    frames. A file is read and hashed as a scan would (``rotations``: also its PDQ's 7
+    rotations/flips); raises :class:`VerisightError` when it cannot be read."""
+    from verisight.analysis import analyse_path
+    from verisight.limits import Limits
+
+    hashes: dict[HashType, list[str]] = {}
+    for t, v in ((HashType.SHA256, sha256), (HashType.MD5, md5), (HashType.SHA1, sha1),
+                 (HashType.PDQ, pdq)):  # fmt: skip
+        if v:
+            hashes.setdefault(t, []).append(v)
+    if path is None:
+        return hashes, ()
+    try:
+        rec = analyse_path(path, Limits())
+    except OSError as exc:
+        raise VerisightError(f"cannot read {path}: {exc}") from exc
+    hashes.setdefault(HashType.SHA256, []).append(rec.sha256)
+    hashes.setdefault(HashType.MD5, []).append(rec.md5)
+    hashes.setdefault(HashType.SHA1, []).append(rec.sha1)
+    if rec.pdq:
+        variants = list(rec.pdq_variants or ()) if rotations else []
+        hashes.setdefault(HashType.PDQ, []).extend([rec.pdq, *variants])
+    return hashes, tuple(rec.video.frames) if rec.video is not None else ()
 
 
 def _bank_videos(

@@ -3,26 +3,63 @@
 The CLI and the web app are thin shells over this class (cf. Datasette's ``Datasette``).
 A case is a directory holding the SQLite database (unless a PostgreSQL URL is given) and
 derived files such as thumbnails. Originals are never copied into it or altered.
+
+``Case`` is the only way in: a shell imports this module, :mod:`verisight.errors` and result
+types, never :mod:`verisight.store` (``tests/test_layers.py`` checks). The services it exposes:
+
+=====================  ======================================================================
+``case.scan(...)``     scan collections (then match the new media against the banks)
+``case.media(...)``    the distinct media, one media, the sightings
+``case.banking``       hash banks: import, export, delete, match, look up (:mod:`.banking`)
+``case.clusters``      near-duplicate clusters: update, grids, list, show
+``case.assessment``    the analyst's room: queue, items, decisions, reviews, accounts
+``case.reports``       reports and exports, each audited with the ``actor`` given
+``case.intel``         generator models in use, term-list hits, model names
+``case.audit``         verify and read the audit log
+=====================  ======================================================================
+
+Services own permissions and transactions: each unit of work (a decision and its audit entry)
+runs in one :meth:`Case.transaction`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from verisight import backup
+from sqlalchemy import Connection
+
 from verisight.analysis.record import VideoInfo
-from verisight.backup import BackupManifest, CheckReport
 from verisight.banking import Banking
 from verisight.errors import CaseError
 from verisight.limits import Limits
 from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
+from verisight.services import backups
+from verisight.services.backups import BackupManifest, CheckReport
 from verisight.store import MediaView, SightingView, Status, Store
+from verisight.store.audit import AuditLog
 from verisight.store.banks import BankStore
-from verisight.store.db import sqlite_url
+from verisight.store.db import begin, sqlite_url
+
+if TYPE_CHECKING:  # imported when first used: a command loads only what it needs
+    from verisight.assessment import AssessmentService
+    from verisight.services import AuditService, ClusterService, IntelService, ReportService
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DEFAULT_CASE_DIR",
+    "Case",
+    "MediaView",
+    "SightingView",
+    "Status",
+    "media_json",
+    "sighting_json",
+    "video_json",
+]
 
 DEFAULT_CASE_DIR = Path("verisight-case")
 DATABASE_URL_ENV = "VERISIGHT_DATABASE_URL"
@@ -61,6 +98,15 @@ class Case:
 
     def close(self) -> None:
         self.store.close()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One unit of work: a transaction that every write of one decision shares.
+
+        Services bind their stores to the connection (``audit.bind(conn).append(...)``), so
+        that a decision and its audit entry commit together, or neither does (cf. Datasette's
+        ``execute_write_fn``). Committed when the block ends; rolled back if it raises.
+        """
+        return begin(self.store.engine)
 
     def __enter__(self) -> Case:
         return self
@@ -101,14 +147,55 @@ class Case:
             on_progress=on_progress,
             detector=detector,
         )
-        if summary.media_shas and self.banking.store.all():
-            summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()
+        if summary.media_shas and self.banking.banks():
+            summary.matching = self.banking.match(media=sorted(summary.media_shas))
         return summary
 
     @cached_property
     def banking(self) -> Banking:
         """Hash banks and matching for this case (see :mod:`verisight.banking`)."""
         return Banking(BankStore(self.store.engine), self.directory)
+
+    @cached_property
+    def clusters(self) -> ClusterService:
+        """Near-duplicate clusters and series (see :mod:`verisight.services.clusters`)."""
+        from verisight.services.clusters import ClusterService
+        from verisight.store.clusters import ClusterStore
+
+        return ClusterService(ClusterStore(self.store.engine))
+
+    @cached_property
+    def reports(self) -> ReportService:
+        """Reports and exports, each audited (see :mod:`verisight.services.reports`)."""
+        from verisight.services.reports import ReportService
+        from verisight.store.reporting import ReportingStore
+
+        return ReportService(
+            ReportingStore(self.store.engine), AuditLog(self.store.engine),
+            lambda sha: self.media_show(sha).sha256,
+        )  # fmt: skip
+
+    @cached_property
+    def intel(self) -> IntelService:
+        """Generator intelligence (see :mod:`verisight.services.intel`)."""
+        from verisight.services.intel import IntelService
+        from verisight.store.intel import IntelStore
+
+        return IntelService(IntelStore(self.store.engine))
+
+    @cached_property
+    def audit(self) -> AuditService:
+        """The audit log: verify and read (see :mod:`verisight.services.audit`)."""
+        from verisight.services.audit import AuditService
+
+        return AuditService(AuditLog(self.store.engine))
+
+    @cached_property
+    def assessment(self) -> AssessmentService:
+        """The assessment service with default accounts settings (the web app's service)."""
+        from verisight.assessment import AssessmentService
+
+        return AssessmentService(self)
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
         return self.store.iter_media(kind=kind)
@@ -119,23 +206,28 @@ class Case:
     def sightings(self, status: Status | None = None) -> Iterator[SightingView]:
         return self.store.iter_sightings(status)
 
-    # -- backups (see :mod:`verisight.backup`) ------------------------------------------
+    # -- backups (see :mod:`verisight.services.backups`) ---------------------------
 
     def backup(self, dest: Path) -> BackupManifest:
         """A consistent copy of this case in the new folder ``dest``, taken while in use."""
-        return backup.backup(self.store.engine, self.database_url, self.directory, dest)
+        return backups.backup(self.store.engine, self.database_url, self.directory, dest)
 
     def check(self, *, audit_head: str | None = None) -> CheckReport:
         """Every disagreement between rows, derived files and the audit chain (and, given the
         head a backup or a ticket recorded, whether the chain still contains it)."""
-        return backup.check(self.store.engine, self.directory, audit_head=audit_head)
+        return backups.check(self.store.engine, self.directory, audit_head=audit_head)
+
+    @staticmethod
+    def read_backup(source: Path) -> BackupManifest:
+        """The manifest of the backup in ``source`` (what it holds, its audit head)."""
+        return BackupManifest.read(source)
 
     @classmethod
     def restore(
         cls, source: Path, directory: Path, database_url: str | None = None, *, force: bool = False
     ) -> Case:
         """Restore the backup in ``source`` as the case ``directory`` and open it."""
-        url = backup.restore(source, Path(directory), database_url, force=force)
+        url = backups.restore(source, Path(directory), database_url, force=force)
         return cls(directory, url)
 
 
@@ -167,6 +259,7 @@ def video_json(v: VideoInfo) -> dict[str, Any]:
 
 def media_json(m: MediaView) -> dict[str, Any]:
     """The stable JSON shape of a media (``verisight media list --json``): keys are only added."""
+    report = m.provenance_report
     return {
         "sha256": m.sha256,
         "md5": m.md5,
@@ -192,9 +285,9 @@ def media_json(m: MediaView) -> dict[str, Any]:
         "pdq_trimmed": m.pdq_trimmed,
         "provenance": m.provenance,
         "provenance_conflict": m.provenance_conflict,
-        "evidence": (m.provenance_report or {}).get("evidence", []),
-        "generator": (m.provenance_report or {}).get("generator"),
-        "c2pa": (m.provenance_report or {}).get("c2pa"),
+        "evidence": [e.to_json() for e in report.evidence] if report else [],
+        "generator": report.generator.to_json() if report and report.generator else None,
+        "c2pa": report.c2pa.to_json() if report and report.c2pa else None,
         "detector_score": m.detector_score,
         "video": video_json(m.video) if m.video is not None else None,
         "sightings": [

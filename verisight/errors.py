@@ -87,3 +87,7 @@ class MediaNotFound(CaseError):
 
 class UsageError(VerisightError):
     """An option or argument is invalid."""
+
+
+class Forbidden(VerisightError):
+    """The user's role does not allow this (the services check; the refusal is audited)."""

@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verisight.analysis import ItemRecord, analyse_bytes, analyse_path
 from verisight.analysis.detector import Detector
@@ -34,6 +34,9 @@ from verisight.errors import ItemError, Reason, UsageError
 from verisight.limits import Limits
 from verisight.sources import Item, iter_items
 from verisight.store import KnownSighting, NewSighting, Status, Store
+
+if TYPE_CHECKING:
+    from verisight.banking import MatchSummary
 
 #: Failures worth retrying on a re-scan (they may be transient).
 _RETRY_REASONS = {Reason.UNREADABLE.value, Reason.INTERNAL.value}
@@ -58,7 +61,7 @@ class ScanSummary:
     errors_by_reason: Counter[str] = field(default_factory=Counter)
     elapsed_seconds: float = 0.0
     #: Bank matching of this scan's media (see verisight.banking), when the case has banks.
-    matching: dict[str, Any] | None = None
+    matching: MatchSummary | None = None
     _shas: set[str] = field(default_factory=set, repr=False)
     _with_media: int = field(default=0, repr=False)
 
@@ -106,7 +109,7 @@ class ScanSummary:
             "by_type": dict(sorted(self.by_type.items())),
             "errors_by_reason": dict(sorted(self.errors_by_reason.items())),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
-            "matching": self.matching,
+            "matching": self.matching.to_json() if self.matching else None,
             "case": self.case,
         }
 

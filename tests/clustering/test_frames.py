@@ -136,8 +136,6 @@ def test_bank_matching_searches_the_trimmed_hash(tmp_path: Path) -> None:
         summary = case.banking.match()
         assert summary.media_matched == 2
         framed = [
-            m
-            for m in case.banking.store.iter_matches()
-            if m.media_sha256 == by_name["border.jpg"].sha256
+            m for m in case.banking.matches() if m.media_sha256 == by_name["border.jpg"].sha256
         ]
         assert [m.variant for m in framed] == ["trimmed"]

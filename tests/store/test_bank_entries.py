@@ -33,8 +33,7 @@ def test_store_returns_the_domain_bank_entry(tmp_path: Path, database_url: str) 
     path = _bank_csv(tmp_path)
     with Case(tmp_path / "case", database_url, create=True) as case:
         case.banking.import_file(path, "list")
-        bank = case.banking.store.get("list")
-        stored = list(case.banking.store.iter_entries(bank.id))
+        stored = list(case.banking.entries("list"))
     assert all(type(e) is BankEntry for e in stored)
     assert stored == list(read_bank(path))
     assert [e.label for e in stored] == LABELS

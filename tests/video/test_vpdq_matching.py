@@ -78,7 +78,7 @@ def test_case_match_and_lookup(tmp_path: Path, clip: bytes, other_clip: bytes) -
         hits = {
             (name, m.hash_type, m.bank)
             for name, sha in by_name.items()
-            for m in case.banking.store.iter_matches(media_sha256=sha)
+            for m in case.banking.matches(media=sha)
         }
         assert ("copy.webm", "vpdq", "known-videos") in hits
         assert ("still.png", "pdq", "known-videos") in hits  # a still from known footage

@@ -3,6 +3,7 @@ grid, history and export."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -214,6 +215,65 @@ def test_queue_puts_camera_evidence_first_and_ai_last(
     assert order == [shas[1], shas[3], shas[2], shas[0]]
     only_ai = browser.get("/queue?provenance=ai-declared").text  # type: ignore[attr-defined]
     assert re.findall(r'href="/item/([0-9a-f]{64})"', only_ai) == [shas[0]]
+
+
+def test_item_shows_provenance_evidence_as_readable_fields(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    """As ``verisight media show`` does: verdict, evidence, generator, C2PA; no raw JSON and
+    no prompt text."""
+    from sqlalchemy import text
+
+    from verisight.analysis.provenance.model import (
+        C2paReport,
+        Evidence,
+        GeneratorInfo,
+        Lora,
+        ProvenanceReport,
+    )
+
+    report = ProvenanceReport(
+        provenance="ai-declared",
+        evidence=(
+            Evidence(
+                "generator-metadata",
+                "PNG tEXt parameters",
+                "ComfyUI: demo.safetensors",
+                "ai-generated",
+            ),
+        ),
+        conflict=True,
+        conflict_reasons=("C2PA declares a capture",),
+        generators=(
+            GeneratorInfo(
+                "ComfyUI",
+                "PNG tEXt parameters",
+                model_name="demo.safetensors",
+                seed=42,
+                steps=20,
+                prompt="a lighthouse prompt",
+                loras=(Lora("detail-lora", "abc123", 0.8),),
+            ),
+        ),
+        c2pa=C2paReport(state="valid", claim_generator="demo-tool/1.0"),
+    )
+    with service.case.store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE media SET provenance = 'ai-declared', provenance_conflict = :c, "
+                 "provenance_json = :j WHERE sha256 = :s"),
+            {"c": True, "j": json.dumps(report.to_json()), "s": shas[0]},
+        )  # fmt: skip
+    assert browser.login("analyst") == 303
+    page = browser.get(f"/item/{shas[0]}").text  # type: ignore[attr-defined]
+    assert "Provenance evidence (conflicting)" in page
+    assert "conflict: C2PA declares a capture" in page
+    assert "ComfyUI: demo.safetensors" in page and "[PNG tEXt parameters]" in page
+    assert "tool=ComfyUI, model_name=demo.safetensors, seed=42, steps=20" in page
+    assert "LoRA detail-lora hash=abc123 w=0.8" in page
+    assert "valid; generator demo-tool/1.0" in page
+    assert '"evidence":' not in page and "&#34;evidence&#34;:" not in page  # no raw JSON
+    assert '"claim_generator":' not in page and "&#34;claim_generator&#34;" not in page
+    assert "a lighthouse prompt" not in page
 
 
 def test_item_shows_provenance_evidence(

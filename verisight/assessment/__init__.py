@@ -8,6 +8,31 @@ Public API::
     service = AssessmentService(case)
 """
 
-from verisight.assessment.service import AssessmentService, Forbidden, InvalidDecision, StaleVersion
+from verisight.assessment.accounts import TooManyAttempts
+from verisight.assessment.service import (
+    AdminView,
+    AssessmentService,
+    History,
+    InvalidDecision,
+    ItemView,
+    QueueFilter,
+    QueueView,
+    StaleVersion,
+)
+from verisight.errors import Forbidden
+from verisight.store.users import SessionRecord, UserRecord
 
-__all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
+__all__ = [
+    "AdminView",
+    "AssessmentService",
+    "Forbidden",
+    "History",
+    "InvalidDecision",
+    "ItemView",
+    "QueueFilter",
+    "QueueView",
+    "SessionRecord",
+    "StaleVersion",
+    "TooManyAttempts",
+    "UserRecord",
+]

@@ -1,7 +1,9 @@
 """Accounts: users with argon2id passwords, login sessions, login rate limiting, welfare.
 
 Session tokens are random; only their SHA-256 is stored, so a copy of the database does not
-hold usable sessions. Every login attempt is audited.
+hold usable sessions. Every login attempt is audited. Each change (a user, a session, a
+setting) and its audit entry are written in one transaction; changes that need a role check
+it here (:meth:`Accounts.require`), not in the web routes.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection
 
 from verisight.assessment import welfare as wf
-from verisight.assessment.roles import Role
+from verisight.assessment.roles import Perm, Role, can
 from verisight.assessment.welfare import ExposureSummary, WelfareSettings
-from verisight.errors import UsageError, VerisightError
+from verisight.errors import Forbidden, UsageError, VerisightError
 from verisight.store.audit import AuditLog
+from verisight.store.db import begin
 from verisight.store.users import SessionRecord, UserRecord, Users
 
 MIN_PASSWORD = 10
@@ -77,12 +83,20 @@ class Accounts:
         audit: AuditLog,
         limiter: RateLimiter | None = None,
         hasher: PasswordHasher | None = None,
+        transaction: Callable[[], AbstractContextManager[Connection]] | None = None,
     ) -> None:
         self.users = users
         self.audit = audit
+        self.transaction = transaction or (lambda: begin(users.engine))
         self.limiter = limiter or RateLimiter()
         self.hasher = hasher or PasswordHasher()
         self._dummy = self.hasher.hash(secrets.token_hex(16))
+
+    def require(self, user: UserRecord, perm: Perm) -> None:
+        """Raise :class:`Forbidden` (and audit the refusal) unless the user's role allows it."""
+        if not can(user.role, perm):
+            self.audit.append(user.name, "denied", detail={"perm": perm.value})
+            raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
 
     def add_user(self, name: str, role: str, password: str) -> UserRecord:
         if not name or len(name) > 100 or not name.isprintable() or name != name.strip():
@@ -93,8 +107,10 @@ class Accounts:
             raise UsageError(f"role must be one of {', '.join(r.value for r in Role)}") from None
         if len(password) < MIN_PASSWORD:
             raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
-        user = self.users.add(name, role, self.hasher.hash(password))
-        self.audit.append(None, "user-add", detail={"user": name, "role": role})
+        password_hash = self.hasher.hash(password)
+        with self.transaction() as conn:
+            user = self.users.bind(conn).add(name, role, password_hash)
+            self.audit.bind(conn).append(None, "user-add", detail={"user": name, "role": role})
         return user
 
     def login(self, name: str, password: str, address: str) -> LoginResult | None:
@@ -115,11 +131,19 @@ class Accounts:
             self.audit.append(name, "login-failed", detail={"address": address})
             return None
         self.limiter.reset(f"name:{name}")
-        if self.hasher.check_needs_rehash(user.password_hash):
-            self.users.set_password_hash(user.id, self.hasher.hash(password))
+        rehashed = (
+            self.hasher.hash(password) if self.hasher.check_needs_rehash(user.password_hash)
+            else None
+        )  # fmt: skip
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self.users.create_session(token_id(token), user.id, csrf)
-        self.audit.append(user.name, "login", detail={"address": address, "role": user.role})
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            if rehashed is not None:
+                users.set_password_hash(user.id, rehashed)
+            users.create_session(token_id(token), user.id, csrf)
+            self.audit.bind(conn).append(
+                user.name, "login", detail={"address": address, "role": user.role}
+            )
         return LoginResult(user, token, csrf)
 
     def session(self, token: str | None) -> SessionRecord | None:
@@ -135,12 +159,14 @@ class Accounts:
         return s
 
     def logout(self, s: SessionRecord) -> None:
-        self.users.delete_session(s.id)
-        self.audit.append(s.user.name, "logout")
+        with self.transaction() as conn:
+            self.users.bind(conn).delete_session(s.id)
+            self.audit.bind(conn).append(s.user.name, "logout")
 
     def took_break(self, s: SessionRecord) -> None:
-        self.users.touch_session(s.id, took_break=True)
-        self.audit.append(s.user.name, "break")
+        with self.transaction() as conn:
+            self.users.bind(conn).touch_session(s.id, took_break=True)
+            self.audit.bind(conn).append(s.user.name, "break")
 
     # welfare
     def welfare(self, user: UserRecord) -> WelfareSettings:
@@ -152,13 +178,17 @@ class Accounts:
 
     def set_user_welfare(self, user: UserRecord, values: dict[str, Any]) -> None:
         good = {k: wf.parse(k, v) for k, v in values.items()}
-        self.users.set_settings(user.id, good)
-        self.audit.append(user.name, "settings", detail={"user": good})
+        with self.transaction() as conn:
+            self.users.bind(conn).set_settings(user.id, good)
+            self.audit.bind(conn).append(user.name, "settings", detail={"user": good})
 
     def set_org_welfare(self, admin: UserRecord, values: dict[str, Any]) -> None:
+        """The organisation's welfare defaults (needs the ``manage`` permission)."""
+        self.require(admin, Perm.MANAGE)
         good = {k: wf.parse(k, v) for k, v in values.items()}
-        self.users.set_org_setting("welfare", good)
-        self.audit.append(admin.name, "org-settings", detail={"welfare": good})
+        with self.transaction() as conn:
+            self.users.bind(conn).set_org_setting("welfare", good)
+            self.audit.bind(conn).append(admin.name, "org-settings", detail={"welfare": good})
 
     def exposure(self, user: UserRecord) -> ExposureSummary:
         now = datetime.now(UTC)

@@ -11,7 +11,10 @@ is in :mod:`verisight.store.clusters` and :mod:`verisight.store.assessments`. Ro
 from __future__ import annotations
 
 from collections.abc import Callable, Set
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection
 
 from verisight.clustering.near_duplicates import DEFAULT_THRESHOLD
 from verisight.clustering.propagation import (
@@ -111,7 +114,9 @@ class ClusterDecisions:
         audit: AuditLog,
         clusters: ClusterStore,
         has_image: Callable[[str], bool],
+        transaction: Callable[[], AbstractContextManager[Connection]],
     ) -> None:
+        self.transaction = transaction
         self.assessments = assessments
         self.audit = audit
         self.clusters = clusters
@@ -195,7 +200,8 @@ class ClusterDecisions:
 
     def apply(self, user: UserRecord, source: str, selected: Set[str]) -> PropagationResult:
         """Give each selected member without a decision of its own ``source``'s decision
-        (stage "propagated"), with one audit entry per member."""
+        (stage "propagated"), with one audit entry per member, each member's decision and
+        its audit entry in one transaction."""
         c, plan = self.plan(user.name, source, selected, confirmed=True)
         a = self.assessments.get(source)
         assert a is not None  # require_settled passed
@@ -205,23 +211,29 @@ class ClusterDecisions:
             current = self.assessments.get(p.media_sha256)
             version = current.version if current else 0
             bank = [m.category for m in self.assessments.bank_matches(p.media_sha256)]
-            try:
-                new_version = self.assessments.save(
-                    p.media_sha256, a.decision, user_id=user.id, stage=PROPAGATED,
-                    expected_version=version, status=Status.FINAL, review_reason=None,
-                    bank_category=next((b for b in bank if b is not None), None),
-                    analyst_id=user.id,
-                )  # fmt: skip
-            except StaleVersion:
-                kept.append((p.media_sha256, "conflict"))
-                continue
             detail = asdict(a.decision) | {
                 "stage": PROPAGATED, "status": Status.FINAL, "from": p.from_sha256,
-                "distance": p.distance, "cluster": c.id, "version": new_version,
+                "distance": p.distance, "cluster": c.id, "version": version + 1,
             } | ({"match": p.match} if p.match else {})  # fmt: skip
             if current is not None:  # an earlier propagated decision brought up to date
                 detail |= {"replaces": PROPAGATED, "previous": asdict(current.decision)}
-            self.audit.append(p.by, "propagate", p.media_sha256, detail)
+            try:
+                with self.transaction() as conn:  # this member's decision and its audit entry
+                    self.assessments.bind(conn).save(
+                        p.media_sha256,
+                        a.decision,
+                        user_id=user.id,
+                        stage=PROPAGATED,
+                        expected_version=version,
+                        status=Status.FINAL,
+                        review_reason=None,
+                        bank_category=next((b for b in bank if b is not None), None),
+                        analyst_id=user.id,
+                    )
+                    self.audit.bind(conn).append(p.by, "propagate", p.media_sha256, detail)
+            except StaleVersion:
+                kept.append((p.media_sha256, "conflict"))
+                continue
             applied.append((p.media_sha256, p.distance))
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))
 

@@ -7,12 +7,11 @@ assessment, review and export. The web layer only translates HTTP to these calls
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from PIL import Image
@@ -22,24 +21,21 @@ from verisight.assessment import video as vid
 from verisight.assessment.accounts import Accounts, RateLimiter
 from verisight.assessment.clusters import (
     PROPAGATED,
-    ClusterContext,
     ClusterDecisions,
     PropagationResult,
 )
-from verisight.assessment.mappings import Mapped, map_decision, prefill_from_bank
+from verisight.assessment.mappings import map_decision, prefill_from_bank
 from verisight.assessment.roles import Perm, can
-from verisight.assessment.taxonomy import CATEGORY, CRIMINAL, DEFAULTS, FIELDS
-from verisight.case import Case
+from verisight.assessment.taxonomy import CRIMINAL, DEFAULTS
 from verisight.clustering.propagation import PropagationPlan
 from verisight.clustering.triage import TriagePolicy
-from verisight.errors import MediaNotFound, UsageError, VerisightError
+from verisight.errors import Forbidden, MediaNotFound, UsageError
 from verisight.store import MediaView
 from verisight.store.assessments import (
     AssessmentRecord,
     Assessments,
     BankMatch,
     Decision,
-    OpinionRecord,
     StaleVersion,
 )
 from verisight.store.audit import AuditLog, AuditRecord, AuditReport
@@ -47,67 +43,32 @@ from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
-__all__ = ["AssessmentService", "Forbidden", "InvalidDecision", "StaleVersion"]
+if TYPE_CHECKING:
+    from verisight.case import Case
 
+from verisight.assessment.views import (
+    AdminView,
+    History,
+    InvalidDecision,
+    ItemView,
+    QueueEntry,
+    QueueFilter,
+    QueueView,
+    parse_decision,
+)
 
-class Forbidden(VerisightError):
-    """The user's role does not allow this."""
-
-
-class InvalidDecision(UsageError):
-    """A submitted form does not fit the taxonomy."""
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    provenance: str | None = None
-    bank: str | None = None
-    source: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    sha256: str
-    priority: int
-    provenance: str | None
-    matched: bool
-    bank_category: int | None
-    first_seen: str
-    #: Triage tier and near-duplicate cluster (when the case has clusters).
-    tier: str | None = None
-    cluster_size: int = 1
-    #: The representative, when this media is another member of its cluster.
-    representative: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueView:
-    to_assess: list[QueueEntry]
-    total: int
-    second_reviews: list[AssessmentRecord]
-    disputes: list[AssessmentRecord]
-
-
-@dataclass(frozen=True)
-class ItemView:
-    media: MediaView
-    provenance: str | None
-    matches: list[BankMatch]
-    bank_category: int | None
-    assessment: AssessmentRecord | None
-    opinions: list[OpinionRecord]
-    #: Values the form starts with (current decision, else a bank's category, else defaults).
-    form: dict[str, str]
-    prefilled_from_bank: bool
-    mode: Mode
-    mapped: Mapped | None
-    has_image: bool
-    next_sha: str | None = None
-    notes: list[str] = field(default_factory=list)
-    #: Its near-duplicate cluster (None: alone or not clustered).
-    cluster: ClusterContext | None = None
-    #: Video facts, sheet frames and playability (videos and animated images).
-    video: vid.VideoFacts | None = None
+__all__ = [
+    "AdminView",
+    "AssessmentService",
+    "Forbidden",
+    "History",
+    "InvalidDecision",
+    "ItemView",
+    "QueueEntry",
+    "QueueFilter",
+    "QueueView",
+    "StaleVersion",
+]
 
 
 #: A Play grant lasts at most this long (the video route refuses afterwards: play again).
@@ -124,21 +85,20 @@ class AssessmentService:
     ) -> None:
         engine = case.store.engine
         self.case = case
+        self.transaction = case.transaction
         self.users = Users(engine)
         self.audit = AuditLog(engine)
         self.assessments = Assessments(engine)
-        self.accounts = Accounts(self.users, self.audit, limiter, hasher)
+        self.accounts = Accounts(self.users, self.audit, limiter, hasher, case.transaction)
         self.clusters = ClusterDecisions(
             self.assessments, self.audit, ClusterStore(engine),
-            lambda sha: case.thumbnail(sha) is not None,
+            lambda sha: case.thumbnail(sha) is not None, case.transaction,
         )  # fmt: skip
 
     # permissions and policy
     def require(self, user: UserRecord, perm: Perm) -> None:
         """Raise :class:`Forbidden` (and audit the refusal) unless the user's role allows it."""
-        if not can(user.role, perm):
-            self.audit.append(user.name, "denied", detail={"perm": perm.value})
-            raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
+        self.accounts.require(user, perm)
 
     def review_policy(self) -> review.ReviewPolicy:
         return review.ReviewPolicy.from_setting(self.users.org_setting("qa"))
@@ -147,8 +107,9 @@ class AssessmentService:
         self.require(admin, Perm.MANAGE)
         if not 0.0 <= sample_rate <= 1.0:
             raise UsageError("the second-review share is between 0 and 1")
-        self.users.set_org_setting("qa", {"sample_rate": sample_rate})
-        self.audit.append(admin.name, "org-settings", detail={"qa": sample_rate})
+        with self.transaction() as conn:
+            self.users.bind(conn).set_org_setting("qa", {"sample_rate": sample_rate})
+            self.audit.bind(conn).append(admin.name, "org-settings", detail={"qa": sample_rate})
 
     def triage_policy(self) -> TriagePolicy:
         """The queue's tier order: org setting ``triage`` ``{"order": [tier, ...]}``."""
@@ -161,24 +122,8 @@ class AssessmentService:
     # the form
     @staticmethod
     def parse_decision(form: Mapping[str, str]) -> Decision:
-        values: dict[str, str | None] = {}
-        for f in FIELDS:
-            v = (form.get(f.name) or "").strip()
-            if f.only_for and form.get("outcome") not in f.only_for:
-                values[f.name] = None
-                continue
-            if v not in f.codes():
-                raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
-            values[f.name] = v
-        note = (form.get("note") or "").strip()[:4000] or None
-        return Decision(
-            outcome=str(values["outcome"]),
-            category=values[CATEGORY.name],
-            origin=str(values["origin"]),
-            age_band=str(values["age_band"]),
-            sex=str(values["sex"]),
-            note=note,
-        )
+        """The decision a submitted form describes; raises :class:`InvalidDecision`."""
+        return parse_decision(form)
 
     # queue
     def queue(self, user: UserRecord, filt: QueueFilter, limit: int = 50) -> QueueView:
@@ -255,7 +200,6 @@ class AssessmentService:
         item); audited as a view; closes the user's open reveals (navigation reverts them)."""
         self.require(user, Perm.VIEW_MEDIA)
         media = self._media(sha256)
-        self.users.conceal_all(user.id, datetime.now(UTC))
         matches = self.assessments.bank_matches(sha256)
         bank_cat, bank_label = self._bank_category(matches)
         a = self.assessments.get(sha256)
@@ -268,7 +212,9 @@ class AssessmentService:
             bank = prefill_from_bank(bank_cat, bank_label)
             from_bank = bool(bank)
             form |= bank
-        self.audit.append(user.name, "view", sha256, {"mode": mode, "via": via})
+        with self.transaction() as conn:
+            self.users.bind(conn).conceal_all(user.id, datetime.now(UTC))
+            self.audit.bind(conn).append(user.name, "view", sha256, {"mode": mode, "via": via})
         return ItemView(
             media=media,
             provenance=self.assessments.provenance(sha256),
@@ -289,18 +235,7 @@ class AssessmentService:
         )
 
     def _video_facts(self, media: MediaView) -> vid.VideoFacts | None:
-        v = media.video
-        if v is None:
-            return None
-        picks = vid.sheet_frame_indices(len(v.frames))
-        _path, why = vid.playable_original(media)
-        return vid.VideoFacts(
-            duration=v.duration, fps=v.fps, width=v.width, height=v.height, codec=v.codec,
-            audio=v.audio, sampled=len(v.frames),
-            frames=tuple(vid.SheetFrame(i, v.frames[k].number, v.frames[k].t)
-                         for i, k in enumerate(picks)),
-            has_sheet=self.case.contact_sheet(media.sha256) is not None, unplayable=why,
-        )  # fmt: skip
+        return vid.video_facts(media, self.case.contact_sheet(media.sha256) is not None)
 
     # images and reveals
     def _preview(self, media: MediaView) -> Path | None:
@@ -358,12 +293,14 @@ class AssessmentService:
         path, why = vid.playable_original(media)
         if path is None:
             raise Forbidden(f"playback unavailable: {why}")
-        if not _same_content(path, sha256):
+        if not vid.same_content(path, sha256):
             raise Forbidden("playback unavailable: the original file has changed")
         now = datetime.now(UTC)
-        if not self.users.open_reveal(user.id, sha256):
-            self.users.record_reveal(user.id, sha256, now)
-        self.audit.append(user.name, "play", sha256, {"path": str(path)})
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            if not users.open_reveal(user.id, sha256):
+                users.record_reveal(user.id, sha256, now)
+            self.audit.bind(conn).append(user.name, "play", sha256, {"path": str(path)})
 
     def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
         """The original video to stream and its MIME type, only while a play is open."""
@@ -397,14 +334,17 @@ class AssessmentService:
     def reveal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
         self._thumb(sha256)
-        if not self.users.open_reveal(user.id, sha256):
-            self.users.record_reveal(user.id, sha256, datetime.now(UTC))
-            self.audit.append(user.name, "reveal", sha256)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            if not users.open_reveal(user.id, sha256):
+                users.record_reveal(user.id, sha256, datetime.now(UTC))
+                self.audit.bind(conn).append(user.name, "reveal", sha256)
 
     def conceal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
-        if self.users.record_conceal(user.id, sha256, datetime.now(UTC)):
-            self.audit.append(user.name, "conceal", sha256)
+        with self.transaction() as conn:
+            if self.users.bind(conn).record_conceal(user.id, sha256, datetime.now(UTC)):
+                self.audit.bind(conn).append(user.name, "conceal", sha256)
 
     # decisions
     def submit(
@@ -446,16 +386,26 @@ class AssessmentService:
         replaces = stage == Stage.EDIT and (
             self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
         )
-        self.assessments.save(
-            sha256, decision, user_id=user.id, stage=stage, expected_version=expected_version,
-            status=status, review_reason=reason, bank_category=bank_cat,
-            analyst_id=analyst_id, current=current,
-        )  # fmt: skip
         detail = asdict(decision) | {"stage": stage, "status": status, "reason": reason}
         if replaces:
             detail["replaces"] = PROPAGATED  # an override of a propagated decision
-        self.audit.append(user.name, "assess" if stage in (Stage.FIRST, Stage.EDIT) else "review",
-                          sha256, detail | {"version": expected_version + 1})  # fmt: skip
+        with self.transaction() as conn:  # the decision and its audit entry, or neither
+            self.assessments.bind(conn).save(
+                sha256,
+                decision,
+                user_id=user.id,
+                stage=stage,
+                expected_version=expected_version,
+                status=status,
+                review_reason=reason,
+                bank_category=bank_cat,
+                analyst_id=analyst_id,
+                current=current,
+            )
+            self.audit.bind(conn).append(
+                user.name, "assess" if stage in (Stage.FIRST, Stage.EDIT) else "review", sha256,
+                detail | {"version": expected_version + 1},
+            )  # fmt: skip
         saved = self.assessments.get(sha256)
         assert saved is not None
         return saved
@@ -485,20 +435,23 @@ class AssessmentService:
             self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
         return self.clusters.apply(user, sha256, selected)
 
-    def history(
-        self, user: UserRecord, sha256: str
-    ) -> tuple[AssessmentRecord | None, list[OpinionRecord], list[AuditRecord]]:
+    def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)
         self._media(sha256)
         a = self.assessments.get(sha256)
         if a is not None and self._mode(user, a) == Mode.SECOND_OPINION:
             raise Forbidden("a second opinion is given blind: the history opens after it")
         self.audit.append(user.name, "history", sha256)
-        return (
+        return History(
             self.assessments.get(sha256),
             self.assessments.opinions(sha256),
             list(self.audit.entries(media_sha256=sha256)),
         )
+
+    def admin_view(self, admin: UserRecord) -> AdminView:
+        """Users and organisation settings (needs the ``manage`` permission)."""
+        self.require(admin, Perm.MANAGE)
+        return AdminView(self.users.all(), self.accounts.org_welfare(), self.review_policy())
 
     def export(self, user: UserRecord) -> list[dict[str, Any]]:
         """Every assessment with its mappings to other schemes (audited)."""
@@ -527,17 +480,6 @@ class AssessmentService:
 
     def verify_audit(self) -> AuditReport:
         return self.audit.verify()
-
-
-def _same_content(path: Path, sha256: str) -> bool:
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    except OSError:
-        return False
-    return h.hexdigest() == sha256
 
 
 def is_criminal(outcome: str) -> bool:

@@ -13,6 +13,7 @@ size still matches (:func:`playable_original`); archive and WARC members are nev
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ __all__ = [
     "VideoFacts",
     "crop_tile",
     "playable_original",
+    "same_content",
     "sheet_frame_indices",
+    "video_facts",
 ]
 
 #: Media kinds a browser may play (animated GIF/WebP get the contact sheet only).
@@ -113,3 +116,31 @@ def playable_original(media: MediaView) -> tuple[Path | None, str | None]:
         except OSError:
             continue
     return None, "the original file is no longer readable at its path: the contact sheet only"
+
+
+def video_facts(media: MediaView, has_sheet: bool) -> VideoFacts | None:
+    """What the item page shows of a video (None for a still image)."""
+    v = media.video
+    if v is None:
+        return None
+    picks = sheet_frame_indices(len(v.frames))
+    _path, why = playable_original(media)
+    return VideoFacts(
+        duration=v.duration, fps=v.fps, width=v.width, height=v.height, codec=v.codec,
+        audio=v.audio, sampled=len(v.frames),
+        frames=tuple(SheetFrame(i, v.frames[k].number, v.frames[k].t)
+                     for i, k in enumerate(picks)),
+        has_sheet=has_sheet, unplayable=why,
+    )  # fmt: skip
+
+
+def same_content(path: Path, sha256: str) -> bool:
+    """Whether the file's bytes still have this SHA-256 (False when unreadable)."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return False
+    return h.hexdigest() == sha256

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from verisight.banking import BANK_KINDS, MIN_QUALITY, ImportResult, MatchSummary
+from verisight.banking import BANK_KINDS, MIN_QUALITY, ImportResult, MatchSummary, lookup_hashes
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from verisight.errors import VerisightError
 from verisight.matching import READ_FORMATS, WRITE_FORMATS
-from verisight.matching.signals import PDQ_THRESHOLD, HashType
-from verisight.store.banks import EntryView
+from verisight.matching.signals import PDQ_THRESHOLD
 
 bank_app = typer.Typer(help="Import, list, export and delete hash banks.", no_args_is_help=True)
 
@@ -25,17 +23,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bank_app, name="bank")
     app.command("match")(match)
     app.command("lookup")(lookup)
-
-
-def _entry_json(e: EntryView) -> dict[str, Any]:
-    r = e.row
-    return {
-        "bank": e.bank, "bank_kind": e.bank_kind, "entry": e.id, "label": r.label,
-        "category": r.category, "source_id": r.source_id, "series": r.series,
-        "victim_identified": r.victim_identified, "comments": r.comments,
-        "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
-        "location": str(r.location) if r.location else None,
-    }  # fmt: skip
 
 
 def _print_matching(s: MatchSummary) -> None:
@@ -101,7 +88,7 @@ def bank_list(
 ) -> None:
     """The banks of a case with their sizes and match counts."""
     with open_case(case, database_url) as c:
-        for b in c.banking.store.all():
+        for b in c.banking.banks():
             if json_out:
                 emit_jsonl(
                     {"name": b.name, "label": b.label, "kind": b.kind, "entries": b.entries,
@@ -124,7 +111,7 @@ def bank_show(
     """One bank's settings and counts."""
     with open_case(case, database_url) as c:
         try:
-            b = c.banking.store.get(name)
+            b = c.banking.bank(name)
         except VerisightError as exc:
             fail(exc)
     data = {"name": b.name, "label": b.label, "kind": b.kind, "entries": b.entries,
@@ -194,22 +181,16 @@ def match(
             summary = c.banking.match(
                 banks=bank, pdq_threshold=threshold, min_quality=min_quality, rotations=rotations
             )
-            bank_ids = [c.banking.store.get(b).id for b in bank] if bank else [None]
+            names: list[str | None] = [c.banking.bank(b).name for b in bank] if bank else [None]
         except VerisightError as exc:
             fail(exc)
         if not json_out:
             out.print("Matching finished")
             _print_matching(summary)
-        for bid in bank_ids:
-            for m in c.banking.store.iter_matches(bid):
-                row = {
-                    "sha256": m.media_sha256, "bank": m.bank, "entry": m.entry.id,
-                    "hash_type": m.hash_type, "distance": m.distance, "label": m.entry.row.label,
-                    "category": m.entry.row.category, "variant": m.variant,
-                    "bank_kind": m.bank_kind,
-                }  # fmt: skip
+        for name in names:
+            for m in c.banking.matches(bank=name):
                 if json_out:
-                    emit_jsonl(row)
+                    emit_jsonl(m.to_json())
                 else:
                     out.print(
                         f"  {m.media_sha256[:16]}  {m.bank}  {m.hash_type} d={m.distance}"
@@ -232,46 +213,22 @@ def lookup(
     json_out: Annotated[bool, typer.Option("--json", help="JSON Lines, one hit a line.")] = False,
 ) -> None:
     """Look a file or a hash up in the case's banks, without scanning."""
-    from verisight.analysis import analyse_path
-    from verisight.limits import Limits
-
-    hashes: dict[HashType, list[str]] = {}
-    for t, v in ((HashType.SHA256, sha256), (HashType.MD5, md5), (HashType.SHA1, sha1),
-                 (HashType.PDQ, pdq)):  # fmt: skip
-        if v:
-            hashes.setdefault(t, []).append(v)
-    if file is not None:
-        try:
-            rec = analyse_path(file, Limits())
-        except OSError as exc:
-            fail(VerisightError(f"cannot read {file}: {exc}"))
-        hashes.setdefault(HashType.SHA256, []).append(rec.sha256)
-        hashes.setdefault(HashType.MD5, []).append(rec.md5)
-        hashes.setdefault(HashType.SHA1, []).append(rec.sha1)
-        if rec.pdq:
-            variants = list(rec.pdq_variants or ()) if rotations else []
-            hashes.setdefault(HashType.PDQ, []).extend([rec.pdq, *variants])
-    frames = rec.video.frames if file is not None and rec.video is not None else ()
+    try:
+        hashes, frames = lookup_hashes(
+            file, sha256=sha256, md5=md5, sha1=sha1, pdq=pdq, rotations=rotations
+        )
+    except VerisightError as exc:
+        fail(exc)
     if not hashes:
         fail(VerisightError("give a FILE or one of --sha256/--md5/--sha1/--pdq"))
     hits = 0
     with open_case(case, database_url) as c:
         try:
-            found = c.banking.lookup(hashes, pdq_threshold=threshold)
-            if frames:
-                found = itertools.chain(
-                    found, c.banking.lookup_video(frames, pdq_threshold=threshold)
-                )
-            for hash_type, query, entry, distance in found:
+            for hit in c.banking.lookup(hashes, pdq_threshold=threshold, frames=frames):
                 hits += 1
-                row = {
-                    "hash_type": hash_type,
-                    "query": query,
-                    "distance": distance,
-                    **_entry_json(entry),
-                }
+                hash_type, _query, entry, distance = hit
                 if json_out:
-                    emit_jsonl(row)
+                    emit_jsonl(hit.to_json())
                 else:
                     out.print(
                         f"{entry.bank} ({entry.bank_kind}) entry {entry.id}: {hash_type} "

@@ -1,5 +1,5 @@
 """``verisight case backup|restore|check``: copies of a case, and whether a case agrees with
-itself (see :mod:`verisight.backup`)."""
+itself (see :mod:`verisight.services.backups`)."""
 
 from __future__ import annotations
 
@@ -58,9 +58,7 @@ def case_restore(
 ) -> None:
     """Restore a backup as a case, then check it against the backup's audit head."""
     try:
-        from verisight.backup import BackupManifest
-
-        manifest = BackupManifest.read(backup)
+        manifest = Case.read_backup(backup)
         with Case.restore(backup, case, database_url, force=force) as c:
             report = c.check(audit_head=manifest.audit_head)
     except VerisightError as exc:

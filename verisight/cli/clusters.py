@@ -8,14 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from verisight.backfill import backfill_grids
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from verisight.clustering import DEFAULT_MIN_QUALITY, DEFAULT_THRESHOLD, ClusterParams
-from verisight.clustering.update import update_clusters
 from verisight.clustering.videos import VPDQ_BASIS
 from verisight.errors import UsageError, VerisightError
-from verisight.store.clusters import KINDS, ClusterStore, ClusterView
+from verisight.services.clusters import KINDS, ClusterView
 
 cluster_app = typer.Typer(
     help="Group near-duplicate media (one decision each) and generation series.",
@@ -59,7 +57,7 @@ def cluster(
     except ValueError as exc:
         fail(UsageError(str(exc)))
     with open_case(case, database_url) as c:
-        summary = update_clusters(ClusterStore(c.store.engine), params)
+        summary = c.clusters.update(params)
     if json_out:
         out.print(json.dumps(summary.to_json()), markup=False)
         return
@@ -91,7 +89,10 @@ def cluster_list(
     if kind is not None and kind not in KINDS:
         fail(UsageError(f"--kind must be one of {', '.join(KINDS)}"))
     with open_case(case, database_url) as c:
-        clusters = ClusterStore(c.store.engine).iter_clusters(kind)
+        try:
+            clusters = c.clusters.list(kind)
+        except VerisightError as exc:
+            fail(exc)
         if json_out:
             for cl in clusters:
                 emit_jsonl(cl.to_json())
@@ -119,7 +120,7 @@ def cluster_show(
     """One cluster: its representative and members with their distances."""
     with open_case(case, database_url) as c:
         try:
-            cl = ClusterStore(c.store.engine).get_cluster(cluster_id)
+            cl = c.clusters.show(cluster_id)
         except VerisightError as exc:
             fail(exc)
     if json_out:
@@ -141,7 +142,7 @@ def cluster_grids(
     """Compute the luma grids the crop pass needs for media scanned before scans kept them,
     re-reading each original where it was seen (checked by SHA-256)."""
     with open_case(case, database_url) as c:
-        result = backfill_grids(ClusterStore(c.store.engine))
+        result = c.clusters.grids()
     if json_out:
         out.print(json.dumps(result.to_json()), markup=False)
         return

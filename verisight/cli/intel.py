@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from verisight import intel as service
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, emit_jsonl, fail, open_case, out
 from verisight.errors import VerisightError
-from verisight.store.intel import IntelStore
 
 intel_app = typer.Typer(help="Generator intelligence: models, LoRAs, prompt terms.",
                         no_args_is_help=True)  # fmt: skip
@@ -28,7 +26,7 @@ def models(
 ) -> None:
     """Every model and LoRA seen in generator metadata, most used first."""
     with open_case(case, database_url) as c:
-        uses = service.models(IntelStore(c.store.engine))
+        uses = c.intel.models()
     for u in uses:
         j = u.to_json()
         if json_out:
@@ -50,12 +48,11 @@ def terms(
     """Media whose extracted prompt contains a term of your list (whole words and phrases)."""
     with open_case(case, database_url) as c:
         try:
-            words = service.read_terms(file)
-            for sha, path, hits in service.match_terms(IntelStore(c.store.engine), words):
+            for hit in c.intel.terms(file):
                 if json_out:
-                    emit_jsonl({"sha256": sha, "terms": hits, "path": path})
+                    emit_jsonl(hit.to_json())
                 else:
-                    out.print(f"{sha[:16]}  {', '.join(hits)}  {path or ''}")
+                    out.print(f"{hit.sha256[:16]}  {', '.join(hit.terms)}  {hit.path or ''}")
         except VerisightError as exc:
             fail(exc)
 
@@ -69,7 +66,7 @@ def import_models(
     """Names and URLs for model/LoRA hashes, used by `verisight intel models` and reports."""
     with open_case(case, database_url, create=True) as c:
         try:
-            n = service.import_models(IntelStore(c.store.engine), file)
+            n = c.intel.import_models(file)
         except VerisightError as exc:
             fail(exc)
     out.print(f"imported {n:,} model names")

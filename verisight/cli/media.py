@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from verisight.case import DEFAULT_CASE_DIR, Case, media_json, sighting_json
+from verisight.case import DEFAULT_CASE_DIR, Case, MediaView, Status, media_json, sighting_json
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
 from verisight.errors import VerisightError
-from verisight.store import MediaView, Status
 
 media_app = typer.Typer(help="Inspect the distinct media of a case.", no_args_is_help=True)
 sightings_app = typer.Typer(help="Inspect where items were seen.", no_args_is_help=True)
@@ -103,7 +102,7 @@ def _print_media(m: MediaView, c: Case) -> None:
     for k, v in rows:
         out.print(f"{k:<{width}}  {v}")
     _print_provenance(m)
-    matches = list(c.banking.store.iter_matches(media_sha256=m.sha256))
+    matches = list(c.banking.matches(media=m.sha256))
     if matches:
         out.print(f"bank matches ({len(matches)}):")
         for x in matches:
@@ -126,27 +125,28 @@ def _print_media(m: MediaView, c: Case) -> None:
 
 def _print_provenance(m: MediaView) -> None:
     report = m.provenance_report
-    if not report:
+    if report is None:
         return
-    flag = "  [CONFLICT: " + "; ".join(report.get("conflict_reasons") or []) + "]"
-    out.print(f"provenance: {report['provenance']}{flag if report.get('conflict') else ''}")
+    flag = "  [CONFLICT: " + "; ".join(report.conflict_reasons) + "]"
+    out.print(f"provenance: {report.provenance}{flag if report.conflict else ''}")
     out.print("  (a declared signal is a fact about the file, not proof about the pixels)")
-    for e in report.get("evidence") or []:
-        out.print(f"  - {e.get('kind')}: {e.get('value')}  [{e.get('source')}]")
-    gen = report.get("generator")
-    if gen:
+    for e in report.evidence:
+        out.print(f"  - {e.kind}: {e.value}  [{e.source}]")
+    gen = report.generator
+    if gen is not None:
         fields = ("tool", "model_name", "model_hash", "seed", "steps", "sampler", "cfg")
-        out.print("  generator: " + ", ".join(f"{k}={gen[k]}" for k in fields if gen.get(k)))
-        for lora in gen.get("loras") or []:
-            out.print(f"    lora {lora.get('name')} hash={lora.get('hash')} w={lora.get('weight')}")
-    c2pa = report.get("c2pa")
-    if c2pa:
+        values = ((k, getattr(gen, k)) for k in fields)
+        out.print("  generator: " + ", ".join(f"{k}={v}" for k, v in values if v))
+        for lora in gen.loras:
+            out.print(f"    lora {lora.name} hash={lora.hash} w={lora.weight}")
+    c2pa = report.c2pa
+    if c2pa is not None:
         out.print(
-            f"  c2pa: {c2pa.get('state')}; generator {c2pa.get('claim_generator')}; "
-            f"source types {c2pa.get('digital_source_types')}"
+            f"  c2pa: {c2pa.state}; generator {c2pa.claim_generator}; "
+            f"source types {list(c2pa.digital_source_types)}"
         )
-    for p in report.get("parse_errors") or []:
-        out.print(f"  parse error in {p.get('source')}: {p.get('message')}")
+    for p in report.parse_errors:
+        out.print(f"  parse error in {p.source}: {p.message}")
     if m.detector_score is not None:
         out.print(f"  detector score: {m.detector_score:.3f}")
 

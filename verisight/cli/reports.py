@@ -6,19 +6,19 @@ any service.
 
 from __future__ import annotations
 
-import getpass
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from verisight.case import DEFAULT_CASE_DIR, Case
+from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, err, fail, open_case, out
 from verisight.errors import UsageError, VerisightError
-from verisight.reports.hashes import HASH_FORMATS, SETTLED, check_filters, export_hashes
-from verisight.store.audit import AuditLog
-from verisight.store.reporting import BY, ReportingStore
+from verisight.reports.hashes import HASH_FORMATS, check_filters
+from verisight.services.audit import os_actor
+from verisight.services.reports import BY
 
 REPORT_FORMATS = ("html", "md", "json", "pdf")
 export_app = typer.Typer(
@@ -34,24 +34,6 @@ OutcomeOpt = Annotated[
 def register(app: typer.Typer) -> None:
     app.command("report")(report)
     app.add_typer(export_app, name="export")
-
-
-def actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name (containers)
-        return "cli:unknown"
-
-
-def _audit(c: Case, action: str, detail: dict[str, object]) -> None:
-    AuditLog(c.store.engine).append(actor(), action, detail=detail)
-
-
-def _resolve(c: Case, media: list[str]) -> list[str]:
-    try:
-        return sorted({c.media_show(m).sha256 for m in media})
-    except VerisightError as exc:
-        fail(exc)
 
 
 def report(
@@ -80,7 +62,7 @@ def report(
 ) -> None:
     """Counts for a period (items, media, provenance, outcomes by law and category, bank
     matches, generator models), with a comparison period and the change. Counts only."""
-    from verisight.reports import build_report, period_spec
+    from verisight.reports import period_spec
     from verisight.reports.render import to_html, to_json, to_markdown
 
     try:
@@ -91,16 +73,16 @@ def report(
         for b in by or ():
             if b not in BY:
                 raise UsageError(f"--by must be one of {', '.join(BY)}")
-        main = period_spec(date_from, date_to)
-        cmp = period_spec(compare_from, compare_to) if (compare_from or compare_to) else None
+        period_spec(date_from, date_to)
+        if compare_from or compare_to:
+            period_spec(compare_from, compare_to)
     except VerisightError as exc:
         fail(exc)
     with open_case(case, database_url) as c:
-        rep = build_report(
-            ReportingStore(c.store.engine), main, cmp, tuple(by or ("site", "month"))
-        )
-        _audit(c, "report", {"format": format, "from": date_from, "to": date_to,
-                             "compare_from": compare_from, "compare_to": compare_to})  # fmt: skip
+        rep = c.reports.report(
+            actor=os_actor(), format=format, date_from=date_from, date_to=date_to,
+            compare_from=compare_from, compare_to=compare_to, by=by or ("site", "month"),
+        )  # fmt: skip
     if format == "pdf":
         from verisight.reports.charts import to_pdf
 
@@ -150,19 +132,15 @@ def hashes(
             raise UsageError("--vics-model must be Default, UK or US")
     except VerisightError as exc:
         fail(exc)
-    with open_case(case, database_url) as c:
-        rows = ReportingStore(c.store.engine).iter_assessed(
-            outcomes=outcome or (), categories=category or (),
-            statuses=() if include_pending else SETTLED,
+    with open_case(case, database_url) as c, (
+        output.open("w", encoding="utf-8", newline="") if output
+        else contextlib.nullcontext(sys.stdout)
+    ) as fh:  # fmt: skip
+        res = c.reports.export_hashes(
+            fh, format, actor=os_actor(), outcomes=outcome or (),
+            categories=category or (), include_pending=include_pending,
+            vics_model=vics_model,
         )  # fmt: skip
-        if output is None:
-            res = export_hashes(rows, sys.stdout, format, vics_model=vics_model)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as fh:
-                res = export_hashes(rows, fh, format, vics_model=vics_model)
-        _audit(c, "export-hashes", {"format": format, "written": res.written,
-                                    "left_out": res.left_out, "outcome": outcome or [],
-                                    "category": category or []})  # fmt: skip
     left = f"; {res.left_out:,} without a {format} hash left out" if res.left_out else ""
     err.print(f"{res.written:,} media written{left}")
 
@@ -186,8 +164,6 @@ def evidence(
 ) -> None:
     """An evidence package: manifest, audit extract with chain verification, optional
     originals, and the SHA-256 of every file in a signed-off manifest."""
-    from verisight.reports.evidence import write_evidence
-
     try:
         check_filters(outcome or (), ())
         if not media and not outcome:
@@ -195,17 +171,17 @@ def evidence(
     except VerisightError as exc:
         fail(exc)
     with open_case(case, database_url) as c:
-        store = ReportingStore(c.store.engine)
-        shas = set(_resolve(c, media or []))
-        if outcome:
-            shas |= {r.sha256 for r in store.iter_assessed(outcomes=outcome)}
-        audit = AuditLog(c.store.engine)
-        res = write_evidence(store, audit, sorted(shas), output, actor=actor(),
-                             include_originals=include_originals)  # fmt: skip
-        _audit(c, "export-evidence", {"file": str(output), "media": len(shas),
-                                      "sha256sums": res.sums_sha256,
-                                      "originals": res.originals_included})  # fmt: skip
-    out.print(f"{len(shas):,} media written to {output}"
+        try:
+            res = c.reports.export_evidence(
+                output,
+                actor=os_actor(),
+                media=media or (),
+                outcomes=outcome or (),
+                include_originals=include_originals,
+            )
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"{res.media:,} media written to {output}"
               + (f"; originals: {res.originals_included:,} included, "
                  f"{len(res.originals_missing):,} not available (see manifest.json)"
                  if include_originals else ""))  # fmt: skip
@@ -219,11 +195,10 @@ def cybertip(
     database_url: DbOpt = None,
 ) -> None:
     """A draft NCMEC CyberTipline report (XML) for a person to review; nothing is sent."""
-    from verisight.reports.cybertip import write_cybertip
-
     with open_case(case, database_url) as c:
-        store = ReportingStore(c.store.engine)
-        shas = _resolve(c, media)
-        write_cybertip([store.evidence(s) for s in shas], output)
-        _audit(c, "export-cybertip", {"folder": str(output), "media": len(shas)})
+        try:
+            shas = c.reports.resolve(media)
+            c.reports.export_cybertip(output, actor=os_actor(), media=shas)
+        except VerisightError as exc:
+            fail(exc)
     out.print(f"draft for {len(shas):,} file(s) written to {output} (not submitted)")

@@ -136,9 +136,8 @@ def _print_summary(s: ScanSummary) -> None:
     if s.matching:
         m = s.matching
         out.print(
-            f"  bank matches: {m['media_matched']:,} media ({m['new_matches']:,} new matches)"
-            + (f", {m['suppressed_by_negative_banks']:,} suppressed by negative banks"
-               if m["suppressed_by_negative_banks"] else "")
+            f"  bank matches: {m.media_matched:,} media ({m.new_matches:,} new matches)"
+            + (f", {m.suppressed:,} suppressed by negative banks" if m.suppressed else "")
         )  # fmt: skip
     out.print(f"  case: {s.case}")
 

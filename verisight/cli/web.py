@@ -36,11 +36,10 @@ def serve(
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
 
-    from verisight.assessment import AssessmentService
     from verisight.web import create_app
 
     with open_case(case, database_url) as c:
-        service = AssessmentService(c)
+        service = c.assessment
         if not service.users.all():
             err.print(
                 "[yellow]no users yet:[/yellow] add one with `verisight user add NAME --role admin`"
@@ -68,15 +67,13 @@ def user_add(
     ] = False,
 ) -> None:
     """Add a user (the password is prompted for, or read from stdin)."""
-    from verisight.assessment import AssessmentService
-
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_case(case, database_url) as c:
         try:
-            AssessmentService(c).accounts.add_user(name, role, password)
+            c.assessment.accounts.add_user(name, role, password)
         except VerisightError as exc:
             fail(exc)
     out.print(f"added {name} ({role})")
@@ -89,13 +86,10 @@ def audit_verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute the audit log's hash chain; exit 1 if any entry was edited, deleted or moved."""
-    from verisight.assessment import AssessmentService
-
     with open_case(case, database_url) as c:
-        report = AssessmentService(c).verify_audit()
+        report = c.audit.verify()
     if json_out:
-        emit_jsonl({"ok": report.ok, "entries": report.entries, "head": report.head,
-                    "problems": report.problems})  # fmt: skip
+        emit_jsonl(report.to_json())
     elif report.ok:
         out.print(f"audit log intact: {report.entries} entries, head {report.head}")
     else:

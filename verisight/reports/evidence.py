@@ -102,12 +102,16 @@ def media_manifest(m: EvidenceMedia) -> dict[str, Any]:
             "mapped": {"vics": mapped.vics, "ncmec": mapped.ncmec,
                        "interpol_baseline": mapped.interpol_baseline},
         }  # fmt: skip
-    report = m.provenance_report or {}
+    report = m.provenance_report
     return {
         "sha256": m.sha256, "md5": m.md5, "sha1": m.sha1, "pdq": m.pdq, "size": m.size,
         "mime": m.mime, "kind": m.kind,
-        "provenance": {"verdict": m.provenance, "evidence": report.get("evidence", []),
-                       "generator": report.get("generator"), "c2pa": report.get("c2pa")},
+        "provenance": {
+            "verdict": m.provenance,
+            "evidence": [e.to_json() for e in report.evidence] if report else [],
+            "generator": report.generator.to_json() if report and report.generator else None,
+            "c2pa": report.c2pa.to_json() if report and report.c2pa else None,
+        },
         "sightings": [_sighting(s) for s in m.sightings],
         "assessment": assessment,
         "opinions": [

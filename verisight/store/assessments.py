@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from verisight.errors import VerisightError
+from verisight.store.db import Bindable
 from verisight.store.schema import (
     AppUser,
     Assessment,
@@ -123,7 +124,7 @@ def _decision(r: Row[Any]) -> Decision:
     return Decision(r.outcome, r.category, r.origin, r.age_band, r.sex, r.note)
 
 
-class Assessments:
+class Assessments(Bindable):
     """Role interface over ``assessment`` and ``assessment_opinion`` (+ reads of matches)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -138,7 +139,7 @@ class Assessments:
             .join(_USER, _USER.c.id == _ASSESSMENT.c.analyst_id)
             .where(_ASSESSMENT.c.media_sha256 == sha256)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(q).first()
         if r is None:
             return None
@@ -178,7 +179,7 @@ class Assessments:
         if analyst_id is not None:
             values["analyst_id"] = analyst_id
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 if expected_version == 0:
                     conn.execute(
                         _ASSESSMENT.insert().values(
@@ -209,7 +210,8 @@ class Assessments:
                     )
                 )
         except (IntegrityError, StaleVersion) as exc:
-            raise StaleVersion(self.get(sha256)) from exc
+            # read what won on a fresh connection: a bound one may be in a failed transaction
+            raise StaleVersion(self.unbound().get(sha256)) from exc
         return new_version
 
     def opinions(self, sha256: str) -> list[OpinionRecord]:
@@ -219,7 +221,7 @@ class Assessments:
             .where(_OPINION.c.media_sha256 == sha256)
             .order_by(_OPINION.c.id)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         return [OpinionRecord(r.media_sha256, r.user, r.stage, _decision(r), r.version, r.at)
                 for r in rows]  # fmt: skip
@@ -228,7 +230,7 @@ class Assessments:
         """The stage of each media's latest opinion ("first", "edit", "propagated"...), for
         the media of ``shas`` that have one (an assessed media always has)."""
         found: dict[str, str] = {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for start in range(0, len(shas), 500):
                 q = (
                     select(_OPINION.c.media_sha256, _OPINION.c.stage)
@@ -246,7 +248,7 @@ class Assessments:
             .order_by(_ASSESSMENT.c.updated_at)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             shas = [r[0] for r in conn.execute(q)]
         return [a for a in (self.get(s) for s in shas) if a is not None]
 
@@ -261,7 +263,7 @@ class Assessments:
             .where(_MATCH.c.media_sha256 == sha256)
             .order_by(_MATCH.c.distance, _BANK.c.name)
         )  # fmt: skip
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         return [
             BankMatch(r.name, r.hash_type, r.distance, r.category, r.label)
@@ -273,7 +275,7 @@ class Assessments:
         if not self.has_provenance:
             return None
         q: Select[Any] = select(literal_column("media.provenance")).where(_MEDIA.c.sha256 == sha256)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             v = conn.execute(q).scalar()
         return str(v) if v else None
 
@@ -346,7 +348,7 @@ class Assessments:
                     or_(_SIGHTING.c.path.like(like), _SIGHTING.c.url.like(like)),
                 )
             )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         return [
             QueueCandidate(r.sha256, r.kind, r.provenance, r.bank_category, bool(r.matched),
@@ -361,5 +363,5 @@ class Assessments:
             .offset(offset)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [r[0] for r in conn.execute(q)]

@@ -7,8 +7,17 @@ or reordering entries breaks the ``seq`` sequence or the next entry's ``prev_has
 :meth:`AuditLog.verify` finds all of these. Removing the newest entries leaves a shorter,
 valid chain: record :attr:`AuditReport.head` elsewhere to detect that too.
 
-Appends are serialised by the ``seq`` primary key: two writers racing for the same ``seq``
-make one fail, and it retries on top of the other's entry, so the chain never forks.
+Appends are serialised, so the chain never forks: before reading the head, an append takes
+the audit lock of its transaction (PostgreSQL: ``pg_advisory_xact_lock``, held until commit or
+rollback; SQLite: the write lock that :func:`verisight.store.db.begin` takes at once). A
+second analyst's append waits for the first transaction to end and then chains on top of its
+entry, or on the old head if it rolled back. The ``seq`` primary key stays the last line of
+defence: a standalone append that loses a race anyway retries.
+
+An append joins a unit of work when the log is bound to its connection
+(``audit.bind(conn).append(...)``): the entry commits with the decision it records, or
+neither does. Take the audit lock last in a unit (append after the other writes) so that
+two units never wait on each other's rows.
 """
 
 from __future__ import annotations
@@ -20,13 +29,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from verisight.store.db import Bindable, begin
 from verisight.store.schema import AuditEntry
 
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 GENESIS = "0" * 64
+#: The PostgreSQL advisory lock key that serialises appends ("vsaudit1" as a big-endian int).
+AUDIT_LOCK = int.from_bytes(b"vsaudit1", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,11 @@ class AuditReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def to_json(self) -> dict[str, Any]:
+        """As ``verisight audit verify --json`` prints it."""
+        return {"ok": self.ok, "entries": self.entries, "head": self.head,
+                "problems": self.problems}  # fmt: skip
+
 
 def canonical(detail: dict[str, Any]) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -78,7 +95,7 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}\n{canonical(body)}".encode()).hexdigest()
 
 
-class AuditLog:
+class AuditLog(Bindable):
     """Append and verify audit entries (who, what, when, which media)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -91,32 +108,14 @@ class AuditLog:
         media_sha256: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> AuditRecord:
+        """Append an entry: in the bound unit of work's transaction, else in its own."""
         detail_json = canonical(detail or {})
+        if self._conn is not None:
+            return _append(self._conn, actor, action, media_sha256, detail_json)
         for _attempt in range(50):
             try:
-                with self.engine.begin() as conn:
-                    last = conn.execute(
-                        select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
-                    ).first()
-                    seq = 1 if last is None else int(last.seq) + 1
-                    prev = GENESIS if last is None else str(last.hash)
-                    at = datetime.now(UTC)
-                    digest = entry_hash(prev, seq, at, actor, action, media_sha256, detail_json)
-                    conn.execute(
-                        _AUDIT.insert().values(
-                            seq=seq,
-                            at=at,
-                            actor=actor,
-                            action=action,
-                            media_sha256=media_sha256,
-                            detail=detail_json,
-                            prev_hash=prev,
-                            hash=digest,
-                        )
-                    )
-                return AuditRecord(
-                    seq, at, actor, action, media_sha256, json.loads(detail_json), prev, digest
-                )
+                with begin(self.engine) as conn:
+                    return _append(conn, actor, action, media_sha256, detail_json)
             except IntegrityError:
                 continue  # another writer took this seq: chain on top of it
         raise RuntimeError("could not append to the audit log (too much contention)")
@@ -130,7 +129,7 @@ class AuditLog:
             q = q.where(_AUDIT.c.media_sha256 == media_sha256)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         for r in rows:
             yield AuditRecord(
@@ -139,7 +138,7 @@ class AuditLog:
             )  # fmt: skip
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(_AUDIT)).scalar_one())
 
     def verify(self) -> AuditReport:
@@ -175,3 +174,25 @@ class AuditLog:
                 prev = r.hash
                 expected_seq = r.seq + 1
         return AuditReport(n, prev, problems)
+
+
+def _append(
+    conn: Connection, actor: str | None, action: str, media_sha256: str | None, detail_json: str
+) -> AuditRecord:
+    """Lock the chain for this transaction, read its head and add the next entry."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+    last = conn.execute(
+        select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+    ).first()
+    seq = 1 if last is None else int(last.seq) + 1
+    prev = GENESIS if last is None else str(last.hash)
+    at = datetime.now(UTC)
+    digest = entry_hash(prev, seq, at, actor, action, media_sha256, detail_json)
+    conn.execute(
+        _AUDIT.insert().values(
+            seq=seq, at=at, actor=actor, action=action, media_sha256=media_sha256,
+            detail=detail_json, prev_hash=prev, hash=digest,
+        )
+    )  # fmt: skip
+    return AuditRecord(seq, at, actor, action, media_sha256, json.loads(detail_json), prev, digest)

@@ -23,8 +23,9 @@ from verisight.errors import UsageError
 from verisight.matching.entry import BankEntry
 from verisight.matching.errors import Location
 from verisight.matching.signals import HashType
-from verisight.store.db import insert_ignoring_conflicts
+from verisight.store.db import Bindable, insert_ignoring_conflicts
 from verisight.store.schema import Bank, BankEntryRow, BankImport, Match, Media
+from verisight.store.video import iter_video_frames
 
 _BANK: Table = Bank.__table__  # type: ignore[assignment]
 _ENTRY: Table = BankEntryRow.__table__  # type: ignore[assignment]
@@ -69,6 +70,17 @@ class EntryView:
     #: The entry as read from its file; ``location`` is the stored text of where it was.
     row: BankEntry
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as ``verisight lookup --json`` prints it."""
+        r = self.row
+        return {
+            "bank": self.bank, "bank_kind": self.bank_kind, "entry": self.id, "label": r.label,
+            "category": r.category, "source_id": r.source_id, "series": r.series,
+            "victim_identified": r.victim_identified, "comments": r.comments,
+            "md5": r.md5, "sha1": r.sha1, "sha256": r.sha256, "pdq": r.pdq,
+            "location": str(r.location) if r.location else None,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class NewMatch:
@@ -95,6 +107,15 @@ class MatchView:
     distance: int
     variant: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The match as ``verisight match --json`` prints it."""
+        return {
+            "sha256": self.media_sha256, "bank": self.bank, "entry": self.entry.id,
+            "hash_type": self.hash_type, "distance": self.distance,
+            "label": self.entry.row.label, "category": self.entry.row.category,
+            "variant": self.variant, "bank_kind": self.bank_kind,
+        }  # fmt: skip
+
 
 def _entry_row(r: Row[Any]) -> BankEntry:
     extra = json.loads(r.extra) if r.extra else {}
@@ -118,14 +139,14 @@ def _bank_view(r: Row[Any], entries: int = 0, matches: int = 0) -> BankView:
     return BankView(r.id, r.name, r.label, r.kind, r.pdq_threshold, r.created_at, entries, matches)
 
 
-class BankStore:
+class BankStore(Bindable):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     # -- banks ---------------------------------------------------------------------------
 
     def get(self, name: str) -> BankView:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(_BANK).where(_BANK.c.name == name)).first()
             if r is None:
                 raise BankNotFound(f"no bank named {name!r} in this case")
@@ -138,7 +159,7 @@ class BankStore:
         return _bank_view(r, int(entries), int(matches))
 
     def all(self) -> list[BankView]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             entries: dict[int, int] = {
                 bid: n
                 for bid, n in conn.execute(
@@ -159,7 +180,7 @@ class BankStore:
     ) -> BankView:
         """The bank called ``name``, created with these settings if it does not exist; the
         settings given replace the stored ones when they differ."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             r = conn.execute(select(_BANK).where(_BANK.c.name == name)).first()
             if r is None:
                 conn.execute(
@@ -179,7 +200,7 @@ class BankStore:
 
     def delete(self, name: str) -> None:
         bank = self.get(name)
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(delete(_MATCH).where(_MATCH.c.bank_id == bank.id))
             conn.execute(delete(_ENTRY).where(_ENTRY.c.bank_id == bank.id))
             conn.execute(delete(_IMPORT).where(_IMPORT.c.bank_id == bank.id))
@@ -188,7 +209,7 @@ class BankStore:
     # -- imports -------------------------------------------------------------------------
 
     def already_imported(self, bank_id: int, source_sha256: str) -> bool:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             found = conn.execute(
                 select(_IMPORT.c.id).where(
                     _IMPORT.c.bank_id == bank_id, _IMPORT.c.source_sha256 == source_sha256
@@ -209,7 +230,7 @@ class BankStore:
         """Insert ``entries`` in ONE transaction (an exception while iterating them rolls the
         whole import back). Returns (entries read, entries new to the bank)."""
         read = 0
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             before = conn.execute(
                 select(func.count()).select_from(_ENTRY).where(_ENTRY.c.bank_id == bank_id)
             ).scalar_one()
@@ -250,10 +271,18 @@ class BankStore:
             )
         return read, int(after) - int(before)
 
+    def video_frames(self, media: list[str] | None) -> dict[str, list[VideoFrame]]:
+        """The sampled vPDQ frames of the case's videos (all, or those of ``media``)."""
+        videos: dict[str, list[VideoFrame]] = {}
+        with self._reading() as conn:
+            for sha, f in iter_video_frames(conn, media):
+                videos.setdefault(sha, []).append(f)
+        return videos
+
     def iter_entries(self, bank_id: int) -> Iterator[BankEntry]:
         after = 0
         while True:
-            with self.engine.connect() as conn:
+            with self._reading() as conn:
                 rows = conn.execute(
                     select(_ENTRY)
                     .where(_ENTRY.c.bank_id == bank_id, _ENTRY.c.id > after)
@@ -280,7 +309,7 @@ class BankStore:
         chunks: list[list[str] | None] = (
             [None] if media is None else [media[i : i + 900] for i in range(0, len(media), 900)]
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for chunk in chunks:
                 q = (
                     select(_MEDIA.c.sha256, _ENTRY.c.id, _ENTRY.c.bank_id)
@@ -300,7 +329,7 @@ class BankStore:
             _ENTRY.c.extra.like('%"vpdq_frame"%'),
             _ENTRY.c.pdq.is_not(None),
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for r in conn.execute(q.order_by(_ENTRY.c.id)):
                 extra = json.loads(r.extra)
                 frame = VideoFrame(
@@ -315,7 +344,7 @@ class BankStore:
         hashes: list[bytes] = []
         ids: list[int] = []
         banks: list[int] = []
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             q = (
                 select(_ENTRY.c.id, _ENTRY.c.bank_id, _ENTRY.c.pdq)
                 .where(_ENTRY.c.pdq.is_not(None), _ENTRY.c.bank_id.in_(bank_ids))
@@ -329,7 +358,7 @@ class BankStore:
         return arr, np.asarray(ids, dtype=np.int64), np.asarray(banks, dtype=np.int64)
 
     def entry(self, entry_id: int) -> EntryView:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(
                 select(_ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"))
                 .select_from(_ENTRY.join(_BANK))
@@ -339,7 +368,7 @@ class BankStore:
 
     def lookup(self, hash_type: str, value: str) -> list[EntryView]:
         """Every entry, in any bank, whose ``hash_type`` equals ``value``."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(_ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"))
                 .select_from(_ENTRY.join(_BANK))
@@ -358,7 +387,7 @@ class BankStore:
             }
             for m in matches
         ]  # fmt: skip
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             before = conn.execute(select(func.count()).select_from(_MATCH)).scalar_one()
             for i in range(0, len(rows), _CHUNK):
                 insert_ignoring_conflicts(conn, _MATCH, rows[i : i + _CHUNK], "key")
@@ -381,7 +410,7 @@ class BankStore:
             q = q.where(_MATCH.c.bank_id == bank_id)
         if media_sha256 is not None:
             q = q.where(_MATCH.c.media_sha256 == media_sha256)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for r in conn.execute(q):
                 entry = EntryView(r.id, r.bank_name, r.bank_kind, _entry_row(r))
                 yield MatchView(
@@ -401,7 +430,7 @@ class BankStore:
             _MEDIA.c.pdq_trimmed,
         ).where(_MEDIA.c.pdq.is_not(None))
         out: list[tuple[str, str, int | None, str | None, str | None]] = []
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             if media is None:
                 out.extend(tuple(r) for r in conn.execute(q))
             else:

@@ -1,10 +1,26 @@
-"""Opening a case database: engine, SQLite pragmas, migrations, dialect-neutral upserts."""
+"""Opening a case database: engine, SQLite pragmas, migrations, dialect-neutral upserts, and
+units of work.
+
+A unit of work is one transaction that everything it writes shares (cf. Datasette's
+``execute_write_fn``): :func:`begin` opens it, and each store role interface
+(:class:`Bindable`) is :meth:`~Bindable.bind`-ed to its connection, so that a decision and its
+audit entry commit together or not at all::
+
+    with begin(engine) as conn:
+        assessments.bind(conn).save(...)
+        audit.bind(conn).append(...)
+
+On SQLite :func:`begin` takes the write lock at once (``BEGIN IMMEDIATE``): the unit's reads
+then see every committed write and no other writer can slip in before its own writes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -74,3 +90,56 @@ def insert_ignoring_conflicts(
     else:
         lite = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
         conn.execute(lite, list(rows))
+
+
+@contextmanager
+def begin(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` (waiting up to the busy timeout for another
+    writer), so reads inside it are not overtaken by another writer's commit.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
+class Bindable:
+    """Base of the store role interfaces: over an engine (each call its own transaction), or
+    bound to the connection of a unit of work (every call joins that transaction)."""
+
+    engine: Engine
+    _conn: Connection | None = None
+
+    def bind(self, conn: Connection) -> Self:
+        """The same interface, running every statement on ``conn`` (never committing it)."""
+        clone = copy.copy(self)
+        clone._conn = conn
+        return clone
+
+    def unbound(self) -> Self:
+        """The same interface over the engine (e.g. to read after the unit failed)."""
+        clone = copy.copy(self)
+        clone._conn = None
+        return clone
+
+    @property
+    def bound(self) -> bool:
+        return self._conn is not None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn

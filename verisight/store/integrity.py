@@ -1,7 +1,7 @@
 """The SQL behind ``verisight case backup`` and ``verisight case check``: row counts, the media
 whose derived files should exist, and rows that point nowhere.
 
-Everything here reads; nothing writes. :mod:`verisight.backup` holds the rules.
+Everything here reads; nothing writes. :mod:`verisight.services.backups` holds the rules.
 """
 
 from __future__ import annotations

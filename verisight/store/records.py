@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
+from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.analysis.record import Camera, VideoInfo
 from verisight.sources.base import Provenance
 
@@ -88,8 +88,8 @@ class MediaView:
     pdq_trimmed: str | None = None
     provenance: str | None = None
     provenance_conflict: bool | None = None
-    #: The provenance report as JSON (see ``ProvenanceReport.to_json``), if any.
-    provenance_report: dict[str, Any] | None = None
+    #: The provenance report (stored as its ``to_json()``), if any.
+    provenance_report: ProvenanceReport | None = None
     generator_tool: str | None = None
     generator_model: str | None = None
     generator_seed: str | None = None

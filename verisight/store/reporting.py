@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
 )
 
+from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.store.schema import AppUser, Assessment, Bank, Match, Media, Opinion, Scan, Sighting
 from verisight.vocab import AI_VERDICTS, CRIMINAL
 
@@ -154,7 +155,7 @@ class EvidenceMedia:
     kind: str
     pdq: str | None
     provenance: str | None
-    provenance_report: dict[str, Any] | None
+    provenance_report: ProvenanceReport | None
     generator_model: str | None
     assessment: ExportRow | None
     analyst: str | None
@@ -426,7 +427,11 @@ class ReportingStore:
         return EvidenceMedia(
             sha256=m.sha256, md5=m.md5, sha1=m.sha1, size=m.size, mime=m.mime, kind=m.kind,
             pdq=m.pdq, provenance=m.provenance,
-            provenance_report=json.loads(m.provenance_json) if m.provenance_json else None,
+            provenance_report=(
+                ProvenanceReport.from_json(json.loads(m.provenance_json))
+                if m.provenance_json
+                else None
+            ),
             generator_model=m.generator_model, assessment=assessment,
             analyst=a.name if a is not None else None,
             assessed_at=a.updated_at if a is not None else None,

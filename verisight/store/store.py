@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, Table, func, select, update
 
 from verisight.analysis.luma import layout_key
+from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.analysis.record import Camera, ItemRecord, VideoInfo
 from verisight.errors import MediaNotFound, UsageError
 from verisight.store.db import insert_ignoring_conflicts, make_engine, migrate
@@ -38,6 +39,11 @@ _SCAN: Table = Scan.__table__  # type: ignore[assignment]
 _PAGE = 500
 #: Media kinds that can have video rows (videos, and animated GIF/WebP images).
 _VIDEO_KINDS = ("video", "image")
+
+
+def _report(text: str | None) -> ProvenanceReport | None:
+    """The stored provenance report (its ``to_json()``) as the typed record."""
+    return ProvenanceReport.from_json(json.loads(text)) if text else None
 
 
 def sighting_key(locator: str, media_sha256: str | None) -> str:
@@ -147,7 +153,7 @@ def _media_view(
         pdq_trimmed=r.pdq_trimmed,
         provenance=r.provenance,
         provenance_conflict=r.provenance_conflict,
-        provenance_report=json.loads(r.provenance_json) if r.provenance_json else None,
+        provenance_report=_report(r.provenance_json),
         generator_tool=r.generator_tool,
         generator_model=r.generator_model,
         generator_seed=r.generator_seed,

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Row, Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from verisight.errors import UsageError
+from verisight.store.db import Bindable
 from verisight.store.schema import AppUser, Exposure, OrgSetting, WebSession
 
 _USER: Table = AppUser.__table__  # type: ignore[assignment]
@@ -56,7 +57,7 @@ def _user(r: Row[Any]) -> UserRecord:
     )
 
 
-class Users:
+class Users(Bindable):
     """Role interface over ``app_user``, ``web_session``, ``org_setting`` and ``exposure``."""
 
     def __init__(self, engine: Engine) -> None:
@@ -65,7 +66,7 @@ class Users:
     # users
     def add(self, name: str, role: str, password_hash: str) -> UserRecord:
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(
                     _USER.insert().values(
                         name=name,
@@ -83,27 +84,27 @@ class Users:
         return user
 
     def by_name(self, name: str) -> UserRecord | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(_USER).where(_USER.c.name == name)).first()
         return _user(r) if r else None
 
     def by_id(self, user_id: int) -> UserRecord | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(_USER).where(_USER.c.id == user_id)).first()
         return _user(r) if r else None
 
     def all(self) -> list[UserRecord]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [_user(r) for r in conn.execute(select(_USER).order_by(_USER.c.name))]
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(_USER).where(_USER.c.id == user_id).values(password_hash=password_hash)
             )
 
     def set_settings(self, user_id: int, settings: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 update(_USER)
                 .where(_USER.c.id == user_id)
@@ -113,7 +114,7 @@ class Users:
     # sessions
     def create_session(self, session_id: str, user_id: int, csrf: str) -> None:
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 _SESSION.insert().values(
                     id=session_id,
@@ -126,7 +127,7 @@ class Users:
             )
 
     def session(self, session_id: str) -> SessionRecord | None:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             s = conn.execute(select(_SESSION).where(_SESSION.c.id == session_id)).first()
             if s is None:
                 return None
@@ -140,23 +141,23 @@ class Users:
         values: dict[str, Any] = {"last_seen_at": now}
         if took_break:
             values["break_at"] = now
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(update(_SESSION).where(_SESSION.c.id == session_id).values(**values))
 
     def delete_session(self, session_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(delete(_SESSION).where(_SESSION.c.id == session_id))
 
     # organisation settings
     def org_setting(self, key: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             v = conn.execute(select(_ORG.c.value).where(_ORG.c.key == key)).scalar()
         return dict(json.loads(v)) if v else {}
 
     def set_org_setting(self, key: str, value: dict[str, Any]) -> None:
         now = datetime.now(UTC)
         text = json.dumps(value, sort_keys=True)
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             done = conn.execute(
                 update(_ORG).where(_ORG.c.key == key).values(value=text, updated_at=now)
             )
@@ -165,7 +166,7 @@ class Users:
 
     # exposure
     def record_reveal(self, user_id: int, media_sha256: str, at: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 _EXPOSURE.insert().values(
                     user_id=user_id, media_sha256=media_sha256, revealed_at=at, concealed_at=None
@@ -174,7 +175,7 @@ class Users:
 
     def record_conceal(self, user_id: int, media_sha256: str, at: datetime) -> bool:
         """Close the user's open reveals of this media; False when none was open."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             done = conn.execute(
                 update(_EXPOSURE)
                 .where(
@@ -187,7 +188,7 @@ class Users:
         return bool(done.rowcount)
 
     def exposures(self, user_id: int, since: datetime) -> list[ExposureRecord]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(
                 select(_EXPOSURE)
                 .where(_EXPOSURE.c.user_id == user_id, _EXPOSURE.c.revealed_at >= since)
@@ -197,7 +198,7 @@ class Users:
 
     def conceal_all(self, user_id: int, at: datetime) -> int:
         """Close every open reveal of the user (navigation reverts reveals)."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             done = conn.execute(
                 update(_EXPOSURE)
                 .where(_EXPOSURE.c.user_id == user_id, _EXPOSURE.c.concealed_at.is_(None))
@@ -206,7 +207,7 @@ class Users:
         return int(done.rowcount)
 
     def open_reveal(self, user_id: int, media_sha256: str) -> bool:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             r = conn.execute(
                 select(_EXPOSURE.c.id).where(
                     _EXPOSURE.c.user_id == user_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from verisight.assessment.roles import Perm
 from verisight.assessment.welfare import SETTINGS
 from verisight.errors import UsageError
 from verisight.web.auth import welfare_values
@@ -16,15 +15,13 @@ router = APIRouter()
 
 @router.get("/admin")
 def admin_page(request: Request, service: Service, session: Session) -> Response:
-    service.require(session.user, Perm.MANAGE)
-    return render(request, "admin.html", session, users=service.users.all(),
-                  settings_spec=SETTINGS, org=service.accounts.org_welfare(),
-                  qa=service.review_policy())  # fmt: skip
+    view = service.admin_view(session.user)
+    return render(request, "admin.html", session, users=view.users, settings_spec=SETTINGS,
+                  org=view.org_welfare, qa=view.review_policy)  # fmt: skip
 
 
 @router.post("/admin/welfare")
 def admin_welfare(service: Service, post: Post) -> Response:
-    service.require(post.user, Perm.MANAGE)
     try:
         service.accounts.set_org_welfare(post.user, welfare_values(post.form))
     except ValueError as exc:

@@ -15,9 +15,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from verisight.assessment import AssessmentService, Forbidden, StaleVersion
-from verisight.assessment.accounts import TooManyAttempts
-from verisight.errors import MediaNotFound, UsageError
+from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
+from verisight.errors import Forbidden, MediaNotFound, UsageError
 from verisight.web import admin, auth, items
 from verisight.web.deps import BadCsrf, NotLoggedIn
 

@@ -15,11 +15,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
-from verisight.assessment import AssessmentService
+from verisight.assessment import AssessmentService, SessionRecord, UserRecord
 from verisight.assessment.roles import Perm, can
 from verisight.assessment.taxonomy import FIELDS
 from verisight.assessment.welfare import break_due
-from verisight.store.users import SessionRecord, UserRecord
 
 SESSION_COOKIE = "verisight_session"
 LOGIN_COOKIE = "verisight_login"

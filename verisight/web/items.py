@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from verisight.assessment import InvalidDecision, StaleVersion
+from verisight.assessment import InvalidDecision, QueueFilter, StaleVersion
 from verisight.assessment.mappings import JUDGEMENT_CALLS
 from verisight.assessment.review import PROVENANCE_VERDICTS
-from verisight.assessment.service import QueueFilter
 from verisight.web.deps import Post, Service, Session, render
 
 router = APIRouter()
@@ -180,6 +179,6 @@ def grid_submit(request: Request, service: Service, post: Post) -> Response:
 
 @router.get("/history/{sha256}")
 def history(request: Request, service: Service, session: Session, sha256: str) -> Response:
-    current, opinions, entries = service.history(session.user, sha256)
-    return render(request, "history.html", session, sha256=sha256, current=current,
-                  opinions=opinions, entries=entries, asdict=asdict)  # fmt: skip
+    h = service.history(session.user, sha256)
+    return render(request, "history.html", session, sha256=sha256, current=h.assessment,
+                  opinions=h.opinions, entries=h.entries, asdict=asdict)  # fmt: skip

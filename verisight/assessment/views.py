@@ -1,0 +1,128 @@
+"""What the assessment service returns to its shells: the queue, an item, a history and the
+administration page, as frozen dataclasses (no ORM rows, no dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from verisight.assessment import review
+from verisight.assessment import video as vid
+from verisight.assessment.clusters import ClusterContext
+from verisight.assessment.mappings import Mapped
+from verisight.assessment.taxonomy import CATEGORY, FIELDS
+from verisight.errors import UsageError
+from verisight.store import MediaView
+from verisight.store.assessments import AssessmentRecord, BankMatch, Decision, OpinionRecord
+from verisight.store.audit import AuditRecord
+from verisight.store.users import UserRecord
+
+__all__ = [
+    "AdminView",
+    "History",
+    "InvalidDecision",
+    "ItemView",
+    "QueueEntry",
+    "QueueFilter",
+    "QueueView",
+    "parse_decision",
+]
+
+
+class InvalidDecision(UsageError):
+    """A submitted form does not fit the taxonomy."""
+
+
+def parse_decision(form: Mapping[str, str]) -> Decision:
+    """The decision a submitted form describes; raises :class:`InvalidDecision`."""
+    values: dict[str, str | None] = {}
+    for f in FIELDS:
+        v = (form.get(f.name) or "").strip()
+        if f.only_for and form.get("outcome") not in f.only_for:
+            values[f.name] = None
+            continue
+        if v not in f.codes():
+            raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
+        values[f.name] = v
+    note = (form.get("note") or "").strip()[:4000] or None
+    return Decision(
+        outcome=str(values["outcome"]),
+        category=values[CATEGORY.name],
+        origin=str(values["origin"]),
+        age_band=str(values["age_band"]),
+        sex=str(values["sex"]),
+        note=note,
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    provenance: str | None = None
+    bank: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    sha256: str
+    priority: int
+    provenance: str | None
+    matched: bool
+    bank_category: int | None
+    first_seen: str
+    #: Triage tier and near-duplicate cluster (when the case has clusters).
+    tier: str | None = None
+    cluster_size: int = 1
+    #: The representative, when this media is another member of its cluster.
+    representative: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueView:
+    to_assess: list[QueueEntry]
+    total: int
+    second_reviews: list[AssessmentRecord]
+    disputes: list[AssessmentRecord]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    media: MediaView
+    provenance: str | None
+    matches: list[BankMatch]
+    bank_category: int | None
+    assessment: AssessmentRecord | None
+    opinions: list[OpinionRecord]
+    #: Values the form starts with (current decision, else a bank's category, else defaults).
+    form: dict[str, str]
+    prefilled_from_bank: bool
+    #: "assess" | "edit" | "second-opinion" | "resolve" | "read"
+    mode: str
+    mapped: Mapped | None
+    has_image: bool
+    next_sha: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: Its near-duplicate cluster (None: alone or not clustered).
+    cluster: ClusterContext | None = None
+    #: Video facts, sheet frames and playability (videos and animated images).
+    video: vid.VideoFacts | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """A media's decision history: its assessment, every opinion, and its audit entries."""
+
+    assessment: AssessmentRecord | None
+    opinions: list[OpinionRecord]
+    #: Newest first.
+    entries: list[AuditRecord]
+
+
+@dataclass(frozen=True)
+class AdminView:
+    """What the administration page shows."""
+
+    users: list[UserRecord]
+    org_welfare: dict[str, Any]
+    review_policy: review.ReviewPolicy
