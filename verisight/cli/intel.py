@@ -9,7 +9,7 @@ import typer
 
 from verisight import intel as service
 from verisight.case import DEFAULT_CASE_DIR
-from verisight.cli._common import CaseOpt, DbOpt, emit_jsonl, fail, open_case, out
+from verisight.cli._common import CaseOpt, DbOpt, emit_jsonl, fail, open_case, out, safe
 from verisight.errors import VerisightError
 from verisight.store.intel import IntelStore
 
@@ -35,8 +35,9 @@ def models(
             emit_jsonl(j)
         else:
             out.print(
-                f"{u.media:>6,}  {u.kind:<5} {j['name'] or '?'}  {u.hash or ''}"
-                f"  {j['first_seen'] or ''} … {j['last_seen'] or ''}  {', '.join(j['sources'][:3])}"
+                f"{u.media:>6,}  {u.kind:<5} {safe(j['name'] or '?')}  {safe(u.hash or '')}"
+                f"  {j['first_seen'] or ''} … {j['last_seen'] or ''}"
+                f"  {safe(', '.join(j['sources'][:3]))}"
             )
 
 
@@ -55,7 +56,7 @@ def terms(
                 if json_out:
                     emit_jsonl({"sha256": sha, "terms": hits, "path": path})
                 else:
-                    out.print(f"{sha[:16]}  {', '.join(hits)}  {path or ''}")
+                    out.print(f"{sha[:16]}  {safe(', '.join(hits))}  {safe(path or '')}")
         except VerisightError as exc:
             fail(exc)
 

@@ -8,7 +8,16 @@ import typer
 from rich.table import Table
 
 from verisight.case import DEFAULT_CASE_DIR, Case, media_json, sighting_json
-from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
+from verisight.cli._common import (
+    CaseOpt,
+    DbOpt,
+    JsonOpt,
+    emit_jsonl,
+    fail,
+    open_case,
+    out,
+    safe,
+)
 from verisight.errors import VerisightError
 from verisight.store import MediaView, Status
 
@@ -52,7 +61,7 @@ def media_list(
                 f"{m.width}×{m.height}" if m.width else "",
                 "" if m.pdq_quality is None else str(m.pdq_quality),
                 str(len(m.sightings)),
-                m.error_reason or "",
+                safe(m.error_reason or ""),
             )
         out.print(table)
 
@@ -93,12 +102,13 @@ def _print_media(m: MediaView, c: Case) -> None:
         rows.append(("exif orientation", str(m.exif_orientation)))
     if m.camera:
         cam = " ".join(x for x in (m.camera.make, m.camera.model) if x)
-        rows.append(("camera", f"{cam}" + (f", taken {m.camera.taken}" if m.camera.taken else "")))
+        taken = f", taken {m.camera.taken}" if m.camera.taken else ""
+        rows.append(("camera", safe(f"{cam}{taken}")))
     if m.error:
-        rows.append(("error", m.error))
+        rows.append(("error", safe(m.error)))
     thumb = c.thumbnail(m.sha256)
     if thumb:
-        rows.append(("thumbnail", str(thumb)))
+        rows.append(("thumbnail", safe(thumb)))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         out.print(f"{k:<{width}}  {v}")
@@ -108,45 +118,50 @@ def _print_media(m: MediaView, c: Case) -> None:
         out.print(f"bank matches ({len(matches)}):")
         for x in matches:
             out.print(
-                f"  {x.bank} ({x.bank_kind}): {x.hash_type} d={x.distance}"
-                f"  label={x.entry.row.label!r} category={x.entry.row.category}"
+                f"  {safe(x.bank)} ({x.bank_kind}): {x.hash_type} d={x.distance}"
+                f"  label={safe(repr(x.entry.row.label))} category={safe(x.entry.row.category)}"
                 + (f"  variant {x.variant}" if x.variant and x.variant != "original" else "")
             )
     out.print(f"sightings ({len(m.sightings)}):")
     for s in m.sightings:
         extra = "".join(
             [
-                f"  url {s.url}" if s.url else "",
+                f"  url {safe(s.url)}" if s.url else "",
                 f"  captured {s.captured_at.isoformat()}" if s.captured_at else "",
-                f"  [{s.status.value}: {s.reason}]" if s.status is not Status.ANALYSED else "",
+                f"  \\[{s.status.value}: {safe(s.reason)}]"
+                if s.status is not Status.ANALYSED
+                else "",
             ]
         )
-        out.print(f"  {s.path}{extra}")
+        out.print(f"  {safe(s.path)}{extra}")
 
 
 def _print_provenance(m: MediaView) -> None:
     report = m.provenance_report
     if not report:
         return
-    flag = "  [CONFLICT: " + "; ".join(report.get("conflict_reasons") or []) + "]"
-    out.print(f"provenance: {report['provenance']}{flag if report.get('conflict') else ''}")
+    flag = "  \\[CONFLICT: " + safe("; ".join(report.get("conflict_reasons") or [])) + "]"
+    out.print(f"provenance: {safe(report['provenance'])}{flag if report.get('conflict') else ''}")
     out.print("  (a declared signal is a fact about the file, not proof about the pixels)")
     for e in report.get("evidence") or []:
-        out.print(f"  - {e.get('kind')}: {e.get('value')}  [{e.get('source')}]")
+        out.print(f"  - {safe(e.get('kind'))}: {safe(e.get('value'))}  \\[{safe(e.get('source'))}]")
     gen = report.get("generator")
     if gen:
         fields = ("tool", "model_name", "model_hash", "seed", "steps", "sampler", "cfg")
-        out.print("  generator: " + ", ".join(f"{k}={gen[k]}" for k in fields if gen.get(k)))
+        out.print("  generator: " + ", ".join(f"{k}={safe(gen[k])}" for k in fields if gen.get(k)))
         for lora in gen.get("loras") or []:
-            out.print(f"    lora {lora.get('name')} hash={lora.get('hash')} w={lora.get('weight')}")
+            out.print(
+                f"    lora {safe(lora.get('name'))} hash={safe(lora.get('hash'))}"
+                f" w={safe(lora.get('weight'))}"
+            )
     c2pa = report.get("c2pa")
     if c2pa:
         out.print(
-            f"  c2pa: {c2pa.get('state')}; generator {c2pa.get('claim_generator')}; "
-            f"source types {c2pa.get('digital_source_types')}"
+            f"  c2pa: {safe(c2pa.get('state'))}; generator {safe(c2pa.get('claim_generator'))}; "
+            f"source types {safe(c2pa.get('digital_source_types'))}"
         )
     for p in report.get("parse_errors") or []:
-        out.print(f"  parse error in {p.get('source')}: {p.get('message')}")
+        out.print(f"  parse error in {safe(p.get('source'))}: {safe(p.get('message'))}")
     if m.detector_score is not None:
         out.print(f"  detector score: {m.detector_score:.3f}")
 
@@ -164,5 +179,5 @@ def sightings_list(
             if json_out:
                 emit_jsonl(sighting_json(s))
             else:
-                why = f"  {s.reason}: {s.detail}" if s.reason else ""
-                out.print(f"{s.status.value:<8} {s.path}{why}")
+                why = f"  {safe(s.reason)}: {safe(s.detail)}" if s.reason else ""
+                out.print(f"{s.status.value:<8} {safe(s.path)}{why}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from verisight.errors import Reason
+from verisight.names import from_bytes
 from verisight.sources._common import (
     CHUNK,
     ContainerStop,
@@ -95,7 +96,8 @@ def _read_header(fp: BinaryIO, pos: int) -> _Header | None:
     extra = fp.read(xlen)
     if len(name_bytes) < nlen or len(extra) < xlen:
         return None
-    name = name_bytes.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
+    # Lossless either way: cp437 maps every byte, undecodable UTF-8 bytes are kept.
+    name = from_bytes(name_bytes) if flags & _FLAG_UTF8 else name_bytes.decode("cp437")
     if 0xFFFFFFFF in (csize, usize):
         usize, csize = _zip64_sizes(extra, usize, csize)
     return _Header(name, flags, method, crc, csize, usize, pos + _LOCAL.size + nlen + xlen)

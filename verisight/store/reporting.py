@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
 )
 
+from verisight.names import stored_locator
 from verisight.store.schema import AppUser, Assessment, Bank, Match, Media, Opinion, Scan, Sighting
 
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
@@ -379,7 +380,7 @@ class ReportingStore:
                 SightingRow(
                     r.path,
                     json.loads(r.chain),
-                    r.locator,
+                    stored_locator(r.locator, r.locator_raw),
                     r.url,
                     r.captured_at,
                     r.depth,
