@@ -26,6 +26,7 @@ from verisight.sources._common import (
     ContainerStop,
     Context,
     Member,
+    MemberBuffer,
     MemberCounter,
     MemberFailure,
     failed,
@@ -169,7 +170,7 @@ def _read_data(fp: BinaryIO, h: _Header, ctx: Context) -> tuple[bytes, int]:
     cap = limits.max_member_bytes
     inflater = zlib.decompressobj(-15) if h.method == _DEFLATED else None
     remaining: int | None = h.compressed if h.sizes_known else None
-    out = bytearray()
+    out = MemberBuffer()
     used = 0
     while remaining is None or remaining > 0:
         chunk = fp.read(CHUNK if remaining is None else min(CHUNK, remaining))
@@ -185,21 +186,21 @@ def _read_data(fp: BinaryIO, h: _Header, ctx: Context) -> tuple[bytes, int]:
             else:
                 piece = inflater.decompress(pending, CHUNK)
                 pending = inflater.unconsumed_tail
-            out += piece
+            out.add(piece)
             ctx.budget.charge(len(piece))
-            if len(out) > cap:
+            if out.size > cap:
                 raise MemberFailure(Reason.TOO_LARGE, f"member larger than {cap} bytes")
-            if is_bomb(len(out), used, limits):
+            if is_bomb(out.size, used, limits):
                 raise MemberFailure(
                     Reason.ZIP_BOMB,
-                    f"{len(out)} bytes from {used} compressed "
+                    f"{out.size} bytes from {used} compressed "
                     f"(ratio above {limits.max_compression_ratio:g})",
                 )
             if inflater is not None and inflater.eof:
-                return bytes(out), used - len(inflater.unused_data)
+                return out.take(), used - len(inflater.unused_data)
     if inflater is not None or (remaining is not None and remaining > 0):
         raise _Truncated
-    return bytes(out), used
+    return out.take(), used
 
 
 def _after_descriptor(fp: BinaryIO, pos: int) -> int | None:
