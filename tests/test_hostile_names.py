@@ -12,8 +12,10 @@ import json
 import os
 import struct
 import tarfile
+import zlib
 from pathlib import Path
 
+import py7zr
 import pytest
 from typer.testing import CliRunner
 from warcio.warcwriter import WARCWriter
@@ -71,6 +73,28 @@ def _warc_with_nul_uri(uri: str, data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _7z_with_lone_surrogate(data: dict[str, bytes]) -> bytes:
+    """A 7z (plain header) whose member ``aX.png`` is renamed to UTF-16 ``a<D800>.png``."""
+    out = io.BytesIO()
+    with py7zr.SevenZipFile(out, "w") as archive:
+        archive.set_encoded_header_mode(False)
+        for name, content in data.items():
+            archive.writestr(content, name)
+    raw = bytearray(out.getvalue())
+    next_offset, next_size = struct.unpack_from("<QQ", raw, 12)
+    start = 32 + next_offset
+    header = bytes(raw[start : start + next_size])
+    patched = header.replace(
+        "aX.png".encode("utf-16-le"),
+        "a".encode("utf-16-le") + b"\x00\xd8" + ".png".encode("utf-16-le"),
+    )
+    assert patched != header
+    raw[start : start + next_size] = patched
+    struct.pack_into("<I", raw, 28, zlib.crc32(patched))
+    struct.pack_into("<I", raw, 8, zlib.crc32(bytes(raw[12:32])))
+    return bytes(raw)
+
+
 def _hostile_collection(root: Path) -> dict[str, bytes]:
     """Write the collection; return each hostile leaf name (as bytes) → its content."""
     root.mkdir(parents=True)
@@ -90,6 +114,9 @@ def _hostile_collection(root: Path) -> dict[str, bytes]:
     nul = make_zip({"a.png#.exe": png_bytes(8)}).replace(b"a.png#.exe", b"a.png\x00.exe")
     (root / "nul.zip").write_bytes(nul)
     (root / "web.warc").write_bytes(_warc_with_nul_uri("http://host/a\x00b.png", png_bytes(9)))
+    (root / "odd.7z").write_bytes(
+        _7z_with_lone_surrogate({"aX.png": png_bytes(10), "ok.png": png_bytes(11)})
+    )
     return files
 
 
@@ -123,8 +150,8 @@ def test_hostile_names_never_stop_a_scan_and_rescan_adds_nothing(
     with Case(tmp_path / "case", database_url, create=True) as case:
         first = case.scan([src], workers=1)
         assert first.reconciles
-        # 3 files; tar, dos.zip, flag.zip, nul.zip, warc: their 6 members and themselves
-        assert first.seen == 3 + 6 + 5
+        # 3 files; tar, dos.zip, flag.zip, nul.zip, warc, 7z: their 8 members and themselves
+        assert first.seen == 3 + 8 + 6
         assert first.errors_by_reason == {"unsafe-path": 1}
         sightings = list(case.sightings())
         before = dump_case(case.database_url)
@@ -137,6 +164,7 @@ def test_hostile_names_never_stop_a_scan_and_rescan_adds_nothing(
     for name in leaves:
         assert os.fsencode(src) + b"/" + name in links
     assert {b"caf\xe9.png", b"bad\xfe\xff.png", b"a.png\x00.exe", "café.png".encode()} <= links
+    assert b"a\xed\xa0\x80.png" in links  # U+D800 as the bytes of its UTF-8 form
     # ... and the readable path escapes what a terminal or a database would choke on.
     paths = {s.path for s in sightings}
     assert f"{src}/bad\\xff.png" in paths
@@ -144,6 +172,8 @@ def test_hostile_names_never_stop_a_scan_and_rescan_adds_nothing(
     assert f"{src}/latin.tar › caf\\xe9.png" in paths
     assert f"{src}/flag.zip › bad\\xfe\\xff.png" in paths
     assert f"{src}/web.warc › http://host/a\\x00b.png" in paths
+    assert f"{src}/odd.7z › a\\xed\\xa0\\x80.png" in paths  # a lone UTF-16 surrogate
+    assert f"{src}/odd.7z › ok.png" in paths
     assert all(p.isprintable() for p in paths)
     # The one failure (NUL in a zip member name) says why, in printable text.
     unsafe = next(s for s in sightings if s.reason == "unsafe-path")

@@ -44,10 +44,12 @@ def from_bytes(raw: bytes) -> str:
 
 
 def to_bytes(name: str) -> bytes:
-    """The exact bytes of a name in internal form (injective: distinct names, distinct bytes).
+    """The exact bytes of a name in internal form; the inverse of :func:`from_bytes`, so
+    distinct names have distinct bytes.
 
-    A surrogate that surrogateescape cannot have produced (outside U+DC80–U+DCFF) is
-    encoded as itself (``surrogatepass``), so no name can make this raise.
+    Sources only make the internal form (a lone UTF-16 surrogate from a 7z becomes the bytes
+    of its UTF-8 form); any other surrogate is encoded as itself (``surrogatepass``) so that
+    no string can make this raise.
     """
     try:
         return name.encode("utf-8", "surrogateescape")
