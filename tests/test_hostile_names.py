@@ -12,6 +12,8 @@ import json
 import os
 import struct
 import tarfile
+import xml.etree.ElementTree as ET
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -214,3 +216,35 @@ def test_cli_prints_markup_in_names_as_text(tmp_path: Path, name: str) -> None:
     )
     listed = runner.invoke(app, ["sightings", "list", "--case", str(case)])
     assert listed.exit_code == 0 and name in listed.stdout
+
+
+def test_exports_re_read_originals_by_their_exact_names(tmp_path: Path, database_url: str) -> None:
+    src = tmp_path / "src"
+    _hostile_collection(src)
+    with Case(tmp_path / "case", database_url, create=True) as case:
+        case.scan([src], workers=1)
+        wanted = {
+            s.media_sha256
+            for s in case.sightings()
+            if s.media_sha256
+            and to_bytes(s.chain[-1])
+            in {os.fsencode(src) + b"/bad\xff.png", b"caf\xe9.png", b"a\xed\xa0\x80.png"}
+        }
+    assert len(wanted) == 3
+    common = ["--case", str(tmp_path / "case"), "--database-url", database_url]
+    media = [a for sha in sorted(wanted) for a in ("--media", sha)]
+    z = tmp_path / "ev.zip"
+    res = runner.invoke(
+        app, ["export", "evidence", "--include-originals", "-o", str(z), *common, *media]
+    )
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(z) as zf:
+        manifest = json.loads(zf.read("manifest.json"))  # valid UTF-8 JSON
+        assert all(m["original"]["included"] for m in manifest["media"]), manifest["media"]
+    tip = tmp_path / "tip"
+    res = runner.invoke(app, ["export", "cybertip", "-o", str(tip), *common, *media])
+    assert res.exit_code == 0, res.output
+    names = {
+        ET.parse(f).getroot().findtext("originalFileName") for f in (tip / "files").glob("*.xml")
+    }
+    assert names == {"bad\\xff.png", "caf\\xe9.png", "a\\xed\\xa0\\x80.png"}
