@@ -136,8 +136,10 @@ def test_name_forms_are_lossless_and_printable() -> None:
     assert to_bytes("\ud800") != to_bytes("\udc80") and to_bytes("\udc80") == b"\x80"
 
 
-def test_zip_with_one_lying_utf8_name_reads_every_member() -> None:
+@pytest.mark.parametrize("stub", [b"", b"MZ" + bytes(510)])  # plain, or self-extracting
+def test_zip_with_one_lying_utf8_name_reads_every_member(stub: bytes) -> None:
     data = _zip_with_lying_flag({"a.png": png_bytes(1), "b.png": png_bytes(2)}, b"c\xff.png", b"x")
+    data = stub + data
     members = list(read_zip(io.BytesIO(data), Context.for_top_level(Limits())))
     assert [to_bytes(m.name) for m in members] == [b"a.png", b"b.png", b"c\xff.png"]
     assert all(m.error is None and m.data is not None for m in members)

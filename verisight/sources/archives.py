@@ -71,6 +71,9 @@ def read_zip(fp: BinaryIO, ctx: Context) -> Generator[Member, None, None]:
             patches, lying = _lying_utf8_flags(fp)
             fp.seek(0)
             archive = zipfile.ZipFile(cast(IO[bytes], _Patched(fp, patches)))
+            infos = archive.infolist()
+            for index in lying:  # their local headers too (offsets as zipfile resolved them)
+                patches.update(_local_flag_patch(fp, infos[index].header_offset))
     except _ZIP_OPEN_ERRORS as exc:
         yield from salvage_zip(fp, ctx, str(exc))
         return
@@ -101,8 +104,9 @@ def _lying_utf8_flags(fp: BinaryIO) -> tuple[dict[int, int], set[int]]:
     """Find the entries whose name is flagged UTF-8 but is not valid UTF-8.
 
     Returns byte patches (offset → new byte) that clear the flag in their central-directory
-    entry and local header, so that ``zipfile`` reads those names as cp437 (one character
-    per byte, lossless), and the entries' indexes in the central directory.
+    entry, so that ``zipfile`` reads those names as cp437 (one character per byte,
+    lossless), and the entries' indexes in the central directory. Their local headers are
+    patched once ``zipfile`` has resolved where they are (:func:`_local_flag_patch`).
     """
     endrec = zipfile._EndRecData(fp)  # type: ignore[attr-defined]
     if not endrec:
@@ -121,17 +125,23 @@ def _lying_utf8_flags(fp: BinaryIO) -> tuple[dict[int, int], set[int]]:
         fields = _CENTRAL.unpack_from(data, pos)
         if fields[0] != b"PK\x01\x02":
             break
-        flags, nlen, xlen, clen, local = fields[5], fields[12], fields[13], fields[14], fields[18]
+        flags, nlen, xlen, clen = fields[5], fields[12], fields[13], fields[14]
         name = data[pos + _CENTRAL.size : pos + _CENTRAL.size + nlen]
         if flags & _UTF8_FLAG and not _is_utf8(name):
             lying.add(index)
-            high = (flags >> 8) & ~(_UTF8_FLAG >> 8)
-            patches[start + pos + 9] = high  # high byte of the entry's flags
-            if local != 0xFFFFFFFF:  # zip64 offsets: that member fails on its own
-                patches[local + concat + 7] = high  # high byte of the local header's flags
+            patches[start + pos + 9] = (flags >> 8) & ~(_UTF8_FLAG >> 8)  # flags' high byte
         pos += _CENTRAL.size + nlen + xlen + clen
         index += 1
     return patches, lying
+
+
+def _local_flag_patch(fp: BinaryIO, header_offset: int) -> dict[int, int]:
+    """The patch that clears the UTF-8 flag in the local header at ``header_offset``."""
+    fp.seek(header_offset + 6)
+    raw = fp.read(2)
+    if len(raw) < 2:
+        return {}  # no such header: zipfile reports the member as unreadable
+    return {header_offset + 7: raw[1] & ~(_UTF8_FLAG >> 8)}
 
 
 def _is_utf8(raw: bytes) -> bool:
