@@ -35,6 +35,7 @@ ALLOWED = {
     "verisight.reports.render",
     "verisight.reports.charts",
     "verisight.limits",
+    "verisight.names",  # escaping untrusted names for terminals and JSON
     "verisight.scanning",  # ScanSummary
     "verisight.demo",  # the generated demo collection
     "verisight.assessment",  # AssessmentService (the web app's service) and its results

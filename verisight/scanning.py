@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 #: Failures worth retrying on a re-scan (they may be transient).
 _RETRY_REASONS = {Reason.UNREADABLE.value, Reason.INTERNAL.value}
+#: In-memory content (an archive member, a WARC payload) larger than this goes to a worker
+#: process through a file in the case (deleted once analysed), not through a pipe: pickling
+#: would hold it twice in the scan and twice in the worker (a 1 GiB member cost 2+ GiB a
+#: process). It also bounds what the scan holds for queued work: at most this per task.
+SPILL_BYTES = 16 << 20
 
 
 @dataclass
@@ -125,6 +130,8 @@ class _Task:
     limits: Limits
     thumbs_dir: str
     detector: str | None = None
+    #: ``path`` is a temporary copy of in-memory content: delete it once analysed.
+    spilled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +168,11 @@ def _analyse_task(task: _Task) -> _Result:
     try:
         detector = _detector(task.detector)
         if task.path is not None:
-            record = analyse_path(Path(task.path), task.limits, detector)
+            try:
+                record = analyse_path(Path(task.path), task.limits, detector)
+            finally:
+                if task.spilled:
+                    Path(task.path).unlink(missing_ok=True)
         else:
             assert task.data is not None
             record = analyse_bytes(task.data, task.limits, detector)
@@ -337,6 +348,9 @@ def run_scan(
     thumbs.mkdir(parents=True, exist_ok=True)
     for stale in thumbs.glob("*/.*.tmp"):  # left by a worker killed mid-write
         stale.unlink(missing_ok=True)
+    spill = case_dir / "spill"
+    for stale in spill.glob("*.bin"):  # left by a scan or worker that was killed
+        stale.unlink(missing_ok=True)
     rec = _Recorder(store, scan.id, summary, batch_size)
     revisits: list[Item] = []
     inflight: dict[int, tuple[Item, Future[_Result]]] = {}
@@ -375,7 +389,11 @@ def run_scan(
         rec.add(seq, item, res.record, res.has_thumbnail)
 
     try:
-        for seq, item in enumerate(iter_items([Path(r) for r in abs_roots], limits)):
+        seq = -1
+        # Not enumerate(): it keeps its last (seq, item) tuple, and so the previous item's
+        # content, alive while the next item is read.
+        for item in iter_items([Path(r) for r in abs_roots], limits):
+            seq += 1
             k = known.get(item.provenance.locator)
             if _is_known(item, k):
                 assert k is not None
@@ -397,10 +415,15 @@ def run_scan(
                 if pool is None:
                     _finish(seq, item, _analyse_task(task))
                 else:
+                    if item.data is not None and len(item.data) > SPILL_BYTES:
+                        task = _spill(task, item.data, spill)
+                        item = dataclasses.replace(item, data=None)
                     while len(inflight) >= workers * 4:
                         harvest(block=True)
                     inflight[seq] = (item, pool.submit(_analyse_task, task))
                     harvest(block=False)
+                del task
+            del item  # its content (up to max_member_bytes) goes before the next is read
             if on_progress:
                 on_progress(summary)
             rec.maybe_flush(min(inflight) if inflight else None)
@@ -416,6 +439,14 @@ def run_scan(
     summary.elapsed_seconds = time.monotonic() - started
     store.finish_scan(scan.id, summary.to_json())
     return summary
+
+
+def _spill(task: _Task, data: bytes, folder: Path) -> _Task:
+    """The task with its content moved to a file in ``folder`` (see :data:`SPILL_BYTES`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{os.getpid()}-{task.seq}.bin"
+    target.write_bytes(data)
+    return dataclasses.replace(task, path=str(target), data=None, spilled=True)
 
 
 def _record_revisit(store: Store, rec: _Recorder, item: Item) -> None:

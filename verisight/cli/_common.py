@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape as escape_markup
 
 from verisight.case import DATABASE_URL_ENV, Case
 from verisight.errors import UsageError, VerisightError
+from verisight.names import escaped, json_text
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -44,5 +45,16 @@ def open_case(case: Path, database_url: str | None, create: bool = False) -> Cas
         fail(exc)
 
 
+def safe(value: object) -> str:
+    """Untrusted text (file names, URLs, metadata, error details) for a terminal line.
+
+    Control characters (escape sequences, newlines), undecodable bytes and bidirectional
+    overrides are shown escaped (:func:`verisight.names.escaped`), and Rich markup in the
+    text is printed as text. JSON output needs none of this (``emit_jsonl``).
+    """
+    return escape_markup(escaped(str(value)))
+
+
 def emit_jsonl(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON line; valid UTF-8 even for names that are not (see verisight.names)."""
+    sys.stdout.write(json_text(obj) + "\n")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from verisight.case import DEFAULT_CASE_DIR
-from verisight.cli._common import CaseOpt, DbOpt, emit_jsonl, fail, open_case, out
+from verisight.cli._common import CaseOpt, DbOpt, emit_jsonl, fail, open_case, out, safe
 from verisight.errors import VerisightError
 
 intel_app = typer.Typer(help="Generator intelligence: models, LoRAs, prompt terms.",
@@ -33,8 +33,9 @@ def models(
             emit_jsonl(j)
         else:
             out.print(
-                f"{u.media:>6,}  {u.kind:<5} {j['name'] or '?'}  {u.hash or ''}"
-                f"  {j['first_seen'] or ''} … {j['last_seen'] or ''}  {', '.join(j['sources'][:3])}"
+                f"{u.media:>6,}  {u.kind:<5} {safe(j['name'] or '?')}  {safe(u.hash or '')}"
+                f"  {j['first_seen'] or ''} … {j['last_seen'] or ''}"
+                f"  {safe(', '.join(j['sources'][:3]))}"
             )
 
 
@@ -52,7 +53,9 @@ def terms(
                 if json_out:
                     emit_jsonl(hit.to_json())
                 else:
-                    out.print(f"{hit.sha256[:16]}  {', '.join(hit.terms)}  {hit.path or ''}")
+                    out.print(
+                        f"{hit.sha256[:16]}  {safe(', '.join(hit.terms))}  {safe(hit.path or '')}"
+                    )
         except VerisightError as exc:
             fail(exc)
 

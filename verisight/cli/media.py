@@ -8,7 +8,16 @@ import typer
 from rich.table import Table
 
 from verisight.case import DEFAULT_CASE_DIR, Case, MediaView, Status, media_json, sighting_json
-from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, fail, open_case, out
+from verisight.cli._common import (
+    CaseOpt,
+    DbOpt,
+    JsonOpt,
+    emit_jsonl,
+    fail,
+    open_case,
+    out,
+    safe,
+)
 from verisight.errors import VerisightError
 
 media_app = typer.Typer(help="Inspect the distinct media of a case.", no_args_is_help=True)
@@ -51,7 +60,7 @@ def media_list(
                 f"{m.width}×{m.height}" if m.width else "",
                 "" if m.pdq_quality is None else str(m.pdq_quality),
                 str(len(m.sightings)),
-                m.error_reason or "",
+                safe(m.error_reason or ""),
             )
         out.print(table)
 
@@ -92,12 +101,13 @@ def _print_media(m: MediaView, c: Case) -> None:
         rows.append(("exif orientation", str(m.exif_orientation)))
     if m.camera:
         cam = " ".join(x for x in (m.camera.make, m.camera.model) if x)
-        rows.append(("camera", f"{cam}" + (f", taken {m.camera.taken}" if m.camera.taken else "")))
+        taken = f", taken {m.camera.taken}" if m.camera.taken else ""
+        rows.append(("camera", safe(f"{cam}{taken}")))
     if m.error:
-        rows.append(("error", m.error))
+        rows.append(("error", safe(m.error)))
     thumb = c.thumbnail(m.sha256)
     if thumb:
-        rows.append(("thumbnail", str(thumb)))
+        rows.append(("thumbnail", safe(thumb)))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         out.print(f"{k:<{width}}  {v}")
@@ -107,46 +117,48 @@ def _print_media(m: MediaView, c: Case) -> None:
         out.print(f"bank matches ({len(matches)}):")
         for x in matches:
             out.print(
-                f"  {x.bank} ({x.bank_kind}): {x.hash_type} d={x.distance}"
-                f"  label={x.entry.row.label!r} category={x.entry.row.category}"
+                f"  {safe(x.bank)} ({x.bank_kind}): {x.hash_type} d={x.distance}"
+                f"  label={safe(repr(x.entry.row.label))} category={safe(x.entry.row.category)}"
                 + (f"  variant {x.variant}" if x.variant and x.variant != "original" else "")
             )
     out.print(f"sightings ({len(m.sightings)}):")
     for s in m.sightings:
         extra = "".join(
             [
-                f"  url {s.url}" if s.url else "",
+                f"  url {safe(s.url)}" if s.url else "",
                 f"  captured {s.captured_at.isoformat()}" if s.captured_at else "",
-                f"  [{s.status.value}: {s.reason}]" if s.status is not Status.ANALYSED else "",
+                f"  \\[{s.status.value}: {safe(s.reason)}]"
+                if s.status is not Status.ANALYSED
+                else "",
             ]
         )
-        out.print(f"  {s.path}{extra}")
+        out.print(f"  {safe(s.path)}{extra}")
 
 
 def _print_provenance(m: MediaView) -> None:
     report = m.provenance_report
     if report is None:
         return
-    flag = "  [CONFLICT: " + "; ".join(report.conflict_reasons) + "]"
-    out.print(f"provenance: {report.provenance}{flag if report.conflict else ''}")
+    flag = "  \\[CONFLICT: " + safe("; ".join(report.conflict_reasons)) + "]"
+    out.print(f"provenance: {safe(report.provenance)}{flag if report.conflict else ''}")
     out.print("  (a declared signal is a fact about the file, not proof about the pixels)")
     for e in report.evidence:
-        out.print(f"  - {e.kind}: {e.value}  [{e.source}]")
+        out.print(f"  - {safe(e.kind)}: {safe(e.value)}  \\[{safe(e.source)}]")
     gen = report.generator
     if gen is not None:
         fields = ("tool", "model_name", "model_hash", "seed", "steps", "sampler", "cfg")
         values = ((k, getattr(gen, k)) for k in fields)
-        out.print("  generator: " + ", ".join(f"{k}={v}" for k, v in values if v))
+        out.print("  generator: " + ", ".join(f"{k}={safe(v)}" for k, v in values if v))
         for lora in gen.loras:
-            out.print(f"    lora {lora.name} hash={lora.hash} w={lora.weight}")
+            out.print(f"    lora {safe(lora.name)} hash={safe(lora.hash)} w={safe(lora.weight)}")
     c2pa = report.c2pa
     if c2pa is not None:
         out.print(
-            f"  c2pa: {c2pa.state}; generator {c2pa.claim_generator}; "
-            f"source types {list(c2pa.digital_source_types)}"
+            f"  c2pa: {safe(c2pa.state)}; generator {safe(c2pa.claim_generator)}; "
+            f"source types {safe(list(c2pa.digital_source_types))}"
         )
     for p in report.parse_errors:
-        out.print(f"  parse error in {p.source}: {p.message}")
+        out.print(f"  parse error in {safe(p.source)}: {safe(p.message)}")
     if m.detector_score is not None:
         out.print(f"  detector score: {m.detector_score:.3f}")
 
@@ -164,5 +176,5 @@ def sightings_list(
             if json_out:
                 emit_jsonl(sighting_json(s))
             else:
-                why = f"  {s.reason}: {s.detail}" if s.reason else ""
-                out.print(f"{s.status.value:<8} {s.path}{why}")
+                why = f"  {safe(s.reason)}: {safe(s.detail)}" if s.reason else ""
+                out.print(f"{s.status.value:<8} {safe(s.path)}{why}")

@@ -23,6 +23,13 @@ Only content that :func:`~verisight.media.sniff.sniff` recognised as an image is
 by the Pillow plugin for the sniffed format (a file is never parsed by a decoder chosen by
 guessing). Pillow's own ``MAX_IMAGE_PIXELS`` check is switched off because our limits
 replace it; ``LOAD_TRUNCATED_IMAGES`` is never touched.
+
+Metadata never costs the pixels: Pillow refuses a PNG whose text chunks (tEXt/zTXt/iTXt)
+pass its memory limits (a zTXt that inflates past ``PngImagePlugin.MAX_TEXT_CHUNK``, 1 MiB,
+or all text past ``MAX_TEXT_MEMORY``) — about 1 KiB added to a file would otherwise hide it
+from hashing. Such a PNG is decoded again without its text chunks (which hold no pixels);
+the limits stay as they are, and provenance reads the text with its own limits, recording
+a parse error for a chunk it refuses.
 """
 
 from __future__ import annotations
@@ -128,8 +135,15 @@ class DecodeFailure(ItemFailure):
 
 def read_header(data: bytes, limits: Limits, mime: str | None = None) -> ImageHeader:
     """Parse the header of ``data`` and check it against ``limits`` without decoding."""
-    with _OpenedImage(data, limits, mime) as (_, header):
-        return header
+    try:
+        with _OpenedImage(data, limits, mime) as (_, header):
+            return header
+    except DecodeFailure as failure:
+        pixels_only = _png_without_text(data, failure)
+        if pixels_only is None:
+            raise
+        with _OpenedImage(pixels_only, limits, "image/png") as (_, header):
+            return header
 
 
 def decode_image(
@@ -146,6 +160,47 @@ def decode_image(
 
     Raises :class:`DecodeFailure` for any problem with the content.
     """
+    try:
+        return _decode_image(data, limits, mime, draft_side)
+    except DecodeFailure as failure:
+        pixels_only = _png_without_text(data, failure)
+        if pixels_only is None:
+            raise
+        return _decode_image(pixels_only, limits, "image/png", draft_side)
+
+
+#: Pillow's messages for PNG text chunks over its memory limits (PngImagePlugin).
+_PNG_TEXT_LIMITS = (
+    "MAX_TEXT_CHUNK",
+    "MAX_TEXT_MEMORY",
+    "Decompressed Data Too Large",
+    "Too much memory used in text chunks",
+)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _png_without_text(data: bytes, failure: DecodeFailure) -> bytes | None:
+    """``data`` without its text chunks, when ``failure`` is Pillow refusing those chunks
+    (else None). The chunks are copied as they are, CRCs included."""
+    if not data.startswith(_PNG_SIGNATURE) or not any(
+        m in failure.error.detail for m in _PNG_TEXT_LIMITS
+    ):
+        return None
+    out = bytearray(_PNG_SIGNATURE)
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        end = pos + 12 + length
+        if data[pos + 4 : pos + 8] not in _PNG_TEXT_CHUNKS:
+            out += data[pos:end]
+        pos = end
+    return bytes(out)
+
+
+def _decode_image(
+    data: bytes, limits: Limits, mime: str | None, draft_side: int | None
+) -> DecodedImage:
     opened = _OpenedImage(data, limits, mime, keep=True)
     with opened as (im, header):
         extent: tuple[float, float] = (float(header.width), float(header.height))

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from verisight.assessment.mappings import map_decision
+from verisight.names import escaped
 from verisight.store.assessments import Decision
 from verisight.store.reporting import EvidenceMedia
 from verisight.vocab import AI_VERDICTS
@@ -106,7 +107,8 @@ def file_xml(m: EvidenceMedia) -> ET.Element:
     _sub(fd, "fileId", "PENDING-UPLOAD")
     sighting = next((s for s in m.sightings if s.url), m.sightings[0] if m.sightings else None)
     if sighting is not None:
-        name = sighting.chain[-1] if sighting.chain else sighting.path
+        # Readable text: XML holds neither undecodable bytes nor control characters.
+        name = escaped(sighting.chain[-1]) if sighting.chain else sighting.path
         _sub(fd, "originalFileName", name.rsplit("/", 1)[-1] or name)
         if sighting.url:
             _sub(fd, "locationOfFile", sighting.url)

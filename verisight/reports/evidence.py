@@ -34,7 +34,6 @@ person, the time and the audit entry.
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from typing import Any
 
 from verisight.assessment.mappings import map_decision
 from verisight.limits import Limits
+from verisight.names import json_text
 from verisight.sources.originals import Place, read_originals
 from verisight.store.assessments import Decision
 from verisight.store.audit import AuditLog, AuditRecord, canonical, entry_hash
@@ -197,7 +197,7 @@ def write_evidence(
         }  # fmt: skip
         put(zf, "manifest.json", _dump(manifest))
         put(zf, "audit.jsonl", "".join(
-            json.dumps(_audit_json(r), ensure_ascii=False) + "\n" for r in extract
+            json_text(_audit_json(r)) + "\n" for r in extract
         ).encode())  # fmt: skip
         put(zf, "audit-verification.json", _dump({
             "verified_at": _iso(now), "chain_ok": verified.ok, "entries": verified.entries,
@@ -218,4 +218,5 @@ def write_evidence(
 
 
 def _dump(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode()
+    # json_text: chain links with undecodable bytes stay lossless and the file valid UTF-8.
+    return (json_text(obj, indent=2, sort_keys=False) + "\n").encode()

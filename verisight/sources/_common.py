@@ -17,6 +17,7 @@ Readers signal trouble with three exceptions, all :class:`~verisight.errors.Item
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from dataclasses import dataclass, field
@@ -152,23 +153,42 @@ def read_capped(
     """
     limits = ctx.limits
     cap = limits.max_member_bytes
-    buf = bytearray()
+    buf = MemberBuffer()
     while True:
-        chunk = stream.read(min(CHUNK, cap + 1 - len(buf)))
+        chunk = stream.read(min(CHUNK, cap + 1 - buf.size))
         if not chunk:
             break
-        buf += chunk
+        buf.add(chunk)
         if charge:
             ctx.budget.charge(len(chunk))
-        if len(buf) > cap:
+        if buf.size > cap:
             raise MemberFailure(Reason.TOO_LARGE, f"member larger than {cap} bytes")
-        if compressed_size is not None and is_bomb(len(buf), compressed_size, limits):
+        if compressed_size is not None and is_bomb(buf.size, compressed_size, limits):
             raise MemberFailure(
                 Reason.ZIP_BOMB,
-                f"{len(buf)} bytes from {compressed_size} compressed "
+                f"{buf.size} bytes from {compressed_size} compressed "
                 f"(ratio above {limits.max_compression_ratio:g})",
             )
-    return bytes(buf)
+    return buf.take()
+
+
+class MemberBuffer:
+    """Collects a member's content in memory once: :meth:`take` hands over the bytes
+    without copying them (``io.BytesIO.getvalue`` shares its buffer), so a member of N
+    bytes costs N (plus growth slack), not the 2 N of ``bytes(bytearray)``."""
+
+    def __init__(self) -> None:
+        self._io = io.BytesIO()
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._io.write(chunk)
+        self.size += len(chunk)
+
+    def take(self) -> bytes:
+        data = self._io.getvalue()
+        self._io = io.BytesIO()
+        return data
 
 
 def is_bomb(uncompressed: int, compressed: int, limits: Limits) -> bool:

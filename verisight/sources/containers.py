@@ -102,6 +102,7 @@ def open_container(
         seen_names: dict[str, int] = {}
         for member in members:
             yield from member_items(_distinct(member, seen_names), prov.chain, depth + 1, ctx)
+            del member  # let its content go before the next member is read
         if stream is not None and stream.trailing is not None:
             error = stream.trailing
     except BudgetExceeded as exc:

@@ -21,6 +21,11 @@ Unsafe names (``UNSAFE_PATH``) and links (``SPECIAL_FILE``) are decompressed (so
 blocks stay consistent) but their bytes are dropped. An archive whose content is encrypted
 yields each member as ``ENCRYPTED`` and the container gets ``ENCRYPTED``; one whose header
 is encrypted cannot even be listed and only the container is reported.
+
+Names are UTF-16 in a 7z; py7zr decodes them strictly, so one name holding a lone surrogate
+made the whole archive unreadable. Its name reader is replaced (below) by one that keeps such
+a code unit (as the bytes of its UTF-8 form, ``\\xed\\xa0\\x80`` for U+D800): the member is
+read, its name kept losslessly (:mod:`verisight.names`).
 """
 
 from __future__ import annotations
@@ -32,10 +37,12 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import py7zr
+import py7zr.archiveinfo
 import py7zr.exceptions
 from py7zr.io import MemIO, Py7zIO, WriterFactory
 
 from verisight.errors import ItemError, ItemFailure, Reason
+from verisight.names import from_bytes
 from verisight.sources._common import (
     ContainerStop,
     Context,
@@ -44,6 +51,29 @@ from verisight.sources._common import (
     is_bomb,
     unsafe_name,
 )
+
+
+def _read_utf16_lossless(file: BinaryIO) -> str:
+    """``py7zr.archiveinfo.read_utf16`` (same reading), keeping lone surrogates."""
+    size, nul = 0, False
+    for _ in range(py7zr.archiveinfo.MAX_LENGTH):
+        ch = file.read(2)
+        if len(ch) < 2:
+            raise py7zr.exceptions.Bad7zFile("truncated archive: unterminated utf-16 string")
+        size += 2
+        if ch == b"\x00\x00":
+            nul = True
+            break
+    file.seek(-size, 1)
+    value = file.read(size)
+    text = (value[:-2] if nul else value).decode("utf-16-le", "surrogatepass")
+    # A lone surrogate becomes its UTF-8 form's bytes, kept as undecodable bytes: the one
+    # internal form of names (verisight.names), where a name and its bytes correspond 1:1.
+    return from_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+if callable(getattr(py7zr.archiveinfo, "read_utf16", None)):
+    py7zr.archiveinfo.read_utf16 = _read_utf16_lossless
 
 
 class _Cancelled(Exception):

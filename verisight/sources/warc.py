@@ -9,7 +9,8 @@ Per record type:
   records, the WARC ``Content-Type``) without parameters. The member is marked ``web``:
   :mod:`verisight.sources.containers` keeps it if it is media or opens it if it is a
   container, and skips anything else as ``NOT_MEDIA``. A record with ``WARC-Truncated``
-  keeps its content with the error ``TRUNCATED``.
+  keeps its content with the error ``TRUNCATED``. A payload whose HTTP ``Content-Encoding``
+  (gzip, deflate, br) expands past ``max_compression_ratio`` is ``ZIP_BOMB``, without content.
 * ``revisit`` — no content: the member carries ``WARC-Payload-Digest`` as
   ``revisit_digest`` (or ``REVISIT_UNRESOLVED`` if there is none).
 * ``request``, ``metadata``, ``warcinfo``, ``conversion``... — not items.
@@ -101,7 +102,10 @@ def _payload_member(record: Any, ctx: Context) -> Iterator[Member]:
     data: bytes | None = None
     error: ItemError | None = None
     try:
-        data = read_capped(record.content_stream(), ctx)
+        # The ratio limit applies to HTTP content encodings (gzip, deflate, br) as to any
+        # compressed member: the decoded payload is judged against the bytes the record
+        # holds for it (an unencoded payload never exceeds them).
+        data = read_capped(record.content_stream(), ctx, compressed_size=_stored_size(record))
     except MemberFailure as exc:
         error = exc.error
     except ContainerStop as exc:
@@ -127,6 +131,14 @@ def _payload_member(record: Any, ctx: Context) -> Iterator[Member]:
     if truncated:
         error = ItemError(Reason.TRUNCATED, f"record marked WARC-Truncated: {truncated}")
     yield Member(data=data, size=len(data), error=error, declared_mime=mime, **prov)
+
+
+def _stored_size(record: Any) -> int | None:
+    """Bytes the record holds for its payload (HTTP body as stored), if known."""
+    for size in (getattr(record, "payload_length", None), getattr(record, "length", None)):
+        if isinstance(size, int) and size > 0:
+            return size
+    return None
 
 
 def _drain(record: Any) -> int:

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from verisight.errors import Reason
+from verisight.names import from_bytes
 from verisight.sources._common import (
     CHUNK,
     ContainerStop,
     Context,
     Member,
+    MemberBuffer,
     MemberCounter,
     MemberFailure,
     failed,
@@ -95,7 +97,8 @@ def _read_header(fp: BinaryIO, pos: int) -> _Header | None:
     extra = fp.read(xlen)
     if len(name_bytes) < nlen or len(extra) < xlen:
         return None
-    name = name_bytes.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
+    # Lossless either way: cp437 maps every byte, undecodable UTF-8 bytes are kept.
+    name = from_bytes(name_bytes) if flags & _FLAG_UTF8 else name_bytes.decode("cp437")
     if 0xFFFFFFFF in (csize, usize):
         usize, csize = _zip64_sizes(extra, usize, csize)
     return _Header(name, flags, method, crc, csize, usize, pos + _LOCAL.size + nlen + xlen)
@@ -167,7 +170,7 @@ def _read_data(fp: BinaryIO, h: _Header, ctx: Context) -> tuple[bytes, int]:
     cap = limits.max_member_bytes
     inflater = zlib.decompressobj(-15) if h.method == _DEFLATED else None
     remaining: int | None = h.compressed if h.sizes_known else None
-    out = bytearray()
+    out = MemberBuffer()
     used = 0
     while remaining is None or remaining > 0:
         chunk = fp.read(CHUNK if remaining is None else min(CHUNK, remaining))
@@ -183,21 +186,21 @@ def _read_data(fp: BinaryIO, h: _Header, ctx: Context) -> tuple[bytes, int]:
             else:
                 piece = inflater.decompress(pending, CHUNK)
                 pending = inflater.unconsumed_tail
-            out += piece
+            out.add(piece)
             ctx.budget.charge(len(piece))
-            if len(out) > cap:
+            if out.size > cap:
                 raise MemberFailure(Reason.TOO_LARGE, f"member larger than {cap} bytes")
-            if is_bomb(len(out), used, limits):
+            if is_bomb(out.size, used, limits):
                 raise MemberFailure(
                     Reason.ZIP_BOMB,
-                    f"{len(out)} bytes from {used} compressed "
+                    f"{out.size} bytes from {used} compressed "
                     f"(ratio above {limits.max_compression_ratio:g})",
                 )
             if inflater is not None and inflater.eof:
-                return bytes(out), used - len(inflater.unused_data)
+                return out.take(), used - len(inflater.unused_data)
     if inflater is not None or (remaining is not None and remaining > 0):
         raise _Truncated
-    return bytes(out), used
+    return out.take(), used
 
 
 def _after_descriptor(fp: BinaryIO, pos: int) -> int | None:

@@ -42,6 +42,7 @@ from verisight.clustering.near_duplicates import (
 from verisight.clustering.series import GenerationInfo, Series
 from verisight.clustering.videos import VPDQ_BASIS, VideoCandidate, VideoRepresentative
 from verisight.errors import UsageError
+from verisight.names import stored_locator
 from verisight.store.db import insert_ignoring_conflicts
 from verisight.store.schema import Base, Media, MediaLuma, Sighting, UTCDateTime
 from verisight.store.video import VideoFrameRow
@@ -189,7 +190,13 @@ class ClusterStore:
     def media_without_grids(self) -> dict[str, GridlessMedia]:
         """Image media with a PDQ hash but no stored luma grid (scanned before grids were
         kept), each with the places it was seen, in the order they were recorded."""
-        cols = (_SIGHTING.c.chain, _SIGHTING.c.locator, _SIGHTING.c.depth, _SIGHTING.c.path)
+        cols = (
+            _SIGHTING.c.chain,
+            _SIGHTING.c.locator,
+            _SIGHTING.c.locator_raw,
+            _SIGHTING.c.depth,
+            _SIGHTING.c.path,
+        )
         q = (
             select(_MEDIA.c.sha256, _MEDIA.c.size, *cols)
             .outerjoin(_LUMA, _LUMA.c.sha256 == _MEDIA.c.sha256)
@@ -199,11 +206,12 @@ class ClusterStore:
         )
         out: dict[str, GridlessMedia] = {}
         with self.engine.connect() as conn:
-            for sha, size, chain, locator, depth, path in conn.execute(q):
+            for sha, size, chain, locator, raw, depth, path in conn.execute(q):
                 m = out.setdefault(sha, GridlessMedia(sha, size, []))
                 links = json.loads(chain) if chain else []
                 if links:
-                    m.places.append(SeenAt(str(links[0]), locator, int(depth), path))
+                    loc = stored_locator(locator, raw)
+                    m.places.append(SeenAt(str(links[0]), loc, int(depth), path))
         return out
 
     def store_grids(self, grids: Mapping[str, bytes]) -> None:

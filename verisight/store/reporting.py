@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 
 from verisight.analysis.provenance.model import ProvenanceReport
+from verisight.names import stored_locator
 from verisight.store.schema import AppUser, Assessment, Bank, Match, Media, Opinion, Scan, Sighting
 from verisight.vocab import AI_VERDICTS, CRIMINAL
 
@@ -380,7 +381,7 @@ class ReportingStore:
                 SightingRow(
                     r.path,
                     json.loads(r.chain),
-                    r.locator,
+                    stored_locator(r.locator, r.locator_raw),
                     r.url,
                     r.captured_at,
                     r.depth,

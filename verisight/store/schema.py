@@ -135,11 +135,16 @@ class Sighting(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: SHA-256 of locator + content hash: the natural key that makes re-scans idempotent.
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    #: Unique identity of the place (provenance path, plus a WARC record id if any).
+    #: Unique identity of the place (provenance path, plus a WARC record id if any), as
+    #: readable text (see verisight.names.escaped).
     locator: Mapped[str] = mapped_column(Text)
-    #: Provenance chain as people read it, e.g. "/x/seized.zip › inner.tar.gz › a.jpg".
+    #: The locator's exact bytes when the text above is escaped (a name that is not valid
+    #: UTF-8, or holds control characters); null when the text is exact.
+    locator_raw: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: Provenance chain as people read it, e.g. "/x/seized.zip › inner.tar.gz › a.jpg"
+    #: (escaped like the locator).
     path: Mapped[str] = mapped_column(Text)
-    #: The chain as a JSON list of its links.
+    #: The chain as a JSON list of its links, lossless (undecodable bytes as \udcXX escapes).
     chain: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text, nullable=True)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -19,6 +19,7 @@ from verisight.analysis.luma import layout_key
 from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.analysis.record import Camera, ItemRecord, VideoInfo
 from verisight.errors import MediaNotFound, UsageError
+from verisight.names import escaped, is_exact_text, json_text, stored_locator, to_bytes
 from verisight.store.db import insert_ignoring_conflicts, make_engine, migrate
 from verisight.store.records import (
     KnownSighting,
@@ -47,8 +48,17 @@ def _report(text: str | None) -> ProvenanceReport | None:
 
 
 def sighting_key(locator: str, media_sha256: str | None) -> str:
-    """Natural key of a sighting: the same place with the same content is one row."""
-    return hashlib.sha256(f"{locator}\0{media_sha256 or ''}".encode()).hexdigest()
+    """Natural key of a sighting: the same place with the same content is one row.
+
+    Computed from the locator's exact bytes (:func:`verisight.names.to_bytes`), so names
+    that are not valid UTF-8 get keys too, and the keys of valid names are unchanged.
+    """
+    return hashlib.sha256(to_bytes(locator) + b"\0" + (media_sha256 or "").encode()).hexdigest()
+
+
+def _text(value: str | None) -> str | None:
+    """Readable text for a column that people read (any database accepts it)."""
+    return escaped(value) if value is not None else None
 
 
 def _media_row(record: ItemRecord, has_thumbnail: bool) -> dict[str, Any]:
@@ -92,15 +102,16 @@ def _sighting_row(s: NewSighting, scan_id: int) -> dict[str, Any]:
     p = s.provenance
     return {
         "key": sighting_key(p.locator, s.media_sha256),
-        "locator": p.locator,
-        "path": p.path,
-        "chain": json.dumps(list(p.chain), ensure_ascii=False),
-        "url": p.url,
+        "locator": escaped(p.locator),
+        "locator_raw": None if is_exact_text(p.locator) else to_bytes(p.locator),
+        "path": escaped(p.path),
+        "chain": json_text(list(p.chain)),
+        "url": _text(p.url),
         "captured_at": p.captured_at,
         "media_sha256": s.media_sha256,
         "status": s.status.value,
         "reason": s.reason,
-        "detail": s.detail,
+        "detail": _text(s.detail),
         "depth": s.depth,
         "is_container": s.is_container,
         "size": s.size,
@@ -181,7 +192,7 @@ class Store:
 
     def begin_scan(self, roots: Sequence[str]) -> ScanRecord:
         """Start a scan of ``roots``, or resume the newest unfinished scan of the same roots."""
-        roots_json = json.dumps(sorted(roots), ensure_ascii=False)
+        roots_json = json_text(sorted(roots))
         with self.engine.begin() as conn:
             last = conn.execute(
                 select(_SCAN).where(_SCAN.c.roots == roots_json).order_by(_SCAN.c.id.desc())
@@ -223,10 +234,12 @@ class Store:
         known: dict[str, KnownSighting] = {}
         with self.engine.connect() as conn:
             for root in roots:
-                prefix = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                text = escaped(root)
+                prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 q = (
                     select(
                         _SIGHTING.c.locator,
+                        _SIGHTING.c.locator_raw,
                         _SIGHTING.c.size,
                         _SIGHTING.c.mtime_ns,
                         _SIGHTING.c.status,
@@ -239,7 +252,7 @@ class Store:
                     .order_by(_SIGHTING.c.id)
                 )
                 for r in conn.execute(q):
-                    known[r.locator] = KnownSighting(
+                    known[stored_locator(r.locator, r.locator_raw)] = KnownSighting(
                         r.size, r.mtime_ns, Status(r.status), r.reason, r.media_sha256, r.kind
                     )
         return known
