@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from verisight.analysis.record import VideoInfo
+from verisight.apikeys import ApiKeys
 from verisight.banking import Banking
+from verisight.curation import Curation
 from verisight.errors import CaseError
 from verisight.limits import Limits
 from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
 from verisight.store import MediaView, SightingView, Status, Store
+from verisight.store.apikeys import ApiKeyStore
+from verisight.store.audit import AuditLog
 from verisight.store.banks import BankStore
+from verisight.store.content import ContentStore
 from verisight.store.db import sqlite_url
 
 DEFAULT_CASE_DIR = Path("verisight-case")
@@ -107,6 +112,18 @@ class Case:
     def banking(self) -> Banking:
         """Hash banks and matching for this case (see :mod:`verisight.banking`)."""
         return Banking(BankStore(self.store.engine), self.directory)
+
+    @cached_property
+    def curation(self) -> Curation:
+        """HMA-style curation and signal matching for the platform API."""
+        engine = self.store.engine
+        return Curation(self.banking, ContentStore(engine), AuditLog(engine))
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """The platform API's keys (see :mod:`verisight.apikeys`)."""
+        engine = self.store.engine
+        return ApiKeys(ApiKeyStore(engine), AuditLog(engine))
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
         return self.store.iter_media(kind=kind)

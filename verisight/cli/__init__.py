@@ -39,6 +39,7 @@ def _main(
     """Verisight: take in, fingerprint and triage media collections."""
 
 
+from verisight.cli import api as _api  # noqa: E402
 from verisight.cli import banks as _banks  # noqa: E402
 from verisight.cli import clusters as _clusters  # noqa: E402
 from verisight.cli import intel as _intel  # noqa: E402
@@ -54,6 +55,7 @@ _banks.register(app)
 _intel.register(app)
 _web.register(app)
 _reports.register(app)
+_api.register(app)
 
 
 def main() -> None:
