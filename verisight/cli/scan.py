@@ -49,9 +49,7 @@ def scan(
     batch_size: Annotated[int, typer.Option(help="Rows per database transaction.")] = 500,
     detector: Annotated[
         Path | None,
-        typer.Option(
-            help="An ONNX image classifier to score every image (see docs/provenance.md)."
-        ),
+        typer.Option(help="An ONNX image classifier to score every image (see docs/provenance.md)."),
     ] = None,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""
