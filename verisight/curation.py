@@ -331,15 +331,16 @@ class Curation:
             frames = parse_vpdq(clean["vpdq"])
             if not frames:
                 raise BadSignal("Invalid vpdq signal: no frames")
-            for f in frames:
+            if base["pdq"]:
+                raise BadSignal("a video is added by its vpdq, not a pdq")
+            for i, f in enumerate(frames):  # the first frame row carries the file's hashes
+                exact = {k: base[k] for k in ("md5", "sha1", "sha256")} if i == 0 else {}
                 rows.append(
                     EntryRow(
                         pdq=f.pdq, pdq_quality=f.quality, source_id=video_id, comments=note,
-                        extra={"vpdq_frame": f.number, "vpdq_t": f.t},
+                        extra={"vpdq_frame": f.number, "vpdq_t": f.t}, **exact,
                     )
                 )  # fmt: skip
-            if base["md5"] or base["sha1"] or base["sha256"] or base["pdq"]:
-                rows.insert(0, EntryRow(**{**base, "source_id": video_id}))
         else:
             rows.append(EntryRow(**base))
         content_id = self.content.add(bank.id, rows, note=note, user_metadata=metadata or None)

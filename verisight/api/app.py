@@ -28,17 +28,13 @@ from verisight.store.apikeys import ApiKeyNotFound
 from verisight.store.banks import BankNotFound
 
 from . import banks, extensions, matching
-from .deps import ApiError, ApiSettings, RequestCounter
+from .deps import ApiError, ApiSettings, BodyTooLarge, RequestCounter
 from .index import FollowedIndex
 from .metrics import ApiMetrics, route_of
 
 
 def _message(status: int, message: str) -> JSONResponse:
     return JSONResponse({"message": message}, status_code=status)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -67,7 +63,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge()
+                    raise BodyTooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -78,7 +74,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await _message(413, f"the request body is over {self.limit:,} bytes")(
                     scope, receive, send

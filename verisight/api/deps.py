@@ -49,6 +49,10 @@ class ApiError(Exception):
         self.message = message
 
 
+class BodyTooLarge(Exception):
+    """Raised while reading a body that grew past the upload limit (answered 413)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a key's name and scopes, or anonymous (lookups only, when allowed)."""

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from verisight.curation import CONTENT_TYPES, BadUpload, hash_content
 
-from .deps import ApiError, ApiSettings
+from .deps import ApiError, ApiSettings, BodyTooLarge
 
 
 async def read_form(request: Request) -> FormData:
@@ -24,8 +24,18 @@ async def read_form(request: Request) -> FormData:
         return await request.form(max_files=2, max_fields=20)
     except ApiError:
         raise
-    except Exception as exc:  # a malformed multipart body
+    except Exception as exc:  # a malformed multipart body, or one over the limit
+        if _caused_by(exc, BodyTooLarge):
+            raise ApiError(413, "the request body is over the upload limit (bytes)") from exc
         raise ApiError(400, f"cannot read the multipart body: {exc}") from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    if isinstance(exc, kind):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_caused_by(e, kind) for e in exc.exceptions)
+    return exc.__cause__ is not None and _caused_by(exc.__cause__, kind)
 
 
 async def hash_upload(form: FormData, settings: ApiSettings, *, rotations: bool = False
