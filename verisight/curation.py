@@ -8,8 +8,8 @@ Rules:
 
 * Bank *content* is a bank entry; its id is HMA's ``bank_content_id``. A video added by its
   vPDQ hash is one content whose frames are rows sharing a ``source_id``.
-* Signal types: ``pdq``, ``video_md5`` (the MD5 of a video file, stored in the entry's MD5),
-  ``md5``, ``sha1``, ``sha256`` and ``vpdq`` (HMA's JSON list of ``pdq,quality,timestamp``).
+* Signal types are those of :mod:`verisight.hashing`; a ``video_md5`` is stored as the entry's
+  MD5.
 * Disabled content (``disable_until_ts`` 0, or a time still in the future) is never returned
   by any look-up: the state is read from the database with the matched entries, so it holds
   on every replica at once.
@@ -20,7 +20,6 @@ Rules:
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -31,27 +30,22 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from verisight.analysis import analyse_bytes
-from verisight.analysis.pdq import hamming
-from verisight.analysis.record import ItemRecord, VideoFrame
+from verisight.analysis.record import VideoFrame
 from verisight.banking import BANK_KINDS, VARIANTS, Banking
 from verisight.errors import UsageError
-from verisight.limits import Limits
-from verisight.matching.errors import InvalidInputError
-from verisight.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
+from verisight.hashing import (
+    EXACT,
+    SIGNAL_TYPES,
+    BadSignal,
+    parse_vpdq,
+    validate_signal,
+)
+from verisight.matching.signals import PDQ_THRESHOLD
 from verisight.matching.vpdq import match_videos
 from verisight.store.audit import AuditLog
 from verisight.store.banks import BankNotFound, BankView, EntryRow
 from verisight.store.content import DISABLED, ENABLED, ContentStore, ContentView
 
-#: The signal types the API speaks, HMA's first.
-SIGNAL_TYPES = ("pdq", "video_md5", "md5", "sha1", "sha256", "vpdq")
-#: HMA's content types and the signal types each yields.
-CONTENT_TYPES = {
-    "photo": ("pdq", "md5", "sha1", "sha256"),
-    "video": ("video_md5", "vpdq", "md5", "sha1", "sha256"),
-}
-_EXACT = {"md5": "md5", "video_md5": "md5", "sha1": "sha1", "sha256": "sha256"}
 _BANK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}")
 NOTE_MAX = 255
 FIVE_YEARS = 5 * 365 * 86400
@@ -63,14 +57,6 @@ class BankExists(UsageError):
 
 class ContentNotFound(UsageError):
     """No content with that id in that bank."""
-
-
-class BadSignal(UsageError):
-    """An unknown signal type, or a value that is not one of its hashes."""
-
-
-class BadUpload(UsageError):
-    """An upload that cannot be hashed as the content type it was sent as."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,94 +111,6 @@ def enabled(disable_until_ts: int, now: float | None = None) -> bool:
     if disable_until_ts == ENABLED:
         return True
     return disable_until_ts <= (time.time() if now is None else now)
-
-
-def parse_vpdq(value: str) -> list[VideoFrame]:
-    """HMA's vPDQ signal: a JSON list of ``"<pdq hex>,<quality>,<seconds>"`` strings."""
-    try:
-        items = json.loads(value or "[]")
-        if not isinstance(items, list):
-            raise ValueError("not a JSON list")
-        frames = []
-        for i, item in enumerate(items):
-            pdq, quality, t = str(item).split(",")
-            frames.append(
-                VideoFrame(i, float(t), validate_signal_str(HashType.PDQ, pdq), int(quality))
-            )
-    except (ValueError, InvalidInputError) as exc:
-        raise BadSignal(f"invalid vpdq signal: {exc}") from exc
-    return frames
-
-
-def format_vpdq(frames: Sequence[VideoFrame]) -> str:
-    return json.dumps([f"{f.pdq},{f.quality},{f.t:.3f}" for f in frames])
-
-
-def validate_signal(signal_type: str, value: str) -> str:
-    """The canonical form of ``value`` as ``signal_type``, or :class:`BadSignal`."""
-    if signal_type not in SIGNAL_TYPES:
-        raise BadSignal(f"No such SignalType '{signal_type}'")
-    if signal_type == "vpdq":
-        return format_vpdq(parse_vpdq(value))
-    try:
-        return validate_signal_str(HashType(_EXACT.get(signal_type, signal_type)), value)
-    except InvalidInputError as exc:
-        raise BadSignal(f"invalid signal: {exc}") from exc
-
-
-def compare(signal_type: str, left: str, right: str) -> tuple[bool, dict[str, Any]]:
-    """HMA's ``/m/compare`` for one type: (match, similarity info)."""
-    a, b = validate_signal(signal_type, left), validate_signal(signal_type, right)
-    if signal_type == "pdq":
-        d = hamming(a, b)
-        return d <= PDQ_THRESHOLD, {"distance": d}
-    if signal_type == "vpdq":
-        found = list(match_videos({"a": parse_vpdq(a)}, {(0, "b"): parse_vpdq(b)}))
-        if not found:
-            return False, {"query_match_percent": 0.0, "compared_match_percent": 0.0}
-        s = found[0][2]
-        return True, {
-            "query_match_percent": s.query_percent,
-            "compared_match_percent": s.compared_percent,
-        }
-    return a == b, {}
-
-
-def hash_content(
-    data: bytes, content_type: str, limits: Limits, *, rotations: bool = False
-) -> dict[str, str]:
-    """Hash an upload of HMA content type ``photo`` or ``video``; :class:`BadUpload` when the
-    bytes are not that, or are corrupt, truncated, a bomb or over the limits."""
-    if content_type not in CONTENT_TYPES:
-        raise BadUpload(f"no such content_type: '{content_type}'")
-    if not data:
-        raise BadUpload("the uploaded file is empty")
-    record = analyse_bytes(data, limits)
-    return _signals(record, content_type, rotations)
-
-
-def _signals(record: ItemRecord, content_type: str, rotations: bool) -> dict[str, str]:
-    want = "image" if content_type == "photo" else "video"
-    if record.kind != want and not (want == "video" and record.video is not None):
-        raise BadUpload(
-            f"the {content_type} upload is not {'an image' if want == 'image' else 'a video'} "
-            f"(detected {record.mime})"
-        )
-    if record.error is not None:
-        raise BadUpload(f"cannot hash the {content_type}: {record.error.reason.value}: "
-                        f"{record.error.detail}")  # fmt: skip
-    out = {"md5": record.md5, "sha1": record.sha1, "sha256": record.sha256}
-    if content_type == "photo":
-        if record.pdq is None:
-            raise BadUpload("the image is too small or too uniform to hash")
-        out = {"pdq": record.pdq, **out}
-        if rotations and record.pdq_variants:
-            for name, h in zip(VARIANTS[1:], record.pdq_variants, strict=False):
-                out[f"pdq_{name}"] = h
-    else:
-        frames = record.video.frames if record.video is not None else []
-        out = {"video_md5": record.md5, "vpdq": format_vpdq(frames), **out}
-    return out
 
 
 class Curation:
@@ -411,6 +309,13 @@ class Curation:
     def pdq_count(self) -> int:
         return self.content.pdq_count()
 
+    def last_change(self) -> int:
+        return self.content.last_change()
+
+    def removals_after(self, seq: int) -> tuple[int, bool]:
+        """(newest change, whether content was removed or a bank deleted after ``seq``)."""
+        return self.content.removals_after(seq)
+
     # -- matching ------------------------------------------------------------------------
 
     def match(
@@ -429,7 +334,9 @@ class Curation:
 
         ``banks`` limits the banks returned; ``negative`` applies negative banks; ``coinflip``
         (HMA's per-request coin) drops banks whose enabled ratio is below it."""
-        all_banks = {b.id: b for b in self.banks()}
+        all_banks = {
+            r[0]: ApiBank(r[0], r[1], r[5], r[2], r[3], r[4], -1) for r in self.content.bank_rules()
+        }
         if coinflip is not None:
             coin = coinflip()
             allowed = {i for i, b in all_banks.items() if b.matching_enabled_ratio >= coin}
@@ -446,10 +353,10 @@ class Curation:
                 for _, _key, score, entry_id in self._vpdq(parse_vpdq(v)):
                     d = f"{score.query_percent:.0f}%[{score.compared_percent:.0f}%]"
                     hits.append((qi, entry_id, d, None, None, v))
-        elif signal_type in _EXACT:
+        elif signal_type in EXACT:
             values = [validate_signal(signal_type, str(s)) for s in signals]
             queries = values
-            found = self.content.exact(_EXACT[signal_type], values)
+            found = self.content.exact(EXACT[signal_type], values)
             for qi, v in enumerate(values):
                 hits.extend((qi, eid, 0, None, None, v) for eid in found.get(v, []))
         else:

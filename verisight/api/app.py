@@ -22,8 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verisight.case import Case
-from verisight.curation import BadSignal, BadUpload, BankExists, ContentNotFound
+from verisight.curation import BankExists, ContentNotFound
 from verisight.errors import UsageError
+from verisight.hashing import BadSignal, BadUpload
 from verisight.store.apikeys import ApiKeyNotFound
 from verisight.store.banks import BankNotFound
 

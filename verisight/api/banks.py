@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from verisight.curation import SIGNAL_TYPES, ApiBank, ContentNotFound
+from verisight.curation import ApiBank, ContentNotFound
+from verisight.hashing import SIGNAL_TYPES
 from verisight.store.content import ContentView
 
 from .deps import ApiError, Curate, CurateAndHash, CurationDep, Lookup, SettingsDep

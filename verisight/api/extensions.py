@@ -17,7 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from verisight.curation import BadSignal, SignalMatch
+from verisight.curation import SignalMatch
+from verisight.hashing import BadSignal
 
 from .deps import ApiError, CurationDep, IndexDep, Lookup
 from .metrics import ApiMetrics, count_matches

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from verisight.curation import SIGNAL_TYPES, BadSignal, MatchOutcome, coin, compare
+from verisight.curation import MatchOutcome, coin
+from verisight.hashing import SIGNAL_TYPES, BadSignal, compare
 
 from .deps import ApiError, CurationDep, Hash, IndexDep, Lookup, LookupAndHash, SettingsDep
 from .metrics import count_matches

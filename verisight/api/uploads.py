@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from verisight.curation import CONTENT_TYPES, BadUpload, hash_content
+from verisight.hashing import CONTENT_TYPES, BadUpload, hash_content
 
 from .deps import ApiError, ApiSettings, BodyTooLarge
 

@@ -67,6 +67,19 @@ class ContentStore:
         with self.engine.connect() as conn:
             return {r.bank_id: float(r.enabled_ratio) for r in conn.execute(select(_SETTING))}
 
+    def bank_rules(self) -> list[tuple[int, str, str, int | None, str | None, float]]:
+        """Every bank's (id, name, kind, PDQ threshold, label, enabled ratio), without the
+        entry counts (cheap enough for every look-up)."""
+        q = select(
+            _BANK.c.id, _BANK.c.name, _BANK.c.kind, _BANK.c.pdq_threshold, _BANK.c.label,
+            func.coalesce(_SETTING.c.enabled_ratio, 1.0),
+        ).select_from(_BANK.outerjoin(_SETTING, _SETTING.c.bank_id == _BANK.c.id))  # fmt: skip
+        with self.engine.connect() as conn:
+            return [
+                (int(r[0]), r[1], r[2], r[3], r[4], float(r[5]))
+                for r in conn.execute(q.order_by(_BANK.c.name))
+            ]
+
     def set_enabled_ratio(self, bank_id: int, ratio: float) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(_SETTING).where(_SETTING.c.bank_id == bank_id))
@@ -245,6 +258,17 @@ class ContentStore:
     def last_change(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(_CHANGE.c.seq), 0))).scalar_one())
+
+    def removals_after(self, seq: int) -> tuple[int, bool]:
+        """(newest change seq, whether a change after ``seq`` removed entries or a bank)."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.coalesce(func.max(_CHANGE.c.seq), 0))).scalar_one()
+            removed = conn.execute(
+                select(_CHANGE.c.seq)
+                .where(_CHANGE.c.seq > seq, _CHANGE.c.op.in_(("remove", "bank-delete")))
+                .limit(1)
+            ).first()
+        return int(newest), removed is not None
 
     def changes_after(self, seq: int) -> list[Change]:
         with self.engine.connect() as conn:
