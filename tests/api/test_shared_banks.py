@@ -118,6 +118,11 @@ def test_batch_rotations_and_limits(api: Api) -> None:
     assert off["matches"] == []
     (m,) = on["results"][0]["matches"]
     assert m["bank"] == "B" and m["variant"] != "original"
+    # the same on HMA's POST /m/lookup with the extension parameter rotations=true
+    upright = {"photo": ("x.jpg", _jpeg(), "image/jpeg")}
+    assert api.post("/m/lookup", files=upright).json()["pdq"] == {}
+    turned = api.post("/m/lookup", params={"rotations": "true"}, files=upright).json()
+    assert list(turned["pdq"]) == ["B"]
     too_many = api.post("/m/lookup/batch", json={"signals": ["0" * 64] * 10_001})
     assert too_many.status_code == 400 and "message" in too_many.json()
     bad = api.post("/m/lookup/batch", json={"signals": ["nothex"]})

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from verisight.banking import VARIANTS
 from verisight.curation import MatchOutcome, coin
 from verisight.hashing import SIGNAL_TYPES, BadSignal, compare
 
@@ -70,7 +71,7 @@ def _lookup(
     curation: CurationDep,
     index: IndexDep,
     signal_type: str,
-    signal: str,
+    signal: str | list[str],
     banks: set[str] | None,
     bypass_coinflip: bool,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -128,14 +129,20 @@ async def lookup_post(
     settings: SettingsDep,
     banks: str | None = None,
     bypass_coinflip: str | None = None,
+    rotations: str | None = None,
 ) -> dict[str, Any]:
+    """Extension: ``rotations=true`` also searches the photo's 7 other rotations and flips."""
+    rotate = _flag(rotations)
     form = await read_form(request)
-    hashes = await hash_upload(form, settings)
+    hashes = await hash_upload(form, settings, rotations=rotate)
     bypass = _flag(bypass_coinflip)
+    queries: dict[str, str | list[str]] = {k: v for k, v in hashes.items() if k in SIGNAL_TYPES}
+    if rotate and "pdq" in hashes:
+        queries["pdq"] = [hashes["pdq"], *(hashes[f"pdq_{v}"] for v in VARIANTS[1:]
+                                           if f"pdq_{v}" in hashes)]  # fmt: skip
     return {
         st: await run_in_threadpool(_lookup, request, curation, index, st, h, _banks(banks), bypass)
-        for st, h in hashes.items()
-        if st in SIGNAL_TYPES
+        for st, h in queries.items()
     }
 
 
