@@ -131,3 +131,36 @@ def test_metrics(api: Api) -> None:
     assert "verisight_api_index_size 1.0" in text
     assert "verisight_api_index_age_seconds" in text
     assert 'verisight_api_matches_total{bank="B"} 1.0' in text
+
+
+def test_url_hashing_when_enabled_fetches_allowed_hosts_only(case: Case, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "p.jpg").write_bytes(jpeg_bytes(8))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www")
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/p.jpg"
+    try:
+        key = case.api_keys.create("k", ["hash", "lookup"]).key
+        lookup_only = case.api_keys.create("l", ["lookup"]).key
+        app = create_app(case, ApiSettings(url_hosts=("127.0.0.1",)), follow=False)
+        with TestClient(app) as client:
+            r = client.get("/h/hash", params={"url": url}, headers={"X-API-Key": key})
+            assert r.status_code == 200, r.text
+            direct = client.post("/h/hash", files={"photo": ("p.jpg", jpeg_bytes(8), "image/jpeg")},
+                                 headers={"X-API-Key": key})  # fmt: skip
+            assert r.json()["pdq"] == direct.json()["pdq"]
+            r = client.get("/m/lookup", params={"url": url}, headers={"X-API-Key": key})
+            assert r.status_code == 200 and r.json()["pdq"] == {}
+            r = client.get("/m/lookup", params={"url": url}, headers={"X-API-Key": lookup_only})
+            assert r.status_code == 403
+            r = client.get("/h/hash", params={"url": url + "-missing"}, headers={"X-API-Key": key})
+            assert r.status_code == 400 and "Failed to fetch" in r.json()["message"]
+    finally:
+        server.shutdown()

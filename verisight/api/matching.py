@@ -102,6 +102,8 @@ async def lookup_get(
 ) -> dict[str, Any]:
     bypass = _flag(bypass_coinflip)
     if url:
+        if "hash" not in _who.scopes:
+            raise ApiError(403, "this key lacks the scope hash (needed to look a URL up)")
         hashes = await hash_url(url, content_type, settings)
         resp = {
             st: await run_in_threadpool(
