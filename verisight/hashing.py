@@ -94,16 +94,27 @@ def compare(signal_type: str, left: str, right: str) -> tuple[bool, dict[str, An
 
 
 def hash_content(
-    data: bytes, content_type: str, limits: Limits, *, rotations: bool = False
+    data: bytes,
+    content_type: str,
+    limits: Limits,
+    *,
+    rotations: bool = False,
+    quality: bool = False,
 ) -> dict[str, str]:
     """Hash an upload of HMA content type ``photo`` or ``video``; :class:`BadUpload` when the
-    bytes are not that, or are corrupt, truncated, a bomb or over the limits."""
+    bytes are not that, or are corrupt, truncated, a bomb or over the limits.
+
+    ``rotations`` adds a photo's other dihedral PDQs as ``pdq_rotate90``…; ``quality`` adds
+    ``pdq_quality`` (neither is a signal type: callers drop them before answering)."""
     if content_type not in CONTENT_TYPES:
         raise BadUpload(f"no such content_type: '{content_type}'")
     if not data:
         raise BadUpload("the uploaded file is empty")
     record = analyse_bytes(data, limits)
-    return _signals(record, content_type, rotations)
+    out = _signals(record, content_type, rotations)
+    if quality and record.pdq_quality is not None and "pdq" in out:
+        out["pdq_quality"] = str(record.pdq_quality)
+    return out
 
 
 def _signals(record: ItemRecord, content_type: str, rotations: bool) -> dict[str, str]:

@@ -188,3 +188,23 @@ def test_vpdq_content_and_lookup(api: Api) -> None:
     assert by_md5.json()["V"][0]["bank_content_id"] == cid
     bad = api.get("/m/lookup", params={"signal_type": "vpdq", "signal": "[1"})
     assert bad.status_code == 400
+
+
+def test_a_weak_pdq_is_hashed_but_not_matched(api: Api) -> None:
+    # as `verisight match`: PDQ hashes below quality 50 are never matched
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).normal(0, 8, (240, 320, 3))
+    buf = io.BytesIO()
+    Image.fromarray((128 + noise).clip(0, 255).astype("uint8")).save(buf, "PNG")
+    weak = buf.getvalue()
+    pdq = api.post("/h/hash", files={"photo": ("w.png", weak, "image/png")}).json()["pdq"]
+    api.post("/c/banks", json={"name": "B"})
+    api.post("/c/bank/B/signal", json={"pdq": pdq})
+    api.refresh()
+    assert api.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json() != {}
+    found = api.post("/m/lookup", files={"photo": ("w.png", weak, "image/png")}).json()
+    assert found["pdq"] == {} and "pdq_quality" not in found

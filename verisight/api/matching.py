@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from verisight.banking import VARIANTS
+from verisight.banking import MIN_QUALITY, VARIANTS
 from verisight.curation import MatchOutcome, coin
 from verisight.hashing import SIGNAL_TYPES, BadSignal, compare
 
@@ -36,6 +36,17 @@ def _flag(value: str | None, default: bool = False) -> bool:
 
 def _banks(value: str | None) -> set[str] | None:
     return set(value.split(",")) if value else None
+
+
+def _without_weak_pdq(hashes: dict[str, str]) -> dict[str, str]:
+    """Drop a PDQ below quality 50 (and its variants), as ``verisight match`` does; the
+    ``pdq_quality`` key stays only to say that one was dropped."""
+    quality = int(hashes.pop("pdq_quality", MIN_QUALITY))
+    if quality >= MIN_QUALITY:
+        return hashes
+    kept = {k: v for k, v in hashes.items() if not k.startswith("pdq")}
+    kept["pdq_quality"] = str(quality)
+    return kept
 
 
 # -- hashing ----------------------------------------------------------------------------
@@ -104,7 +115,7 @@ async def lookup_get(
     if url:
         if "hash" not in _who.scopes:
             raise ApiError(403, "this key lacks the scope hash (needed to look a URL up)")
-        hashes = await hash_url(url, content_type, settings)
+        hashes = _without_weak_pdq(await hash_url(url, content_type, settings, quality=True))
         resp = {
             st: await run_in_threadpool(
                 _lookup, request, curation, index, st, h, _banks(banks), bypass
@@ -112,6 +123,8 @@ async def lookup_get(
             for st, h in hashes.items()
             if st in SIGNAL_TYPES
         }
+        if "pdq_quality" in hashes:
+            resp["pdq"] = {}
         if signal_type is not None:
             return resp.get(signal_type, {})
         return resp
@@ -136,16 +149,19 @@ async def lookup_post(
     """Extension: ``rotations=true`` also searches the photo's 7 other rotations and flips."""
     rotate = _flag(rotations)
     form = await read_form(request)
-    hashes = await hash_upload(form, settings, rotations=rotate)
+    hashes = _without_weak_pdq(await hash_upload(form, settings, rotations=rotate, quality=True))
     bypass = _flag(bypass_coinflip)
     queries: dict[str, str | list[str]] = {k: v for k, v in hashes.items() if k in SIGNAL_TYPES}
     if rotate and "pdq" in hashes:
         queries["pdq"] = [hashes["pdq"], *(hashes[f"pdq_{v}"] for v in VARIANTS[1:]
                                            if f"pdq_{v}" in hashes)]  # fmt: skip
-    return {
+    out = {
         st: await run_in_threadpool(_lookup, request, curation, index, st, h, _banks(banks), bypass)
         for st, h in queries.items()
     }
+    if "pdq_quality" in hashes:  # a weak PDQ is not matched, as in `verisight match`
+        out["pdq"] = {}
+    return out
 
 
 @router.get("/m/raw_lookup", tags=["Matching"], summary="Raw hash lookup")

@@ -38,8 +38,9 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return exc.__cause__ is not None and _caused_by(exc.__cause__, kind)
 
 
-async def hash_upload(form: FormData, settings: ApiSettings, *, rotations: bool = False
-                      ) -> dict[str, str]:  # fmt: skip
+async def hash_upload(
+    form: FormData, settings: ApiSettings, *, rotations: bool = False, quality: bool = False
+) -> dict[str, str]:
     """HMA's ``hash_media_from_form_data``: exactly one file, its field a content type."""
     files = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
     if not files:
@@ -50,14 +51,17 @@ async def hash_upload(form: FormData, settings: ApiSettings, *, rotations: bool 
     if field not in CONTENT_TYPES:
         raise ApiError(400, f"no such content_type: '{field}'")
     data = await upload.read()
-    return await _hash(data, field, settings, rotations)
+    return await _hash(data, field, settings, rotations, quality)
 
 
-async def _hash(data: bytes, content_type: str, settings: ApiSettings, rotations: bool
-                ) -> dict[str, str]:  # fmt: skip
+async def _hash(
+    data: bytes, content_type: str, settings: ApiSettings, rotations: bool, quality: bool = False
+) -> dict[str, str]:
     try:
         return await run_in_threadpool(
-            hash_content, data, content_type, settings.limits, rotations=rotations
+            lambda: hash_content(
+                data, content_type, settings.limits, rotations=rotations, quality=quality
+            )
         )
     except BadUpload as exc:
         raise ApiError(400, str(exc)) from exc
@@ -67,7 +71,9 @@ def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return any(host == a or host.endswith("." + a) for a in allowed)
 
 
-async def hash_url(url: str, content_type: str | None, settings: ApiSettings) -> dict[str, str]:
+async def hash_url(
+    url: str, content_type: str | None, settings: ApiSettings, *, quality: bool = False
+) -> dict[str, str]:
     """Fetch ``url`` and hash it: off (403) unless ``--url-host`` lists its host."""
     if not settings.url_hosts:
         raise ApiError(
@@ -94,7 +100,7 @@ async def hash_url(url: str, content_type: str | None, settings: ApiSettings) ->
             )
     if ct not in CONTENT_TYPES:
         raise ApiError(400, f"no such content_type: '{ct}'")
-    return await _hash(data, ct, settings, False)
+    return await _hash(data, ct, settings, False, quality)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
