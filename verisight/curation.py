@@ -37,6 +37,7 @@ from verisight.hashing import (
     EXACT,
     SIGNAL_TYPES,
     BadSignal,
+    format_vpdq,
     parse_vpdq,
     validate_signal,
 )
@@ -259,8 +260,13 @@ class Curation:
         r = c.row
         out = {k: v for k, v in (("pdq", r.pdq), ("md5", r.md5), ("sha1", r.sha1),
                                  ("sha256", r.sha256)) if v}  # fmt: skip
-        if r.extra and "vpdq_frame" in r.extra:
+        if r.extra and "vpdq_frame" in r.extra:  # a video: its frames are its vPDQ
             out.pop("pdq", None)
+            if "md5" in out:
+                out["video_md5"] = out.pop("md5")
+            frames = [f for _, bank_id, vid, f in self.banking.store.vpdq_frames([c.bank_id])
+                      if vid == (r.source_id or "")]  # fmt: skip
+            out["vpdq"] = format_vpdq(frames)
         return out
 
     def update_content(

@@ -184,6 +184,9 @@ def test_vpdq_content_and_lookup(api: Api) -> None:
     found = api.get("/m/lookup", params={"signal_type": "vpdq", "signal": vpdq}).json()
     assert found["V"][0]["bank_content_id"] == cid
     assert found["V"][0]["distance"] == "100%[100%]"
+    shown = api.get(f"/c/bank/V/content/{cid}", params={"include_signals": "true"}).json()
+    assert shown["signals"]["video_md5"] == "a" * 32
+    assert [f.split(",")[0] for f in json.loads(shown["signals"]["vpdq"])] == frames
     by_md5 = api.get("/m/lookup", params={"signal_type": "video_md5", "signal": "a" * 32})
     assert by_md5.json()["V"][0]["bank_content_id"] == cid
     bad = api.get("/m/lookup", params={"signal_type": "vpdq", "signal": "[1"})
