@@ -211,3 +211,23 @@ def test_a_weak_pdq_is_hashed_but_not_matched(api: Api) -> None:
     assert api.get("/m/lookup", params={"signal_type": "pdq", "signal": pdq}).json() != {}
     found = api.post("/m/lookup", files={"photo": ("w.png", weak, "image/png")}).json()
     assert found["pdq"] == {} and "pdq_quality" not in found
+
+
+def test_hashes_agree_with_python_threatexchange(api: Api) -> None:
+    # HMA hashes with python-threatexchange's signal types: PdqSignal.hash_from_bytes and
+    # VideoMD5Signal (the MD5 of the file); our /h/hash answers the same values
+    import hashlib
+
+    from threatexchange.signal_type.md5 import VideoMD5Signal
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    data = jpeg_bytes(4)
+    ours = api.post("/h/hash", files={"photo": ("x.jpg", data, "image/jpeg")}).json()
+    theirs = PdqSignal.hash_from_bytes(data)
+    assert ours["pdq"] == theirs  # bit for bit
+    a, b = ours["pdq"], "0" * 64
+    assert api.post("/m/compare", json={"pdq": [a, b]}).json()["pdq"][1] == {
+        "distance": PdqSignal.compare_hash(a, b).distance.distance
+    }
+    assert VideoMD5Signal.get_name() == "video_md5"
+    assert ours["md5"] == hashlib.md5(data).hexdigest()
