@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from verisight.curation import ApiBank, ContentNotFound
@@ -21,49 +21,33 @@ from verisight.hashing import SIGNAL_TYPES
 from verisight.store.content import ContentView
 
 from .deps import ApiError, Curate, CurateAndHash, CurationDep, Lookup, SettingsDep
+from .schemas import (
+    AddedContent,
+    BankConfig,
+    BankCreateRequest,
+    BankedContentMetadata,
+    BankUpdateRequest,
+)
 from .uploads import hash_upload, hash_url, read_form
 
 router = APIRouter(prefix="/c")
 
 
-class BankCreateRequest(BaseModel):
-    name: str
-    enabled_ratio: float | None = 1.0
-    enabled: bool | None = None
-    #: Extensions: Verisight's bank kind and PDQ threshold.
-    kind: str = "match"
-    pdq_threshold: int | None = Field(None, ge=0, le=256)
-
-
-class BankUpdateRequest(BaseModel):
-    name: str | None = None
-    enabled_ratio: float | None = None
-    enabled: bool | None = None
-
-
-class BankedContentMetadata(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    content_id: str | None = None
-    content_uri: str | None = None
-    json_data: dict[str, Any] | None = Field(None, alias="json")
-
-
-def bank_json(b: ApiBank) -> dict[str, Any]:
+def bank_json(b: ApiBank) -> BankConfig:
     """HMA's ``BankConfig`` plus Verisight's settings (extra fields HMA clients ignore)."""
-    return {
-        "name": b.name, "matching_enabled_ratio": b.matching_enabled_ratio, "kind": b.kind,
-        "pdq_threshold": b.pdq_threshold, "label": b.label, "entries": b.entries,
-    }  # fmt: skip
+    return BankConfig(
+        name=b.name, matching_enabled_ratio=b.matching_enabled_ratio, kind=b.kind,
+        pdq_threshold=b.pdq_threshold, label=b.label, entries=b.entries,
+    )  # fmt: skip
 
 
 @router.get("/banks", tags=["Banks"], summary="List banks")
-def banks_index(_who: Lookup, curation: CurationDep) -> list[dict[str, Any]]:
+def banks_index(_who: Lookup, curation: CurationDep) -> list[BankConfig]:
     return [bank_json(b) for b in curation.banks()]
 
 
 @router.post("/banks", tags=["Banks"], summary="Create bank", status_code=201)
-def bank_create(body: BankCreateRequest, who: Curate, curation: CurationDep) -> dict[str, Any]:
+def bank_create(body: BankCreateRequest, who: Curate, curation: CurationDep) -> BankConfig:
     if body.enabled_ratio is not None and body.enabled is None:
         ratio = body.enabled_ratio
     elif body.enabled is not None:
@@ -77,14 +61,14 @@ def bank_create(body: BankCreateRequest, who: Curate, curation: CurationDep) -> 
 
 
 @router.get("/bank/{bank_name}", tags=["Banks"], summary="Get bank")
-def bank_show(bank_name: str, _who: Lookup, curation: CurationDep) -> dict[str, Any]:
+def bank_show(bank_name: str, _who: Lookup, curation: CurationDep) -> BankConfig:
     return bank_json(curation.bank(bank_name))
 
 
 @router.put("/bank/{bank_name}", tags=["Banks"], summary="Update bank")
 def bank_update(
     bank_name: str, body: BankUpdateRequest, who: Curate, curation: CurationDep
-) -> dict[str, Any]:
+) -> BankConfig:
     ratio = body.enabled_ratio
     if ratio is None and body.enabled is not None:
         ratio = 1.0 if body.enabled else 0.0
@@ -123,7 +107,7 @@ async def bank_add_content(
     settings: SettingsDep,
     url: str | None = None,
     content_type: str | None = None,
-) -> dict[str, Any]:
+) -> AddedContent:
     await run_in_threadpool(curation.bank, bank_name)  # 404 before reading the upload
     metadata: Any = None
     note: Any = None
@@ -149,13 +133,13 @@ async def bank_add_content(
             note=note if isinstance(note, str) else None,
         )
     )  # fmt: skip
-    return {"id": content_id, "signals": clean}
+    return AddedContent(id=content_id, signals=clean)
 
 
 @router.post("/bank/{bank_name}/signal", tags=["Bank Content"], summary="Add content by hashes")
 async def bank_add_signals(
     request: Request, bank_name: str, who: Curate, curation: CurationDep
-) -> dict[str, Any]:
+) -> AddedContent:
     try:
         data = await request.json()
     except ValueError as exc:
@@ -167,7 +151,7 @@ async def bank_add_signals(
     content_id, clean = await run_in_threadpool(
         lambda: curation.add_content(who.name, bank_name, data, metadata=metadata, note=note)
     )
-    return {"id": content_id, "signals": clean}
+    return AddedContent(id=content_id, signals=clean)
 
 
 def _content_response(

@@ -10,11 +10,8 @@ in Meta's order (``verisight media show`` prints them); ``rotations=true`` searc
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from verisight.curation import SignalMatch
@@ -22,33 +19,25 @@ from verisight.hashing import BadSignal
 
 from .deps import ApiError, CurationDep, IndexDep, Lookup
 from .metrics import ApiMetrics, count_matches
+from .schemas import BatchMatch, BatchRequest, BatchResponse, BatchResult
 
 router = APIRouter()
-MAX_BATCH = 10_000
 
 
-class BatchRequest(BaseModel):
-    signal_type: str = "pdq"
-    signals: list[str | list[str]] = Field(..., max_length=MAX_BATCH)
-    rotations: bool = False
-    banks: list[str] | None = None
-
-
-def _match_json(m: SignalMatch) -> dict[str, Any]:
+def _match_json(m: SignalMatch) -> BatchMatch:
     r = m.content.row
-    return {
-        "bank": m.content.bank, "bank_kind": m.content.bank_kind,
-        "bank_content_id": m.content.id, "distance": str(m.distance),
-        "threshold": m.threshold, "variant": m.variant, "label": r.label,
-        "category": r.category, "source_id": r.source_id, "series": r.series,
-        "victim_identified": r.victim_identified,
-    }  # fmt: skip
+    return BatchMatch(
+        bank=m.content.bank, bank_kind=m.content.bank_kind, bank_content_id=m.content.id,
+        distance=str(m.distance), threshold=m.threshold, variant=m.variant, label=r.label,
+        category=r.category, source_id=r.source_id, series=r.series,
+        victim_identified=r.victim_identified,
+    )  # fmt: skip
 
 
 @router.post("/m/lookup/batch", tags=["Extensions"], summary="Look many hashes up at once")
 async def lookup_batch(
     request: Request, body: BatchRequest, _who: Lookup, curation: CurationDep, index: IndexDep
-) -> dict[str, Any]:
+) -> BatchResponse:
     if not index.ready:
         raise ApiError(503, "index not yet ready")
     signals: list[str | list[str]] = [
@@ -71,13 +60,13 @@ async def lookup_batch(
     for i, (signal, found) in enumerate(zip(signals, outcome.matches, strict=True)):
         query = signal if isinstance(signal, str) else signal[0]
         results.append(
-            {
-                "signal": query.strip().lower() if body.signal_type != "vpdq" else query,
-                "matches": [_match_json(m) for m in found],
-                "suppressed_by_negative_bank": i in suppressed,
-            }
+            BatchResult(
+                signal=query.strip().lower() if body.signal_type != "vpdq" else query,
+                matches=[_match_json(m) for m in found],
+                suppressed_by_negative_bank=i in suppressed,
+            )
         )
-    return {"signal_type": body.signal_type, "results": results}
+    return BatchResponse(signal_type=body.signal_type, results=results)
 
 
 @router.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
