@@ -158,6 +158,10 @@ def test_hash_compare_index_status_signal_types(api: Api) -> None:
     r = api.post("/h/hash", files={"photo": ("x.jpg", jpeg_bytes(4), "image/jpeg")})
     assert r.status_code == 200 and len(r.json()["pdq"]) == 64
     a = r.json()["pdq"]
+    photo = {"photo": ("x.jpg", jpeg_bytes(4), "image/jpeg")}
+    only = api.post("/h/hash", params={"types": "pdq"}, files=photo)  # hashing.py `types`
+    assert only.json() == {"pdq": a}
+    assert api.post("/h/hash", params={"types": "video_md5"}, files=photo).status_code == 400
     b = format(int(a, 16) ^ 0xFF, "064x")
     assert api.post("/m/compare", json={"pdq": [a, b]}).json() == {"pdq": [True, {"distance": 8}]}
     assert api.post("/m/compare", json={"md5": ["a" * 32, "b" * 32]}).json() == {"md5": [False, {}]}

@@ -52,17 +52,36 @@ def _without_weak_pdq(hashes: dict[str, str]) -> dict[str, str]:
 # -- hashing ----------------------------------------------------------------------------
 
 
+def _only(hashes: dict[str, str], types: str | None) -> dict[str, str]:
+    """HMA's ``types=pdq,md5``: just those signal types (unknown or absent ones: 400)."""
+    if types is None:
+        return hashes
+    wanted = [t.strip() for t in types.split(",") if t.strip()]
+    if not wanted:
+        raise ApiError(400, "empty signal type selection")
+    for t in wanted:
+        if t not in hashes:
+            raise ApiError(400, f"signal type '{t}' doesn't exist or is disabled")
+    return {t: hashes[t] for t in wanted}
+
+
 @router.get("/h/hash", tags=["Hashing"], summary="Hash content from URL (off by default)")
 async def hash_get(
-    _who: Hash, settings: SettingsDep, url: str, content_type: str | None = None
+    _who: Hash,
+    settings: SettingsDep,
+    url: str,
+    content_type: str | None = None,
+    types: str | None = None,
 ) -> dict[str, str]:
-    return await hash_url(url, content_type, settings)
+    return _only(await hash_url(url, content_type, settings), types)
 
 
 @router.post("/h/hash", tags=["Hashing"], summary="Hash an uploaded photo or video")
-async def hash_post(request: Request, _who: Hash, settings: SettingsDep) -> dict[str, str]:
+async def hash_post(
+    request: Request, _who: Hash, settings: SettingsDep, types: str | None = None
+) -> dict[str, str]:
     form = await read_form(request)
-    return await hash_upload(form, settings)
+    return _only(await hash_upload(form, settings), types)
 
 
 # -- matching ---------------------------------------------------------------------------
