@@ -44,6 +44,9 @@ ALLOWED = {
     "verisight.assessment.taxonomy",
     "verisight.assessment.mappings",
     "verisight.assessment.review",
+    "verisight.apikeys",  # SCOPES
+    "verisight.api",  # the platform API's app, which `verisight api` serves
+    "verisight.api.server",
 }
 #: Calls that build a store or a service's internals (only Case does that).
 BUILDERS = ("Store", "AuditLog", "Users", "Assessments", "Banking", "AssessmentService")

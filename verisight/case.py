@@ -34,15 +34,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from verisight.analysis.record import VideoInfo
+from verisight.apikeys import ApiKeys
 from verisight.banking import Banking
+from verisight.curation import Curation
 from verisight.errors import CaseError
 from verisight.limits import Limits
 from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
 from verisight.services import backups
 from verisight.services.backups import BackupManifest, CheckReport
 from verisight.store import MediaView, SightingView, Status, Store
+from verisight.store.apikeys import ApiKeyStore
 from verisight.store.audit import AuditLog
 from verisight.store.banks import BankStore
+from verisight.store.content import ContentStore
 from verisight.store.db import begin, sqlite_url
 
 if TYPE_CHECKING:  # imported when first used: a command loads only what it needs
@@ -196,6 +200,18 @@ class Case:
         from verisight.assessment import AssessmentService
 
         return AssessmentService(self)
+
+    @cached_property
+    def curation(self) -> Curation:
+        """HMA-style curation and signal matching for the platform API."""
+        engine = self.store.engine
+        return Curation(self.banking, BankStore(engine), ContentStore(engine), AuditLog(engine))
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """The platform API's keys (see :mod:`verisight.apikeys`)."""
+        engine = self.store.engine
+        return ApiKeys(ApiKeyStore(engine), AuditLog(engine))
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
         return self.store.iter_media(kind=kind)

@@ -39,6 +39,7 @@ def _main(
     """Verisight: take in, fingerprint and triage media collections."""
 
 
+from verisight.cli import api as _api  # noqa: E402
 from verisight.cli import banks as _banks  # noqa: E402
 from verisight.cli import case_cmd as _case  # noqa: E402
 from verisight.cli import clusters as _clusters  # noqa: E402
@@ -56,6 +57,7 @@ _intel.register(app)
 _web.register(app)
 _reports.register(app)
 _case.register(app)
+_api.register(app)
 
 
 def main() -> None:

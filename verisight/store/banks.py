@@ -53,6 +53,19 @@ class BankView:
     matches: int = 0
 
 
+def entry_values(bank_id: int, e: BankEntry) -> dict[str, Any]:
+    """The ``bank_entry`` row of ``e`` in bank ``bank_id`` (without its import)."""
+    return {
+        "bank_id": bank_id, "key": content_key(bank_id, e), "md5": e.md5,
+        "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
+        "pdq_quality": e.pdq_quality, "label": e.label, "category": e.category,
+        "source_id": e.source_id, "series": e.series,
+        "victim_identified": e.victim_identified, "comments": e.comments,
+        "extra": _extra(e),
+        "location": str(e.location) if e.location else None,
+    }  # fmt: skip
+
+
 def content_key(bank_id: int, e: BankEntry) -> str:
     """What makes an entry the same entry of a bank (so re-importing a file adds nothing)."""
     canon = json.dumps(
@@ -245,18 +258,7 @@ class BankStore(Bindable):
             batch: list[dict[str, Any]] = []
             for e in entries:
                 read += 1
-                batch.append(
-                    {
-                        "bank_id": bank_id, "key": content_key(bank_id, e), "md5": e.md5,
-                        "sha1": e.sha1, "sha256": e.sha256, "pdq": e.pdq,
-                        "pdq_quality": e.pdq_quality, "label": e.label, "category": e.category,
-                        "source_id": e.source_id, "series": e.series,
-                        "victim_identified": e.victim_identified, "comments": e.comments,
-                        "extra": _extra(e),
-                        "location": str(e.location) if e.location else None,
-                        "import_id": import_id,
-                    }
-                )  # fmt: skip
+                batch.append(entry_values(bank_id, e) | {"import_id": import_id})
                 if len(batch) >= _CHUNK:
                     insert_ignoring_conflicts(conn, _ENTRY, batch, "key")
                     batch = []

@@ -372,3 +372,60 @@ class ModelAlias(Base):
     name: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text, nullable=True)
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class ApiKey(Base):
+    """A key for ``verisight api``: only its SHA-256 and a short prefix are stored."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: The first characters of the key, shown in listings to tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Comma-separated scopes: lookup, hash, curate.
+    scopes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BankSetting(Base):
+    """Per-bank settings of the platform API (HMA's ``matching_enabled_ratio``)."""
+
+    __tablename__ = "bank_setting"
+
+    bank_id: Mapped[int] = mapped_column(
+        ForeignKey("bank.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class BankContentState(Base):
+    """What the platform API adds to a bank entry: disabling, a note, user metadata."""
+
+    __tablename__ = "bank_content_state"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_entry.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: HMA's magic values: 0 disabled, 1 enabled, otherwise disabled until this Unix time.
+    disable_until_ts: Mapped[int] = mapped_column(BigInteger, default=1)
+    note: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: JSON object (HMA's ``BankedContentMetadata``: content_id, content_uri, json).
+    user_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BankChange(Base):
+    """A change feed for index followers: entries disabled, enabled or removed, banks
+    deleted or renamed. (Added entries are found by id; they need no row here.)"""
+
+    __tablename__ = "bank_change"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(16))
+    bank_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

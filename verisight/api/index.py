@@ -1,0 +1,151 @@
+"""The PDQ index each ``verisight api`` process holds in memory, following the database.
+
+:class:`FollowedIndex` polls the service's feed every ``poll_seconds``: entries with an id
+above the newest it holds are added in place (no rebuild); the last ``LOOKBACK`` ids are read
+again so that an id committed out of order by a concurrent writer is not skipped. Removing
+content or deleting a bank through the API appends to the change feed, and the index rebuilds
+once. Every ``verify_seconds`` it also compares its size with the database's count of PDQ
+entries (a bank deleted by the CLI) and rebuilds if they differ. Disabled content needs no
+index change: the service reads each match's state from the database, so a disabled entry is
+never returned, on any replica, from the moment it is disabled.
+
+``ready`` is false until the first load; ``stale`` when no refresh succeeded for
+``stale_seconds`` (``GET /status`` answers 503 ``INDEX-NOT-LOADED`` / ``INDEX-STALE``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+import numpy as np
+
+from verisight.matching import PDQIndex
+
+log = logging.getLogger(__name__)
+
+
+class IndexFeed(Protocol):
+    def pdq_after(self, after_id: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def pdq_count(self) -> int: ...
+
+    def last_change(self) -> int: ...
+
+    def removals_after(self, seq: int) -> tuple[int, bool]:
+        """(newest change, whether any change after ``seq`` removed entries)."""
+        ...
+
+
+#: Ids below the newest that are read again on every poll.
+LOOKBACK = 1000
+
+
+class FollowedIndex:
+    def __init__(
+        self,
+        feed: IndexFeed,
+        *,
+        poll_seconds: float = 2.0,
+        stale_seconds: float = 65.0,
+        verify_seconds: float = 30.0,
+    ) -> None:
+        self.feed = feed
+        self.poll_seconds = poll_seconds
+        self.stale_seconds = stale_seconds
+        self._index = PDQIndex()
+        self._lock = threading.Lock()
+        self._max_id = 0
+        self._recent: set[int] = set()
+        self._seq = 0
+        self.verify_seconds = verify_seconds
+        self._verified = 0.0
+        self.last_refresh = 0.0
+        self.built_at = 0.0
+        self.rebuilds = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.last_refresh > 0
+
+    @property
+    def stale(self) -> bool:
+        return self.stale_seconds > 0 and time.time() - self.last_refresh > self.stale_seconds
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @property
+    def newest_id(self) -> int:
+        return self._max_id
+
+    # -- following -----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Add new entries; rebuild after removals, or if the counts disagree."""
+        seq, removed = self.feed.removals_after(self._seq)
+        if removed:
+            self.rebuild(seq)
+        floor = max(0, self._max_id - LOOKBACK)
+        hashes, ids = self.feed.pdq_after(floor)
+        fresh = np.fromiter((i not in self._recent for i in ids.tolist()), bool, len(ids))
+        if fresh.any():
+            with self._lock:
+                self._index.add(hashes[fresh], ids[fresh])
+                self._max_id = max(self._max_id, int(ids.max()))
+            self._recent.update(ids[fresh].tolist())
+            self._recent = {i for i in self._recent if i > self._max_id - LOOKBACK}
+        self._seq = max(self._seq, seq)
+        now = time.time()
+        if now - self._verified >= self.verify_seconds:
+            self._verified = now
+            if self.feed.pdq_count() != len(self._index):
+                self.rebuild(seq)
+        self.last_refresh = time.time()
+
+    def rebuild(self, seq: int | None = None) -> None:
+        seq = self.feed.last_change() if seq is None else seq
+        hashes, ids = self.feed.pdq_after(0)
+        index = PDQIndex.build(hashes, ids)
+        with self._lock:
+            self._index = index
+            self._max_id = int(ids.max()) if len(ids) else 0
+        self._recent = {i for i in ids.tolist() if i > self._max_id - LOOKBACK}
+        self._seq = seq
+        self._verified = time.time()
+        self.rebuilds += 1
+        self.built_at = time.time()
+
+    def start(self) -> None:
+        """Load now, then follow in a daemon thread."""
+        self.rebuild()
+        self.last_refresh = time.time()
+        if self.poll_seconds > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="index-follower", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # the database may be briefly away: try again next time
+                log.exception("index refresh failed")
+
+    # -- searching -----------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, radius: int) -> list[tuple[int, int, int]]:
+        with self._lock:
+            found = self._index.search(queries, radius=radius)
+        return [(int(q), int(e), int(d)) for q, e, d in found]
