@@ -33,25 +33,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from verisight.analysis.record import VideoInfo
-from verisight.apikeys import ApiKeys
-from verisight.banking import Banking
-from verisight.curation import Curation
 from verisight.errors import CaseError
-from verisight.limits import Limits
-from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
-from verisight.services import backups
-from verisight.services.backups import BackupManifest, CheckReport
 from verisight.store import MediaView, SightingView, Status, Store
-from verisight.store.apikeys import ApiKeyStore
 from verisight.store.audit import AuditLog
-from verisight.store.banks import BankStore
-from verisight.store.content import ContentStore
 from verisight.store.db import begin, sqlite_url
 
 if TYPE_CHECKING:  # imported when first used: a command loads only what it needs
+    from verisight.analysis.record import VideoInfo
+    from verisight.apikeys import ApiKeys
     from verisight.assessment import AssessmentService
+    from verisight.banking import Banking
+    from verisight.curation import Curation
+    from verisight.limits import Limits
+    from verisight.scanning import ScanSummary
     from verisight.services import AuditService, ClusterService, IntelService, ReportService
+    from verisight.services.backups import BackupManifest, CheckReport
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -123,11 +119,15 @@ class Case:
         return self.directory / "thumbs"
 
     def thumbnail(self, sha256: str) -> Path | None:
+        from verisight.scanning import thumbnail_path  # the scan pipeline loads on use
+
         path = thumbnail_path(self.thumbs_dir, sha256)
         return path if path.is_file() else None
 
     def contact_sheet(self, sha256: str) -> Path | None:
         """A video's contact sheet (JPEG grid of sampled frames), if one was stored."""
+        from verisight.scanning import contact_sheet_path
+
         path = contact_sheet_path(self.thumbs_dir, sha256)
         return path if path.is_file() else None
 
@@ -141,6 +141,8 @@ class Case:
         on_progress: Callable[[ScanSummary], None] | None = None,
         detector: Path | None = None,
     ) -> ScanSummary:
+        from verisight.scanning import run_scan
+
         summary = run_scan(
             self.store,
             self.directory,
@@ -158,6 +160,9 @@ class Case:
     @cached_property
     def banking(self) -> Banking:
         """Hash banks and matching for this case (see :mod:`verisight.banking`)."""
+        from verisight.banking import Banking
+        from verisight.store.banks import BankStore
+
         return Banking(BankStore(self.store.engine), self.directory)
 
     @cached_property
@@ -205,12 +210,19 @@ class Case:
     def curation(self) -> Curation:
         """HMA-style curation and signal matching for the platform API."""
         engine = self.store.engine
+        from verisight.curation import Curation
+        from verisight.store.banks import BankStore
+        from verisight.store.content import ContentStore
+
         return Curation(self.banking, BankStore(engine), ContentStore(engine), AuditLog(engine))
 
     @cached_property
     def api_keys(self) -> ApiKeys:
         """The platform API's keys (see :mod:`verisight.apikeys`)."""
         engine = self.store.engine
+        from verisight.apikeys import ApiKeys
+        from verisight.store.apikeys import ApiKeyStore
+
         return ApiKeys(ApiKeyStore(engine), AuditLog(engine))
 
     def media(self, kind: str | None = None) -> Iterator[MediaView]:
@@ -226,16 +238,22 @@ class Case:
 
     def backup(self, dest: Path) -> BackupManifest:
         """A consistent copy of this case in the new folder ``dest``, taken while in use."""
+        from verisight.services import backups
+
         return backups.backup(self.store.engine, self.database_url, self.directory, dest)
 
     def check(self, *, audit_head: str | None = None) -> CheckReport:
         """Every disagreement between rows, derived files and the audit chain (and, given the
         head a backup or a ticket recorded, whether the chain still contains it)."""
+        from verisight.services import backups
+
         return backups.check(self.store.engine, self.directory, audit_head=audit_head)
 
     @staticmethod
     def read_backup(source: Path) -> BackupManifest:
         """The manifest of the backup in ``source`` (what it holds, its audit head)."""
+        from verisight.services.backups import BackupManifest
+
         return BackupManifest.read(source)
 
     @classmethod
@@ -243,6 +261,8 @@ class Case:
         cls, source: Path, directory: Path, database_url: str | None = None, *, force: bool = False
     ) -> Case:
         """Restore the backup in ``source`` as the case ``directory`` and open it."""
+        from verisight.services import backups
+
         url = backups.restore(source, Path(directory), database_url, force=force)
         return cls(directory, url)
 

@@ -11,8 +11,12 @@ reading the grids. :mod:`verisight.clustering.crops` uses both; nothing else doe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Side of the luma grid, in pixels (the grid is square whatever the image's aspect).
 GRID_SIDE = 64
@@ -26,6 +30,8 @@ def luma_grid(image: Image.Image) -> bytes:
     """``image`` as ``GRID_SIDE``² 8-bit luminance (row-major bytes), box-filtered (an
     exact box filter, not a two-stage reduction, which would shift the sampling)."""
     grey = image if image.mode == "L" else image.convert("L")
+    from PIL import Image  # loaded by the analysis, not by readers of stored grids
+
     return grey.resize((GRID_SIDE, GRID_SIDE), Image.Resampling.BOX).tobytes()
 
 

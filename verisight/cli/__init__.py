@@ -3,19 +3,24 @@
 Exit codes: 0 done (bad *items* are facts recorded in the case, not errors of the
 command), 1 the case or database cannot be used, 2 bad usage.
 
-Each feature adds its commands in its own module; this one assembles the app.
+Each feature adds its commands in its own module (:data:`MODULES`). A run of the command
+imports only the module of the command it runs (:func:`main`), so ``verisight --version`` or
+``verisight media list`` never load decoders, numba kernels or the web stack; the full
+``app`` (every command, for ``--help``, tests and the generated reference) is
+``verisight.cli.app``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+import sys
+from typing import Annotated, Any
 
 import typer
 
 from verisight import __version__
-from verisight.cli._common import out
 
-app = typer.Typer(
+_app = typer.Typer(
     name="verisight",
     help="Take in, fingerprint and triage media collections for child-safety work.",
     no_args_is_help=True,
@@ -23,14 +28,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+#: The command modules, in the order ``verisight --help`` lists their commands.
+MODULES = ("scan", "media", "clusters", "banks", "intel", "web", "reports", "case_cmd", "api")
+#: The module that registers each top-level command (``tests/test_startup.py`` checks this).
+COMMANDS = {
+    "scan": "scan", "demo": "scan", "media": "media", "sightings": "media",
+    "cluster": "clusters", "match": "banks", "lookup": "banks", "bank": "banks",
+    "intel": "intel", "serve": "web", "user": "web", "audit": "web", "report": "reports",
+    "export": "reports", "case": "case_cmd", "api": "api", "apikey": "api",
+}  # fmt: skip
+_loaded: list[str] = []
+
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"verisight {__version__}")
+        typer.echo(f"verisight {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
@@ -39,29 +55,29 @@ def _main(
     """Verisight: take in, fingerprint and triage media collections."""
 
 
-from verisight.cli import api as _api  # noqa: E402
-from verisight.cli import banks as _banks  # noqa: E402
-from verisight.cli import case_cmd as _case  # noqa: E402
-from verisight.cli import clusters as _clusters  # noqa: E402
-from verisight.cli import intel as _intel  # noqa: E402
-from verisight.cli import media as _media  # noqa: E402
-from verisight.cli import reports as _reports  # noqa: E402
-from verisight.cli import scan as _scan  # noqa: E402
-from verisight.cli import web as _web  # noqa: E402
-
-_scan.register(app)
-_media.register(app)
-_clusters.register(app)
-_banks.register(app)
-_intel.register(app)
-_web.register(app)
-_reports.register(app)
-_case.register(app)
-_api.register(app)
+def load(modules: tuple[str, ...] = MODULES) -> typer.Typer:
+    """The app with the commands of ``modules`` registered (each module once)."""
+    for name in modules:
+        if name not in _loaded:
+            importlib.import_module(f"verisight.cli.{name}").register(_app)
+            _loaded.append(name)
+    return _app
 
 
 def main() -> None:
-    app()
+    args = sys.argv[1:]
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command in COMMANDS:
+        load((COMMANDS[command],))
+    elif args != ["--version"]:  # help, or a mistyped command: list them all
+        load()
+    _app()
 
 
-__all__ = ["app", "main"]
+def __getattr__(name: str) -> Any:
+    if name == "app":  # every command
+        return load()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["COMMANDS", "MODULES", "app", "load", "main"]

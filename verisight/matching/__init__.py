@@ -33,53 +33,60 @@ Exceptions (all carry a stable ``code``, a ``reason`` and, from a file, a ``loca
 "Fatal" errors are about a whole file: ``skip_invalid`` never skips them.
 """
 
-from verisight.matching.entry import VICS_CATEGORIES, BankEntry
-from verisight.matching.errors import (
-    AmbiguousHashTypeError,
-    BadHeaderError,
-    IndexFileError,
-    InvalidFieldError,
-    InvalidInputError,
-    InvalidJSONError,
-    Location,
-    MalformedHexError,
-    MatchingError,
-    MissingHashError,
-    MixedHashTypesError,
-    PDQIndexError,
-    SkippedRow,
-    UnknownCategoryError,
-    UnknownFormatError,
-    UnknownHashTypeError,
-    WrongLengthError,
-)
-from verisight.matching.formats import (
-    READ_FORMATS,
-    WRITE_FORMATS,
-    BankReader,
-    WriteResult,
-    detect_format,
-    read_bank,
-    write_bank,
-)
-from verisight.matching.pdq_index import (
-    DEFAULT_RADIUS,
-    PDQIndex,
-    RadiusMatches,
-    pdq_hashes_from_hex,
-    pdq_hex_from_hashes,
-)
-from verisight.matching.signals import (
-    PDQ_THRESHOLD,
-    SIGNAL_TYPES,
-    Comparison,
-    HashType,
-    SignalType,
-    infer_hash_type,
-    pdq_distance,
-    signal_type,
-    validate_signal_str,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verisight._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from verisight.matching.entry import VICS_CATEGORIES, BankEntry
+    from verisight.matching.errors import (
+        AmbiguousHashTypeError,
+        BadHeaderError,
+        IndexFileError,
+        InvalidFieldError,
+        InvalidInputError,
+        InvalidJSONError,
+        Location,
+        MalformedHexError,
+        MatchingError,
+        MissingHashError,
+        MixedHashTypesError,
+        PDQIndexError,
+        SkippedRow,
+        UnknownCategoryError,
+        UnknownFormatError,
+        UnknownHashTypeError,
+        WrongLengthError,
+    )
+    from verisight.matching.formats import (
+        READ_FORMATS,
+        WRITE_FORMATS,
+        BankReader,
+        WriteResult,
+        detect_format,
+        read_bank,
+        write_bank,
+    )
+    from verisight.matching.pdq_index import (
+        DEFAULT_RADIUS,
+        PDQIndex,
+        RadiusMatches,
+        pdq_hashes_from_hex,
+        pdq_hex_from_hashes,
+    )
+    from verisight.matching.signals import (
+        PDQ_THRESHOLD,
+        SIGNAL_TYPES,
+        Comparison,
+        HashType,
+        SignalType,
+        infer_hash_type,
+        pdq_distance,
+        signal_type,
+        validate_signal_str,
+    )
 
 __all__ = [
     "DEFAULT_RADIUS",
@@ -123,3 +130,49 @@ __all__ = [
     "validate_signal_str",
     "write_bank",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AmbiguousHashTypeError": "verisight.matching.errors",
+        "BadHeaderError": "verisight.matching.errors",
+        "BankEntry": "verisight.matching.entry",
+        "BankReader": "verisight.matching.formats",
+        "Comparison": "verisight.matching.signals",
+        "DEFAULT_RADIUS": "verisight.matching.pdq_index",
+        "HashType": "verisight.matching.signals",
+        "IndexFileError": "verisight.matching.errors",
+        "InvalidFieldError": "verisight.matching.errors",
+        "InvalidInputError": "verisight.matching.errors",
+        "InvalidJSONError": "verisight.matching.errors",
+        "Location": "verisight.matching.errors",
+        "MalformedHexError": "verisight.matching.errors",
+        "MatchingError": "verisight.matching.errors",
+        "MissingHashError": "verisight.matching.errors",
+        "MixedHashTypesError": "verisight.matching.errors",
+        "PDQIndex": "verisight.matching.pdq_index",
+        "PDQIndexError": "verisight.matching.errors",
+        "PDQ_THRESHOLD": "verisight.matching.signals",
+        "READ_FORMATS": "verisight.matching.formats",
+        "RadiusMatches": "verisight.matching.pdq_index",
+        "SIGNAL_TYPES": "verisight.matching.signals",
+        "SignalType": "verisight.matching.signals",
+        "SkippedRow": "verisight.matching.errors",
+        "UnknownCategoryError": "verisight.matching.errors",
+        "UnknownFormatError": "verisight.matching.errors",
+        "UnknownHashTypeError": "verisight.matching.errors",
+        "VICS_CATEGORIES": "verisight.matching.entry",
+        "WRITE_FORMATS": "verisight.matching.formats",
+        "WriteResult": "verisight.matching.formats",
+        "WrongLengthError": "verisight.matching.errors",
+        "detect_format": "verisight.matching.formats",
+        "infer_hash_type": "verisight.matching.signals",
+        "pdq_distance": "verisight.matching.signals",
+        "pdq_hashes_from_hex": "verisight.matching.pdq_index",
+        "pdq_hex_from_hashes": "verisight.matching.pdq_index",
+        "read_bank": "verisight.matching.formats",
+        "signal_type": "verisight.matching.signals",
+        "validate_signal_str": "verisight.matching.signals",
+        "write_bank": "verisight.matching.formats",
+    },
+)

@@ -10,8 +10,21 @@ Public API::
         ...
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verisight._lazy import lazy_exports
 from verisight.sources.base import CHAIN_SEPARATOR, Item, Provenance
+
+if TYPE_CHECKING:
+    from verisight.sources.walk import iter_items
 
 __all__ = ["CHAIN_SEPARATOR", "Item", "Provenance", "iter_items"]
 
-from verisight.sources.walk import iter_items
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "iter_items": "verisight.sources.walk",
+    },
+)

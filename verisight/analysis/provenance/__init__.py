@@ -22,28 +22,35 @@ A declared signal is a fact about the file, not proof about the pixels: metadata
 stripped, copied or forged, and its absence means nothing.
 """
 
-from verisight.analysis.provenance.base import (
-    GeneratorParser,
-    Metadata,
-    MetadataError,
-    ParseContext,
-)
-from verisight.analysis.provenance.extract import extract_provenance
-from verisight.analysis.provenance.limits import DEFAULT_LIMITS, ProvenanceLimits
-from verisight.analysis.provenance.model import (
-    C2paAction,
-    C2paReport,
-    C2paStatus,
-    CameraEvidence,
-    Evidence,
-    GeneratorInfo,
-    Lora,
-    ParseProblem,
-    ProvenanceReport,
-    Signal,
-    Verdict,
-)
-from verisight.analysis.provenance.registry import PARSERS
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verisight._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from verisight.analysis.provenance.base import (
+        GeneratorParser,
+        Metadata,
+        MetadataError,
+        ParseContext,
+    )
+    from verisight.analysis.provenance.extract import extract_provenance
+    from verisight.analysis.provenance.limits import DEFAULT_LIMITS, ProvenanceLimits
+    from verisight.analysis.provenance.model import (
+        C2paAction,
+        C2paReport,
+        C2paStatus,
+        CameraEvidence,
+        Evidence,
+        GeneratorInfo,
+        Lora,
+        ParseProblem,
+        ProvenanceReport,
+        Signal,
+        Verdict,
+    )
+    from verisight.analysis.provenance.registry import PARSERS
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -66,3 +73,28 @@ __all__ = [
     "Verdict",
     "extract_provenance",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "C2paAction": "verisight.analysis.provenance.model",
+        "C2paReport": "verisight.analysis.provenance.model",
+        "C2paStatus": "verisight.analysis.provenance.model",
+        "CameraEvidence": "verisight.analysis.provenance.model",
+        "DEFAULT_LIMITS": "verisight.analysis.provenance.limits",
+        "Evidence": "verisight.analysis.provenance.model",
+        "GeneratorInfo": "verisight.analysis.provenance.model",
+        "GeneratorParser": "verisight.analysis.provenance.base",
+        "Lora": "verisight.analysis.provenance.model",
+        "Metadata": "verisight.analysis.provenance.base",
+        "MetadataError": "verisight.analysis.provenance.base",
+        "PARSERS": "verisight.analysis.provenance.registry",
+        "ParseContext": "verisight.analysis.provenance.base",
+        "ParseProblem": "verisight.analysis.provenance.model",
+        "ProvenanceLimits": "verisight.analysis.provenance.limits",
+        "ProvenanceReport": "verisight.analysis.provenance.model",
+        "Signal": "verisight.analysis.provenance.model",
+        "Verdict": "verisight.analysis.provenance.model",
+        "extract_provenance": "verisight.analysis.provenance.extract",
+    },
+)
