@@ -31,23 +31,17 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection
 
 from verisight.analysis.record import VideoFrame
 from verisight.errors import UsageError, VerisightError
-from verisight.matching import (
-    BankEntry,
-    IndexFileError,
-    PDQIndex,
-    SkippedRow,
-    read_bank,
-    write_bank,
-)
+from verisight.matching.entry import BankEntry
+from verisight.matching.errors import IndexFileError, SkippedRow
+from verisight.matching.formats import read_bank, write_bank
 from verisight.matching.signals import PDQ_THRESHOLD, HashType, validate_signal_str
-from verisight.matching.vpdq import match_videos
 from verisight.store.banks import (
     EXACT_TYPES,
     BankStore,
@@ -57,6 +51,9 @@ from verisight.store.banks import (
     NewMatch,
 )
 from verisight.store.db import begin
+
+if TYPE_CHECKING:  # the index's compiled kernels and video matching load on first use
+    from verisight.matching.pdq_index import PDQIndex
 
 #: Meta's dihedral order, as ``pdqhash.compute_dihedral`` returns the hashes.
 VARIANTS = (
@@ -227,6 +224,8 @@ class Banking:
 
     def _index(self) -> tuple[PDQIndex, dict[int, int]]:
         """The PDQ index of every bank's entries, and entry id → bank id."""
+        from verisight.matching.pdq_index import PDQIndex
+
         banks = [b.id for b in self._store.all()]
         hashes, ids, bank_ids = self._store.pdq_entries(banks)
         tag = f"{len(ids)}:{int(ids.max()) if len(ids) else 0}"
@@ -332,6 +331,8 @@ class Banking:
         ``vpdq`` and distance ``round(100 - query match percent)``; a frame that matches an
         image entry is a ``pdq`` match whose variant names the frame (``t=12``).
         """
+        from verisight.matching.vpdq import match_videos  # loaded when videos are matched
+
         videos = self._store.video_frames(media)
         if not videos:
             return []
@@ -369,6 +370,8 @@ class Banking:
         """Look a video's vPDQ frames up: vPDQ bank videos it matches (hash type ``vpdq``,
         query ``"<query %>/<compared %>"``, distance ``round(100 - query %)``), then each
         frame within ``pdq_threshold`` of an image entry (hash type ``pdq``)."""
+        from verisight.matching.vpdq import match_videos
+
         bank_ids = [b.id for b in self._store.all()]
         bank_frames = self._store.vpdq_frames(bank_ids)
         known, first = _bank_videos(bank_frames)

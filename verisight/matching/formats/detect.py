@@ -24,7 +24,6 @@ from verisight.matching.errors import Location, UnknownFormatError
 from verisight.matching.formats._fields import squash
 from verisight.matching.formats._source import HEAD_BYTES, Source, open_source, source_name
 from verisight.matching.signals import HashType
-from verisight.matching.vpdq import is_vpdq_line
 
 HASH_COLUMNS = frozenset({"md5", "sha1", "sha256", "pdq", "pdqhash"})
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -50,6 +49,8 @@ def sniff(head: bytes, source: str = "<input>") -> str:
     lines = text.splitlines()
     if len(head) >= HEAD_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut short
+    from verisight.matching.vpdq import is_vpdq_line  # video support loads on use
+
     for lineno, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
