@@ -65,3 +65,43 @@ def test_peak_memory_stays_flat() -> None:
         [sys.executable, "-c", code], input=data, capture_output=True, timeout=300, check=True
     )
     assert int(out.stdout) < 1024, f"peak RSS {int(out.stdout)} MiB"
+
+
+def _move_second_frame(gif: bytes, left: int, top: int) -> bytes:
+    """The GIF with its second image descriptor placed at (left, top)."""
+    data = bytearray(gif)
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    frames = 0
+    while data[pos] != 0x3B:
+        if data[pos] == 0x21:  # an extension: label, then sub-blocks
+            pos += 2
+        else:  # 0x2C, an image descriptor
+            frames += 1
+            if frames == 2:
+                data[pos + 1 : pos + 5] = left.to_bytes(2, "little") + top.to_bytes(2, "little")
+                return bytes(data)
+            flags = data[pos + 9]
+            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    raise AssertionError("no second frame")
+
+
+def test_a_frame_far_outside_the_screen_is_a_bomb_not_an_allocation() -> None:
+    """Found by fuzzing: a 663-byte GIF whose second frame sat at (8144, 43778) grew the
+    canvas to 356 million pixels when reached (MemoryError, or the worker killed)."""
+    data = _move_second_frame(long_gif(24, 16), 8144, 43778)
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from verisight.analysis import analyse_bytes\n"
+        "from verisight.limits import Limits\n"
+        "r = analyse_bytes(sys.stdin.buffer.read(), Limits())\n"
+        "print(r.error, r.pdq is not None, r.video is None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, timeout=120, check=True
+    )
+    # The still (first frame) is hashed; the animation is refused within the pixel limit.
+    assert out.stdout.decode().split() == ["None", "True", "True"]

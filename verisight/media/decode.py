@@ -58,6 +58,17 @@ except Exception:  # pragma: no cover - depends on the installation
 # Pillow's global check would otherwise refuse images our limits allow (or warn on them).
 Image.MAX_IMAGE_PIXELS = None
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def pillow_pixel_limit(limits: Limits) -> None:
+    """Let Pillow's own check enforce ``limits.max_pixels`` where a header cannot tell the
+    size: a GIF frame placed far outside the logical screen grows the canvas when it is
+    reached (fuzzing found a 663-byte GIF whose second frame asked for 356 million pixels).
+    Pillow raises past twice its ``MAX_IMAGE_PIXELS``, hence the half; every analysis in a
+    process uses the same limits, so setting the module-wide value is safe."""
+    Image.MAX_IMAGE_PIXELS = max(1, limits.max_pixels // 2)
+
+
 # Pillow warns (rather than fails) on damaged metadata; in a scan of millions of files these
 # are noise. The pixels and the failure reasons are what matter.
 for _message in (
@@ -160,6 +171,7 @@ def decode_image(
 
     Raises :class:`DecodeFailure` for any problem with the content.
     """
+    pillow_pixel_limit(limits)
     try:
         return _decode_image(data, limits, mime, draft_side)
     except DecodeFailure as failure:

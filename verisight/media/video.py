@@ -60,6 +60,7 @@ from PIL import Image, ImageSequence
 
 from verisight.errors import ItemFailure, Reason
 from verisight.limits import Limits
+from verisight.media.decode import pillow_pixel_limit
 
 __all__ = ["SampledFrame", "VideoProbe", "VideoReader", "open_video", "sample_animation"]
 
@@ -475,6 +476,7 @@ def sample_animation(
     copy per sampled second.
     """
     spf = limits.video_seconds_per_frame if seconds_per_frame is None else seconds_per_frame
+    pillow_pixel_limit(limits)
     im = Image.open(io.BytesIO(data))
     try:
         count = int(getattr(im, "n_frames", 1))
@@ -485,8 +487,11 @@ def sample_animation(
         if count > limits.max_video_frames:
             raise ItemFailure(Reason.VIDEO_TOO_LONG, f"{count:,} frames")
         durations = []
-        for frame in ImageSequence.Iterator(im):
-            durations.append(max(0.0, float(frame.info.get("duration", 100) or 100)) / 1000)
+        try:
+            for frame in ImageSequence.Iterator(im):
+                durations.append(max(0.0, float(frame.info.get("duration", 100) or 100)) / 1000)
+        except Image.DecompressionBombError as exc:  # a frame grows the canvas past the limit
+            raise ItemFailure(Reason.DECOMPRESSION_BOMB, str(exc)[:300]) from None
         total = sum(durations)
         if total > limits.max_video_seconds:
             raise ItemFailure(Reason.VIDEO_TOO_LONG, f"{total:,.0f} s")
