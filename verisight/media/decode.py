@@ -37,6 +37,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,13 +62,18 @@ Image.MAX_IMAGE_PIXELS = None
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
-def pillow_pixel_limit(limits: Limits) -> None:
-    """Let Pillow's own check enforce ``limits.max_pixels`` where a header cannot tell the
-    size: a GIF frame placed far outside the logical screen grows the canvas when it is
-    reached (fuzzing found a 663-byte GIF whose second frame asked for 356 million pixels).
-    Pillow raises past twice its ``MAX_IMAGE_PIXELS``, hence the half; every analysis in a
-    process uses the same limits, so setting the module-wide value is safe."""
+@contextmanager
+def pillow_pixel_limit(limits: Limits) -> Iterator[None]:
+    """Let Pillow's own check enforce ``limits.max_pixels`` where no header tells the size:
+    a GIF frame placed far outside the logical screen grows the canvas when it is reached
+    (fuzzing found a 663-byte GIF whose second frame asked for 356 million pixels). Pillow
+    raises past twice its ``MAX_IMAGE_PIXELS``, hence the half. Only around code that walks
+    frames: elsewhere our header checks run first and give the more precise reason."""
     Image.MAX_IMAGE_PIXELS = max(1, limits.max_pixels // 2)
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = None
 
 
 # Pillow warns (rather than fails) on damaged metadata; in a scan of millions of files these
@@ -171,7 +178,6 @@ def decode_image(
 
     Raises :class:`DecodeFailure` for any problem with the content.
     """
-    pillow_pixel_limit(limits)
     try:
         return _decode_image(data, limits, mime, draft_side)
     except DecodeFailure as failure:

@@ -476,7 +476,6 @@ def sample_animation(
     copy per sampled second.
     """
     spf = limits.video_seconds_per_frame if seconds_per_frame is None else seconds_per_frame
-    pillow_pixel_limit(limits)
     im = Image.open(io.BytesIO(data))
     try:
         count = int(getattr(im, "n_frames", 1))
@@ -487,9 +486,11 @@ def sample_animation(
         if count > limits.max_video_frames:
             raise ItemFailure(Reason.VIDEO_TOO_LONG, f"{count:,} frames")
         durations = []
-        try:
-            for frame in ImageSequence.Iterator(im):
-                durations.append(max(0.0, float(frame.info.get("duration", 100) or 100)) / 1000)
+        try:  # every frame is reached here once, under the pixel limit
+            with pillow_pixel_limit(limits):
+                for frame in ImageSequence.Iterator(im):
+                    duration = float(frame.info.get("duration", 100) or 100)
+                    durations.append(max(0.0, duration) / 1000)
         except Image.DecompressionBombError as exc:  # a frame grows the canvas past the limit
             raise ItemFailure(Reason.DECOMPRESSION_BOMB, str(exc)[:300]) from None
         total = sum(durations)
