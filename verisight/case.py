@@ -17,7 +17,13 @@ from verisight.analysis.record import VideoInfo
 from verisight.banking import Banking
 from verisight.errors import CaseError
 from verisight.limits import Limits
-from verisight.scanning import ScanSummary, contact_sheet_path, run_scan, thumbnail_path
+from verisight.scanning import (
+    Executor,
+    ScanSummary,
+    contact_sheet_path,
+    run_scan,
+    thumbnail_path,
+)
 from verisight.store import MediaView, SightingView, Status, Store
 from verisight.store.banks import BankStore
 from verisight.store.db import sqlite_url
@@ -88,7 +94,24 @@ class Case:
         batch_size: int = 500,
         on_progress: Callable[[ScanSummary], None] | None = None,
         detector: Path | None = None,
+        dask: str | Executor | None = None,
     ) -> ScanSummary:
+        """Scan ``roots`` into the case. ``dask``: analyse on a Dask cluster, given by its
+        scheduler's address (``tcp://host:8786``, ``local:N``) or as a connected
+        :class:`verisight.distributed.DaskExecutor` (which the caller then closes)."""
+        if isinstance(dask, str):
+            from verisight.distributed import DaskExecutor
+
+            with DaskExecutor(dask) as executor:
+                return self.scan(
+                    roots,
+                    workers=workers,
+                    limits=limits,
+                    batch_size=batch_size,
+                    on_progress=on_progress,
+                    detector=detector,
+                    dask=executor,
+                )
         summary = run_scan(
             self.store,
             self.directory,
@@ -98,6 +121,7 @@ class Case:
             batch_size=batch_size,
             on_progress=on_progress,
             detector=detector,
+            executor=dask,
         )
         if summary.media_shas and self.banking.store.all():
             summary.matching = self.banking.match(media=sorted(summary.media_shas)).to_json()

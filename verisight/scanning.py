@@ -275,21 +275,30 @@ class ScanState:
         """Whether ``item`` was recorded, unchanged, by an earlier or interrupted run."""
         return _is_known(item, self.known.get(item.provenance.locator))
 
-    def task_for(self, seq: int, item: Item, *, thumbs_dir: str | None) -> Task | None:
-        """The analysis ``item`` needs, or ``None`` when it was dealt with here (already
-        recorded, a WARC revisit resolved at the end, or nothing to analyse)."""
+    def settle(self, seq: int, item: Item, *, has_content: bool | None = None) -> bool:
+        """Deal with ``item`` here if it needs no analysis (already recorded, a WARC revisit
+        resolved at the end, or nothing to analyse); ``True`` when it needs analysis.
+        ``has_content`` defaults to whether the item carries a path or bytes."""
+        if has_content is None:
+            has_content = item.path is not None or item.data is not None
         if self.is_known(item):
             k = self.known[item.provenance.locator]
             self.summary.already_recorded += 1
             self.summary.count(k.status, k.reason, k.media_sha256, k.kind)
         elif item.revisit_digest is not None:
             self.revisits.append(item)
-        elif item.path is None and item.data is None:
+        elif not has_content:
             self.rec.add(seq, item, None)
         else:
-            path = str(item.path) if item.path else None
-            return Task(seq, path, item.data, self.limits, thumbs_dir, self.detector)
-        return None
+            return True
+        return False
+
+    def task_for(self, seq: int, item: Item, *, thumbs_dir: str | None) -> Task | None:
+        """The analysis ``item`` needs, or ``None`` when :meth:`settle` dealt with it."""
+        if not self.settle(seq, item):
+            return None
+        path = str(item.path) if item.path else None
+        return Task(seq, path, item.data, self.limits, thumbs_dir, self.detector)
 
     def accept(self, seq: int, item: Item, res: Result) -> None:
         """Record an analysed item (``item`` may have lost its ``data`` by now)."""
