@@ -32,10 +32,10 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import verisight
 from verisight.errors import ItemError, Reason, UsageError
@@ -45,6 +45,7 @@ from verisight.scanning import ScanState
 from verisight.sources import Item, iter_items
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 #: Test-only: a worker reports this version instead of its own.
 FAKE_VERSION_ENV = "VERISIGHT_TEST_FAKE_VERSION"
@@ -52,6 +53,15 @@ FAKE_VERSION_ENV = "VERISIGHT_TEST_FAKE_VERSION"
 WINDOW_PER_THREAD = 4
 #: Tries of a task on workers that die before it is ``worker-crash``, on a ``local:N`` cluster.
 LOCAL_ALLOWED_FAILURES = 2
+#: Scheduler settings of a ``local:N`` cluster (recommended for any cluster, see
+#: docs/distributed.md): one task at a time per worker thread, so that a worker's death
+#: counts against the task that killed it, not against tasks queued behind it.
+LOCAL_SCHEDULER_CONFIG = {
+    "distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+#: Seconds a scan waits with no usable worker before it stops (resumable).
+NO_WORKER_TIMEOUT = 120.0
 #: Seconds to wait for the scheduler, and then for a first worker.
 CONNECT_TIMEOUT = 10.0
 
@@ -111,6 +121,12 @@ class Outcome:
     item: Item
     has_content: bool
     result: Result | None
+
+
+def _checked(version: str, fn: Callable[..., R], *args: Any) -> R:
+    """Runs on a worker: ``fn(*args)`` if this worker runs the coordinator's version."""
+    _check_version(version)
+    return fn(*args)
 
 
 def analyse_item(task: Task, version: str) -> Result:
@@ -268,6 +284,28 @@ class DaskExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the crop pass (verisight.clustering.crops.Runner)
+
+    def share(self, value: Any) -> Any:
+        """Send ``value`` to every worker once; pass the result to :meth:`map_ordered`."""
+        return self.client.scatter(value, broadcast=True, hash=False)
+
+    def map_ordered(self, fn: Callable[..., R], calls: Iterable[tuple[Any, ...]]) -> Iterator[R]:
+        """``fn(*args)`` on the workers for each ``args``, a bounded number in flight,
+        results in order. A task that fails raises here."""
+        options: dict[str, Any] = {"pure": False}
+        if self._usable is not None:
+            options.update(workers=self._usable, allow_other_workers=False)
+        pending: deque[Any] = deque()
+        for args in calls:
+            if len(pending) >= self._window_size():
+                yield pending.popleft().result()
+            pending.append(
+                self.client.submit(_checked, worker_version_here(), fn, *args, **options)
+            )
+        while pending:
+            yield pending.popleft().result()
+
     # -- the scan
 
     def run(self, state: ScanState) -> None:
@@ -347,9 +385,34 @@ class DaskExecutor:
     def _harvest(self, state: ScanState, *, block: bool) -> None:
         if not self._inflight:
             return
-        done = self._completed.next_batch(block=block)
+        done = self._completed.next_batch(block=False)
+        if block and not done:
+            done = self._wait_for_one()
         for seq in sorted(self._seq_of.pop(f.key) for f in done):
             self._finish(state, seq, self._inflight.pop(seq))
+
+    def _wait_for_one(self) -> list[Any]:
+        """Completed futures, at least one; gives up when no usable worker was left for
+        :data:`NO_WORKER_TIMEOUT` seconds (else a scan would wait for ever)."""
+        pause, checked, workerless_since = 0.001, time.monotonic(), None
+        while True:
+            done: list[Any] = self._completed.next_batch(block=False)
+            if done:
+                return done
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+            now = time.monotonic()
+            if now - checked > 5.0:
+                checked = now
+                if any(a not in self.refused for a in self.client.nthreads()):
+                    workerless_since = None
+                elif workerless_since is None:
+                    workerless_since = now
+                elif now - workerless_since > NO_WORKER_TIMEOUT:
+                    raise DaskUnavailable(
+                        f"the Dask cluster at {self.address} has had no usable worker for "
+                        f"{NO_WORKER_TIMEOUT:.0f} s; run the scan again to resume it"
+                    )
 
     def _finish(self, state: ScanState, seq: int, flight: _Flight) -> None:
         from distributed import KilledWorker

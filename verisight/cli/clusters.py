@@ -49,6 +49,15 @@ def cluster(
         ),
     ] = True,
     json_out: JsonOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the crop pass's screening and alignment on a Dask cluster "
+            "(tcp://host:8786, or local:N); same clusters (docs/distributed.md).",
+        ),
+    ] = None,
 ) -> None:
     """Build or update the clusters after a scan (new media join existing clusters or form
     new ones; existing clusters are never merged)."""
@@ -58,8 +67,20 @@ def cluster(
         params = ClusterParams(threshold=threshold, min_quality=min_quality, crops=crops)
     except ValueError as exc:
         fail(UsageError(str(exc)))
-    with open_case(case, database_url) as c:
-        summary = update_clusters(ClusterStore(c.store.engine), params)
+    runner = None
+    if dask is not None:
+        from verisight.distributed import DaskExecutor
+
+        try:
+            runner = DaskExecutor(dask)
+        except VerisightError as exc:
+            fail(exc)
+    try:
+        with open_case(case, database_url) as c:
+            summary = update_clusters(ClusterStore(c.store.engine), params, runner=runner)
+    finally:
+        if runner is not None:
+            runner.close()
     if json_out:
         out.print(json.dumps(summary.to_json()), markup=False)
         return
