@@ -197,3 +197,41 @@ def test_crop_pass_on_the_cluster_gives_the_clusters_of_a_local_run(
         out[how] = (json.loads(res.stdout) | {"elapsed_seconds": 0}, listed.stdout)
     assert out["dask"] == out["local"]
     assert out["local"][0]["crop_matches"] >= 3  # the pass did place crops
+
+
+def test_a_killed_coordinator_resumes(tmp_path: Path, cluster: LocalCluster) -> None:
+    import json as _json
+    import time
+    import zipfile
+
+    from tests.conftest import jpeg_bytes, write_images
+    from tests.test_scan import _scan_cmd, _sightings
+
+    src = tmp_path / "src"
+    write_images(src / "loose", 120)
+    for k in range(4):
+        with zipfile.ZipFile(src / f"batch{k}.zip", "w") as zf:
+            for i in range(10):
+                zf.writestr(f"m/{i:03d}.jpg", jpeg_bytes(900 + 10 * k + i))
+    total = 120 + 4 * 11
+    args = ("--dask", cluster.scheduler_address, "--batch-size", "5")
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_scan_cmd(src, killed, *args), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while _sightings(killed / "verisight.db") < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    at_kill = _sightings(killed / "verisight.db")
+    assert 0 < at_kill < total, "the scan must be killed part-way for this test to mean anything"
+    resumed = subprocess.run(
+        _scan_cmd(src, killed, *args, "--json"), capture_output=True, check=True, text=True
+    )
+    summary = _json.loads(resumed.stdout)
+    assert summary["resumed"] is True and summary["seen"] == total
+    assert summary["already_recorded"] >= at_kill
+    _scan(tmp_path, "clean", src, workers=2)
+    a = dump_case(f"sqlite:///{killed / 'verisight.db'}")
+    b = dump_case(f"sqlite:///{tmp_path / 'clean' / 'verisight.db'}")
+    assert (a["media"], a["sighting"]) == (b["media"], b["sighting"])
+    assert _thumbs(killed) == _thumbs(tmp_path / "clean")
