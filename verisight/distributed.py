@@ -239,14 +239,19 @@ class DaskExecutor:
             self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         except Exception:
             raise DaskUnavailable(f"the Dask cluster at {self.address} has no worker") from None
-        versions = self.client.run(worker_version)
+        versions = self.client.run(worker_version, on_error="return")
         mine = worker_version_here()
         for addr, v in versions.items():
-            if v != mine:
+            if isinstance(v, BaseException):  # e.g. Verisight not installed there
+                self._refuse(addr, f"cannot run Verisight: {v.__class__.__name__}: {v}")
+            elif v != mine:
                 self._refuse(addr, f"runs Verisight {v}, the coordinator {mine}")
         if roots:
-            for addr, missing in self.client.run(_missing_roots, roots).items():
-                if missing and addr not in self.refused:
+            seen = self.client.run(_missing_roots, roots, on_error="return")
+            for addr, missing in seen.items():
+                if isinstance(missing, BaseException):
+                    self._refuse(addr, f"cannot run Verisight: {missing}")
+                elif missing and addr not in self.refused:
                     self._refuse(
                         addr,
                         f"cannot see {missing[0]} (every worker needs the collection at the "
