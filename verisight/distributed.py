@@ -320,7 +320,8 @@ class DaskExecutor:
         walk = iter_items([Path(r) for r in state.roots], walk_limits if opens else state.limits)
         from distributed import as_completed
 
-        self._completed = as_completed(with_results=False, loop=self.client.loop)
+        # results are fetched on the client's thread as tasks finish, not one by one here
+        self._completed = as_completed(with_results=True, loop=self.client.loop)
         try:
             self._loop(state, walk, opens)
         finally:
@@ -393,19 +394,21 @@ class DaskExecutor:
         done = self._completed.next_batch(block=False)
         if block and not done:
             done = self._wait_for_one()
-        for seq in sorted(self._seq_of.pop(f.key) for f in done):
-            self._finish(state, seq, self._inflight.pop(seq))
+        results = {self._seq_of.pop(f.key): value for f, value in done}
+        for seq in sorted(results):
+            self._finish(state, seq, self._inflight.pop(seq), results[seq])
 
     def _wait_for_one(self) -> list[Any]:
         """Completed futures, at least one; gives up when no usable worker was left for
         :data:`NO_WORKER_TIMEOUT` seconds (else a scan would wait for ever)."""
-        pause, checked, workerless_since = 0.001, time.monotonic(), None
+        checked, workerless_since = time.monotonic(), None
+        cond = self._completed.thread_condition
         while True:
             done: list[Any] = self._completed.next_batch(block=False)
             if done:
                 return done
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+            with cond:
+                cond.wait(timeout=0.1)
             now = time.monotonic()
             if now - checked > 5.0:
                 checked = now
@@ -419,12 +422,13 @@ class DaskExecutor:
                         f"{NO_WORKER_TIMEOUT:.0f} s; run the scan again to resume it"
                     )
 
-    def _finish(self, state: ScanState, seq: int, flight: _Flight) -> None:
+    def _finish(self, state: ScanState, seq: int, flight: _Flight, value: Any) -> None:
+        """Record a finished task; ``value`` is its result, or its exception."""
         from distributed import KilledWorker
 
         fut, payload = flight.future, flight.payload
         if fut.status == "error":
-            exc = fut.exception()
+            exc = value[1] if isinstance(value, tuple) else value  # (type, exception, tb)
             if isinstance(exc, VersionMismatch):  # a worker that joined late
                 self._refuse(str(exc.args[0]), str(exc.args[1]))
                 self._usable = [a for a in self.client.nthreads() if a not in self.refused]
@@ -448,9 +452,9 @@ class DaskExecutor:
         if fut.status == "cancelled":
             raise DaskUnavailable(f"the Dask cluster at {self.address} cancelled a task")
         if isinstance(payload, Task):
-            state.accept(seq, flight.item, fut.result())
+            state.accept(seq, flight.item, value)
             return
-        outcomes: list[Outcome] = fut.result()
+        outcomes: list[Outcome] = value
         if payload.list_only and any(
             o.has_content and o.result is None and not state.is_known(o.item)
             for o in outcomes
