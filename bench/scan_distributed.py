@@ -2,7 +2,8 @@
 
 1. Builds a collection from ``bench/scan_throughput.py``'s generated 1–2 MP JPEGs (cached under
    ``bench/out/``): ``--images`` images, 80 % loose and 20 % in zip archives of 25.
-2. Scans it three ways through the CLI, each into a fresh SQLite case:
+2. Scans it three ways through the CLI, each into a fresh SQLite case, ``--repeat`` rounds
+   round-robin (the best of each is kept: the machine may be shared):
    ``--workers 2`` (the local pool), ``--dask local:1`` and ``--dask local:2``, and reports
    items/s over the scan itself (the summary's ``elapsed_seconds``: cluster start-up excluded,
    shown apart) and the ratios (goals: Dask 2 workers ≥ 90 % of the local pool; 2 workers
@@ -149,19 +150,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--replay", type=int, default=20000, help="items for the ceiling (0: skip)")
     ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument(
+        "--repeat", type=int, default=2, help="rounds of the three scans (best of each kept)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="verisight-dist-bench-"))
     try:
         src = build_collection(args.images, root)
-        runs = {}
-        for key, how in (
+        runs: dict[str, dict[str, Any]] = {}
+        modes = (
             ("pool2", ["--workers", "2"]),
             ("dask1", ["--dask", "local:1"]),
             ("dask2", ["--dask", "local:2"]),
-        ):
-            runs[key] = scan_once(src, root / f"case-{key}", how)
-            print(json.dumps(runs[key]), file=sys.stderr)
+        )
+        for rnd in range(args.repeat):  # round-robin, so that a busy spell hits every mode
+            for key, how in modes:
+                run = scan_once(src, root / f"case-{key}-{rnd}", how)
+                print(json.dumps(run), file=sys.stderr)
+                if key not in runs or run["items_per_s"] > runs[key]["items_per_s"]:
+                    runs[key] = run
     finally:
         shutil.rmtree(root, ignore_errors=True)
     rate = {k: r["items_per_s"] for k, r in runs.items()}

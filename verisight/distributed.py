@@ -56,9 +56,16 @@ LOCAL_ALLOWED_FAILURES = 2
 #: Scheduler settings of a ``local:N`` cluster (recommended for any cluster, see
 #: docs/distributed.md): one task at a time per worker thread, so that a worker's death
 #: counts against the task that killed it, not against tasks queued behind it.
-LOCAL_SCHEDULER_CONFIG = {
+#: Workers also keep glibc's adaptive allocator (Dask's default MALLOC_TRIM_THRESHOLD_ makes
+#: every decoded image an mmap/munmap: ~20 % more CPU per image, measured).
+LOCAL_SCHEDULER_CONFIG: dict[str, Any] = {
     "distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES,
     "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
 }
 #: Seconds a scan waits with no usable worker before it stops (resumable).
 NO_WORKER_TIMEOUT = 120.0
