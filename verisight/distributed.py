@@ -49,6 +49,8 @@ R = TypeVar("R")
 
 #: Test-only: a worker reports this version instead of its own.
 FAKE_VERSION_ENV = "VERISIGHT_TEST_FAKE_VERSION"
+#: Loose files per task.
+FILES_PER_TASK = 8
 #: Units in flight per worker thread.
 WINDOW_PER_THREAD = 4
 #: Tries of a task on workers that die before it is ``worker-crash``, on a ``local:N`` cluster.
@@ -136,6 +138,22 @@ def _checked(version: str, fn: Callable[..., R], *args: Any) -> R:
     return fn(*args)
 
 
+@dataclass(frozen=True, slots=True)
+class FileBatch:
+    """Consecutive loose files in one task (a task's round trip costs more than a small
+    image's analysis)."""
+
+    seq: int  # the first task's
+    tasks: tuple[Task, ...]
+    version: str
+
+
+def analyse_items(batch: FileBatch) -> list[Result]:
+    """Runs on a worker: a batch of loose files."""
+    _check_version(batch.version)
+    return [analyse_task(t) for t in batch.tasks]
+
+
 def analyse_item(task: Task, version: str) -> Result:
     """Runs on a worker: one loose file (or, after a crash, one member)."""
     _check_version(version)
@@ -177,8 +195,10 @@ def _unopened_container(item: Item) -> bool:
 @dataclass(slots=True)
 class _Flight:
     item: Item
-    payload: Task | ContainerUnit
+    payload: Task | ContainerUnit | FileBatch
     future: Any  # distributed.Future (which is not fully typed)
+    #: A FileBatch's items, one per task.
+    items: tuple[Item, ...] = ()
 
 
 class DaskExecutor:
@@ -200,6 +220,7 @@ class DaskExecutor:
         self._window = WINDOW_PER_THREAD
         self._window_checked = 0.0
         self._fallbacks: deque[Iterator[Item]] = deque()
+        self._pending: list[tuple[Item, Task]] = []  # loose files for the next FileBatch
         self._seq = itertools.count()
         #: Told of each worker refused after connecting (see :attr:`refused`).
         self.on_notice: Callable[[str], None] = log.info
@@ -335,6 +356,7 @@ class DaskExecutor:
             for flight in self._inflight.values():
                 flight.future.cancel()
             self._inflight.clear()
+            self._pending.clear()
             self._seq_of.clear()
             self._completed.clear()
 
@@ -349,9 +371,13 @@ class DaskExecutor:
             else:
                 item = next(walk, None)
                 if item is None:
+                    if self._pending:
+                        self._submit_pending(state)
+                        continue
                     if not self._inflight:
                         return
                     self._harvest(state, block=True)
+                    state.tick(min(self._inflight) if self._inflight else None)
                     continue
                 units = opens
             seq = next(self._seq)
@@ -368,12 +394,28 @@ class DaskExecutor:
                 self._submit(state, item, unit)
             else:
                 task = state.task_for(seq, item, thumbs_dir=None)
-                if task is not None:
+                if task is not None and units is opens and item.data is None:  # from the walk
+                    self._pending.append((item, task))
+                    if len(self._pending) >= FILES_PER_TASK or not self._inflight:
+                        self._submit_pending(state)
+                elif task is not None:
                     self._submit(state, dataclasses.replace(item, data=None), task)
             self._harvest(state, block=False)
             state.tick(min(self._inflight) if self._inflight else None)
 
-    def _submit(self, state: ScanState, item: Item, payload: Task | ContainerUnit) -> None:
+    def _submit_pending(self, state: ScanState) -> None:
+        pending, self._pending = self._pending, []
+        tasks = tuple(t for _, t in pending)
+        batch = FileBatch(tasks[0].seq, tasks, worker_version_here())
+        self._submit(state, pending[0][0], batch, tuple(i for i, _ in pending))
+
+    def _submit(
+        self,
+        state: ScanState,
+        item: Item,
+        payload: Task | ContainerUnit | FileBatch,
+        items: tuple[Item, ...] = (),
+    ) -> None:
         while len(self._inflight) >= self._window_size():
             self._harvest(state, block=True)
         options: dict[str, Any] = {"pure": False}
@@ -381,9 +423,11 @@ class DaskExecutor:
             options.update(workers=self._usable, allow_other_workers=False)
         if isinstance(payload, ContainerUnit):
             fut = self.client.submit(analyse_container, payload, **options)
+        elif isinstance(payload, FileBatch):
+            fut = self.client.submit(analyse_items, payload, **options)
         else:
             fut = self.client.submit(analyse_item, payload, worker_version_here(), **options)
-        self._inflight[payload.seq] = _Flight(item, payload, fut)
+        self._inflight[payload.seq] = _Flight(item, payload, fut, items)
         self._seq_of[fut.key] = payload.seq
         self._completed.add(fut)
 
@@ -441,7 +485,11 @@ class DaskExecutor:
                 self._usable = [a for a in self.client.nthreads() if a not in self.refused]
                 if not self._usable:
                     raise DaskUnavailable(f"no usable Dask worker left at {self.address}")
-                self._submit(state, flight.item, payload)
+                self._submit(state, flight.item, payload, flight.items)
+                return
+            if isinstance(payload, FileBatch):  # again, one by one: only the culprit fails
+                for it, task in zip(flight.items, payload.tasks, strict=True):
+                    self._submit(state, it, task)
                 return
             if isinstance(payload, ContainerUnit):  # take it apart here, member by member
                 why = "a worker died" if isinstance(exc, KilledWorker) else repr(exc)
@@ -460,6 +508,10 @@ class DaskExecutor:
             raise DaskUnavailable(f"the Dask cluster at {self.address} cancelled a task")
         if isinstance(payload, Task):
             state.accept(seq, flight.item, value)
+            return
+        if isinstance(payload, FileBatch):
+            for it, task, res in zip(flight.items, payload.tasks, value, strict=True):
+                state.accept(task.seq, it, res)
             return
         outcomes: list[Outcome] = value
         if payload.list_only and any(
