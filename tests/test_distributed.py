@@ -111,9 +111,21 @@ def test_a_worker_killed_mid_scan_loses_nothing(tmp_path: Path, cluster: LocalCl
     assert (rows["media"], rows["sighting"]) == (local_rows["media"], local_rows["sighting"])
 
 
-def test_a_poison_item_is_recorded_as_worker_crash(tmp_path: Path, cluster: LocalCluster) -> None:
+def test_a_poison_item_is_recorded_as_worker_crash(tmp_path: Path) -> None:
+    # its own cluster: worker restarts under load may fail (a nanny gives up when its new
+    # worker dies while starting), which must not starve the other tests
     src = poison_collection(tmp_path / "src")
-    s, url = _scan(tmp_path, "dask", src, dask=cluster.scheduler_address)
+    with dask.config.set({**LOCAL_SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
+        lc = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+            env={CRASH_MARKER_ENV: MARKER},
+        )
+    with lc:
+        s, url = _scan(tmp_path, "dask", src, dask=lc.scheduler_address)
     assert s.reconciles and s.seen == 8 + 1 + 3 + 1 + 1
     assert s.errors_by_reason == {"worker-crash": 2}
     assert failed_items(url, src) == {
