@@ -45,6 +45,7 @@ ALLOWED = {
     "verisight.assessment.mappings",
     "verisight.assessment.review",
     "verisight.apikeys",  # SCOPES
+    "verisight.distributed",  # DaskExecutor: `scan --dask` shows its workers and dashboard
     "verisight.api",  # the platform API's app, which `verisight api` serves
     "verisight.api.server",
 }

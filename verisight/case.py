@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # imported when first used: a command loads only what it need
     from verisight.banking import Banking
     from verisight.curation import Curation
     from verisight.limits import Limits
-    from verisight.scanning import ScanSummary
+    from verisight.scanning import Executor, ScanSummary
     from verisight.services import AuditService, ClusterService, IntelService, ReportService
     from verisight.services.backups import BackupManifest, CheckReport
 
@@ -140,7 +140,24 @@ class Case:
         batch_size: int = 500,
         on_progress: Callable[[ScanSummary], None] | None = None,
         detector: Path | None = None,
+        dask: str | Executor | None = None,
     ) -> ScanSummary:
+        """Scan ``roots`` into the case. ``dask``: analyse on a Dask cluster, given by its
+        scheduler's address (``tcp://host:8786``, ``local:N``) or as a connected
+        :class:`verisight.distributed.DaskExecutor` (which the caller then closes)."""
+        if isinstance(dask, str):
+            from verisight.distributed import DaskExecutor
+
+            with DaskExecutor(dask) as executor:
+                return self.scan(
+                    roots,
+                    workers=workers,
+                    limits=limits,
+                    batch_size=batch_size,
+                    on_progress=on_progress,
+                    detector=detector,
+                    dask=executor,
+                )
         from verisight.scanning import run_scan
 
         summary = run_scan(
@@ -152,6 +169,7 @@ class Case:
             batch_size=batch_size,
             on_progress=on_progress,
             detector=detector,
+            executor=dask,
         )
         if summary.media_shas and self.banking.banks():
             summary.matching = self.banking.match(media=sorted(summary.media_shas))

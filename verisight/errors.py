@@ -47,6 +47,8 @@ class Reason(StrEnum):
     TOO_MANY_MEMBERS = "too-many-members"
     REVISIT_UNRESOLVED = "revisit-unresolved"
     INTERNAL = "internal-error"
+    #: The analysis worker process died on this item, every time it was tried.
+    WORKER_CRASH = "worker-crash"
     # skips: deliberately not analysed
     DEPTH_EXCEEDED = "archive-depth-exceeded"
     SYMLINK_OUTSIDE_ROOT = "symlink-outside-root"

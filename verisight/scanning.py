@@ -1,7 +1,10 @@
-"""The scan pipeline: sources → analysis (process pool) → store, with counts that reconcile.
+"""The scan pipeline: sources → analysis (an executor) → store, with counts that reconcile.
 
-``run_scan`` walks the roots, sends every item with content to :mod:`verisight.analysis` (in a
-process pool, or in-process with one worker), writes thumbnails into the case and records
+``run_scan`` opens the scan and hands a :class:`ScanState` to an executor, which walks the
+roots and sends every item with content to :mod:`verisight.analysis` (worker side:
+:mod:`verisight.scan_tasks`): the local process pool (:mod:`verisight.local_pool`, or
+in-process with one worker) or a Dask cluster (:mod:`verisight.distributed`). Whichever ran
+the analysis, outcomes come back to :meth:`ScanState.accept` and are recorded the same way,
 media and sightings in batches. Invariants it keeps:
 
 * every item a source yields is counted once and recorded once as analysed, failed or
@@ -17,34 +20,42 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import multiprocessing
 import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from verisight.analysis import ItemRecord, analyse_bytes, analyse_path
-from verisight.analysis.detector import Detector
+from verisight.analysis import ItemRecord
 from verisight.errors import ItemError, Reason, UsageError
 from verisight.limits import Limits
-from verisight.sources import Item, iter_items
+from verisight.scan_tasks import (
+    Result,
+    Task,
+    contact_sheet_path,
+    load_detector,
+    store_derived,
+    thumbnail_path,
+)
+from verisight.sources import Item
 from verisight.store import KnownSighting, NewSighting, Status, Store
 
 if TYPE_CHECKING:
     from verisight.banking import MatchSummary
 
+__all__ = [
+    "Executor",
+    "ScanState",
+    "ScanSummary",
+    "contact_sheet_path",
+    "run_scan",
+    "thumbnail_path",
+]
+
 #: Failures worth retrying on a re-scan (they may be transient).
 _RETRY_REASONS = {Reason.UNREADABLE.value, Reason.INTERNAL.value}
-#: In-memory content (an archive member, a WARC payload) larger than this goes to a worker
-#: process through a file in the case (deleted once analysed), not through a pipe: pickling
-#: would hold it twice in the scan and twice in the worker (a 1 GiB member cost 2+ GiB a
-#: process). It also bounds what the scan holds for queued work: at most this per task.
-SPILL_BYTES = 16 << 20
 
 
 @dataclass
@@ -117,88 +128,6 @@ class ScanSummary:
             "matching": self.matching.to_json() if self.matching else None,
             "case": self.case,
         }
-
-
-# -- the worker side -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Task:
-    seq: int
-    path: str | None
-    data: bytes | None
-    limits: Limits
-    thumbs_dir: str
-    detector: str | None = None
-    #: ``path`` is a temporary copy of in-memory content: delete it once analysed.
-    spilled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    seq: int
-    record: ItemRecord | None
-    has_thumbnail: bool
-    error: ItemError | None
-
-
-def thumbnail_path(thumbs_dir: Path, sha256: str) -> Path:
-    return thumbs_dir / sha256[:2] / f"{sha256}.jpg"
-
-
-def contact_sheet_path(thumbs_dir: Path, sha256: str) -> Path:
-    """Where a video's contact sheet (JPEG grid of sampled frames) lives in the case."""
-    return thumbs_dir / sha256[:2] / f"{sha256}.sheet.jpg"
-
-
-_DETECTORS: dict[str, Detector] = {}
-
-
-def _detector(path: str | None) -> Detector | None:
-    """The detector at ``path``, loaded once per process."""
-    if path is None:
-        return None
-    if path not in _DETECTORS:
-        _DETECTORS[path] = Detector.load(Path(path))
-    return _DETECTORS[path]
-
-
-def _analyse_task(task: _Task) -> _Result:
-    """Runs in a worker: analyse one item and store its thumbnail in the case."""
-    try:
-        detector = _detector(task.detector)
-        if task.path is not None:
-            try:
-                record = analyse_path(Path(task.path), task.limits, detector)
-            finally:
-                if task.spilled:
-                    Path(task.path).unlink(missing_ok=True)
-        else:
-            assert task.data is not None
-            record = analyse_bytes(task.data, task.limits, detector)
-    except OSError as exc:
-        return _Result(task.seq, None, False, ItemError(Reason.UNREADABLE, str(exc)))
-    except Exception as exc:  # a bug, not bad input: record it and go on
-        detail = f"{exc.__class__.__name__}: {exc}"
-        return _Result(task.seq, None, False, ItemError(Reason.INTERNAL, detail))
-    has_thumb = False
-    if record.thumbnail is not None:
-        _write_derived(thumbnail_path(Path(task.thumbs_dir), record.sha256), record.thumbnail)
-        has_thumb = True
-    if record.contact_sheet is not None:
-        sheet = contact_sheet_path(Path(task.thumbs_dir), record.sha256)
-        _write_derived(sheet, record.contact_sheet)
-    slim = dataclasses.replace(record, thumbnail=None, contact_sheet=None)
-    return _Result(task.seq, slim, has_thumb, None)
-
-
-def _write_derived(target: Path, data: bytes) -> None:
-    """Write a derived file (thumbnail, contact sheet) into the case, atomically, once."""
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
 
 
 # -- the coordinator side --------------------------------------------------------------
@@ -314,6 +243,89 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+class ScanState:
+    """One scan in progress, as the executors see it: they hand items (and, for those with
+    content, their analysis results) to :meth:`accept`, in any order, and call
+    :meth:`tick` now and then. Recording, counting and resuming are done here, the same way
+    whichever executor ran the analysis."""
+
+    def __init__(
+        self,
+        store: Store,
+        scan_id: int,
+        summary: ScanSummary,
+        *,
+        roots: list[str],
+        known: dict[str, KnownSighting],
+        limits: Limits,
+        thumbs: Path,
+        detector: str | None,
+        batch_size: int,
+        on_progress: Callable[[ScanSummary], None] | None,
+    ) -> None:
+        self.store = store
+        self.summary = summary
+        self.roots = roots
+        self.known = known
+        self.limits = limits
+        self.thumbs = thumbs
+        self.detector = detector
+        self.rec = _Recorder(store, scan_id, summary, batch_size)
+        self.revisits: list[Item] = []
+        self.on_progress = on_progress
+
+    def is_known(self, item: Item) -> bool:
+        """Whether ``item`` was recorded, unchanged, by an earlier or interrupted run."""
+        return _is_known(item, self.known.get(item.provenance.locator))
+
+    def settle(self, seq: int, item: Item, *, has_content: bool | None = None) -> bool:
+        """Deal with ``item`` here if it needs no analysis (already recorded, a WARC revisit
+        resolved at the end, or nothing to analyse); ``True`` when it needs analysis.
+        ``has_content`` defaults to whether the item carries a path or bytes."""
+        if has_content is None:
+            has_content = item.path is not None or item.data is not None
+        if self.is_known(item):
+            k = self.known[item.provenance.locator]
+            self.summary.already_recorded += 1
+            self.summary.count(k.status, k.reason, k.media_sha256, k.kind)
+        elif item.revisit_digest is not None:
+            self.revisits.append(item)
+        elif not has_content:
+            self.rec.add(seq, item, None)
+        else:
+            return True
+        return False
+
+    def task_for(self, seq: int, item: Item, *, thumbs_dir: str | None) -> Task | None:
+        """The analysis ``item`` needs, or ``None`` when :meth:`settle` dealt with it."""
+        if not self.settle(seq, item):
+            return None
+        path = str(item.path) if item.path else None
+        return Task(seq, path, item.data, self.limits, thumbs_dir, self.detector)
+
+    def accept(self, seq: int, item: Item, res: Result) -> None:
+        """Record an analysed item (``item`` may have lost its ``data`` by now)."""
+        record = res.record
+        if record is not None and (record.thumbnail is not None or record.contact_sheet):
+            record, _ = store_derived(self.thumbs, record)  # it came back from a remote worker
+        if res.error is not None and record is None:
+            item = dataclasses.replace(item, error=item.error or res.error)
+        self.rec.add(seq, item, record, res.has_thumbnail)
+
+    def tick(self, oldest_inflight: int | None) -> None:
+        """Report progress; write a batch when one is due. ``oldest_inflight``: the lowest
+        ``seq`` still being analysed (containers with a higher one wait)."""
+        if self.on_progress:
+            self.on_progress(self.summary)
+        self.rec.maybe_flush(oldest_inflight)
+
+
+class Executor(Protocol):
+    """Runs a scan's analysis: walks ``state.roots`` and feeds :meth:`ScanState.accept`."""
+
+    def run(self, state: ScanState) -> None: ...
+
+
 def run_scan(
     store: Store,
     case_dir: Path,
@@ -324,11 +336,14 @@ def run_scan(
     batch_size: int = 500,
     on_progress: Callable[[ScanSummary], None] | None = None,
     detector: Path | None = None,
+    executor: Executor | None = None,
 ) -> ScanSummary:
     """Scan ``roots`` into the case. Bad items are recorded, never raised.
 
     ``detector`` is an ONNX model file (see :mod:`verisight.analysis.detector`); it is loaded
-    here first so that an unusable model stops the scan before it starts.
+    here first so that an unusable model stops the scan before it starts. ``executor`` runs
+    the analysis elsewhere (e.g. :class:`verisight.distributed.DaskExecutor`); by default it
+    runs in a local pool of ``workers`` processes (in-process with one).
     """
     limits = limits or Limits()
     workers = workers or default_workers()
@@ -339,114 +354,38 @@ def run_scan(
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     abs_roots = [os.path.abspath(r) for r in roots]
     detector_path = str(Path(detector).resolve()) if detector is not None else None
-    _detector(detector_path)  # raises DetectorError with the reason when unusable
+    load_detector(detector_path)  # raises DetectorError with the reason when unusable
     started = time.monotonic()
     scan = store.begin_scan(abs_roots)
     summary = ScanSummary(scan=scan.id, case=str(case_dir), resumed=scan.resumed)
-    known = store.known_sightings(abs_roots)
     thumbs = case_dir / "thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
     for stale in thumbs.glob("*/.*.tmp"):  # left by a worker killed mid-write
         stale.unlink(missing_ok=True)
-    spill = case_dir / "spill"
-    for stale in spill.glob("*.bin"):  # left by a scan or worker that was killed
-        stale.unlink(missing_ok=True)
-    rec = _Recorder(store, scan.id, summary, batch_size)
-    revisits: list[Item] = []
-    inflight: dict[int, tuple[Item, Future[_Result]]] = {}
-    pool = _make_pool(workers) if workers > 1 else None
+    state = ScanState(
+        store,
+        scan.id,
+        summary,
+        roots=abs_roots,
+        known=store.known_sightings(abs_roots),
+        limits=limits,
+        thumbs=thumbs,
+        detector=detector_path,
+        batch_size=batch_size,
+        on_progress=on_progress,
+    )
+    if executor is None:
+        from verisight.local_pool import LocalExecutor
 
-    def harvest(block: bool) -> None:
-        nonlocal pool
-        if not inflight:
-            return
-        done, _ = wait(
-            [f for _, f in inflight.values()],
-            timeout=None if block else 0,
-            return_when=FIRST_COMPLETED,
-        )
-        for seq in [s for s, (_, f) in inflight.items() if f in done]:
-            item, fut = inflight.pop(seq)
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                res = _Result(
-                    seq,
-                    None,
-                    False,
-                    ItemError(Reason.INTERNAL, "the analysis worker crashed on this item"),
-                )
-            _finish(seq, item, res)
-        if pool is not None and any(
-            isinstance(f.exception(), BrokenProcessPool) for f in done if f.done()
-        ):
-            pool.shutdown(cancel_futures=True)
-            pool = _make_pool(workers)
-
-    def _finish(seq: int, item: Item, res: _Result) -> None:
-        if res.error is not None and res.record is None:
-            item = dataclasses.replace(item, error=item.error or res.error)
-        rec.add(seq, item, res.record, res.has_thumbnail)
-
-    try:
-        seq = -1
-        # Not enumerate(): it keeps its last (seq, item) tuple, and so the previous item's
-        # content, alive while the next item is read.
-        for item in iter_items([Path(r) for r in abs_roots], limits):
-            seq += 1
-            k = known.get(item.provenance.locator)
-            if _is_known(item, k):
-                assert k is not None
-                summary.already_recorded += 1
-                summary.count(k.status, k.reason, k.media_sha256, k.kind)
-            elif item.revisit_digest is not None:
-                revisits.append(item)
-            elif item.path is None and item.data is None:
-                rec.add(seq, item, None)
-            else:
-                task = _Task(
-                    seq,
-                    str(item.path) if item.path else None,
-                    item.data,
-                    limits,
-                    str(thumbs),
-                    detector_path,
-                )
-                if pool is None:
-                    _finish(seq, item, _analyse_task(task))
-                else:
-                    if item.data is not None and len(item.data) > SPILL_BYTES:
-                        task = _spill(task, item.data, spill)
-                        item = dataclasses.replace(item, data=None)
-                    while len(inflight) >= workers * 4:
-                        harvest(block=True)
-                    inflight[seq] = (item, pool.submit(_analyse_task, task))
-                    harvest(block=False)
-                del task
-            del item  # its content (up to max_member_bytes) goes before the next is read
-            if on_progress:
-                on_progress(summary)
-            rec.maybe_flush(min(inflight) if inflight else None)
-        while inflight:
-            harvest(block=True)
-        rec.flush(None)
-        for item in revisits:
-            _record_revisit(store, rec, item)
-        rec.flush(None)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        executor = LocalExecutor(workers)
+    executor.run(state)
+    state.rec.flush(None)
+    for item in state.revisits:
+        _record_revisit(store, state.rec, item)
+    state.rec.flush(None)
     summary.elapsed_seconds = time.monotonic() - started
     store.finish_scan(scan.id, summary.to_json())
     return summary
-
-
-def _spill(task: _Task, data: bytes, folder: Path) -> _Task:
-    """The task with its content moved to a file in ``folder`` (see :data:`SPILL_BYTES`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{os.getpid()}-{task.seq}.bin"
-    target.write_bytes(data)
-    return dataclasses.replace(task, path=str(target), data=None, spilled=True)
 
 
 def _record_revisit(store: Store, rec: _Recorder, item: Item) -> None:
@@ -471,9 +410,3 @@ def _record_revisit(store: Store, rec: _Recorder, item: Item) -> None:
         kind=view.kind,
     )
     rec.add(-1, item, stub, view.has_thumbnail, new_media=False)
-
-
-def _make_pool(workers: int) -> ProcessPoolExecutor:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["verisight.analysis", "verisight.scanning"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)

@@ -47,6 +47,15 @@ def cluster(
         ),
     ] = True,
     json_out: JsonOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the crop pass's screening and alignment on a Dask cluster "
+            "(tcp://host:8786, or local:N); same clusters (docs/distributed.md).",
+        ),
+    ] = None,
 ) -> None:
     """Build or update the clusters after a scan (new media join existing clusters or form
     new ones; existing clusters are never merged)."""
@@ -57,7 +66,10 @@ def cluster(
     except ValueError as exc:
         fail(UsageError(str(exc)))
     with open_case(case, database_url) as c:
-        summary = c.clusters.update(params)
+        try:
+            summary = c.clusters.update(params, dask=dask)
+        except VerisightError as exc:
+            fail(exc)
     if json_out:
         out.print(json.dumps(summary.to_json()), markup=False)
         return

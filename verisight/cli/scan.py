@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +15,9 @@ from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, err, fail, open_case,
 from verisight.errors import VerisightError
 from verisight.limits import Limits
 from verisight.scanning import ScanSummary
+
+if TYPE_CHECKING:
+    from verisight.distributed import DaskExecutor
 
 _DEFAULTS = Limits()
 
@@ -53,6 +57,16 @@ def scan(
             help="An ONNX image classifier to score every image (see docs/provenance.md)."
         ),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Analyse on a Dask cluster: its scheduler (tcp://host:8786), or local:N for "
+            "N worker processes here. Workers must see PATHs at the same place "
+            "(docs/distributed.md).",
+        ),
+    ] = None,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""
     limits = Limits(
@@ -62,11 +76,18 @@ def scan(
         max_total_bytes=max_total_gb << 30,
         max_compression_ratio=max_ratio,
     )
-    with open_case(case, database_url, create=True) as c:
-        try:
-            summary = _scan_with_progress(c, paths, workers, limits, batch_size, detector)
-        except VerisightError as exc:
-            fail(exc)
+    executor = _connect_dask(dask) if dask else None  # before the case: nothing written
+    try:
+        with open_case(case, database_url, create=True) as c:
+            try:
+                summary = _scan_with_progress(
+                    c, paths, workers, limits, batch_size, detector, executor
+                )
+            except VerisightError as exc:
+                fail(exc)
+    finally:
+        if executor is not None:
+            executor.close()
     if json_out:
         sys.stdout.write(json.dumps(summary.to_json()) + "\n")
     else:
@@ -80,10 +101,16 @@ def _scan_with_progress(
     limits: Limits,
     batch_size: int,
     detector: Path | None = None,
+    executor: DaskExecutor | None = None,
 ) -> ScanSummary:
     if not err.is_terminal:
         return c.scan(
-            paths, workers=workers, limits=limits, batch_size=batch_size, detector=detector
+            paths,
+            workers=workers,
+            limits=limits,
+            batch_size=batch_size,
+            detector=detector,
+            dask=executor,
         )
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -95,12 +122,15 @@ def _scan_with_progress(
         transient=True,
     ) as progress:
         task = progress.add_task("scanning", total=None)
+        started = time.monotonic()
+        where = f" on {executor.workers} Dask workers" if executor is not None else ""
 
         def update(s: ScanSummary) -> None:
+            rate = s.seen / max(time.monotonic() - started, 1e-3)
             progress.update(
                 task,
                 description=f"seen {s.seen:,} · analysed {s.analysed:,} · failed {s.failed:,}"
-                f" · skipped {s.skipped:,}",
+                f" · skipped {s.skipped:,} · {rate:,.0f} items/s{where}",
             )
 
         return c.scan(
@@ -110,7 +140,26 @@ def _scan_with_progress(
             batch_size=batch_size,
             on_progress=update,
             detector=detector,
+            dask=executor,
         )
+
+
+def _connect_dask(address: str) -> DaskExecutor:
+    from verisight.distributed import DaskExecutor
+
+    try:
+        executor = DaskExecutor(address)
+    except VerisightError as exc:
+        fail(exc)
+    for worker, why in sorted(executor.refused.items()):
+        err.print(f"[yellow]warning:[/yellow] Dask worker {worker} refused: {why}", markup=True)
+    executor.on_notice = lambda msg: err.print(f"warning: {msg}", markup=False)
+    err.print(
+        f"Dask: {executor.workers} workers at {address}; dashboard: "
+        f"{executor.dashboard or 'not available'}",
+        markup=False,
+    )
+    return executor
 
 
 def _print_summary(s: ScanSummary) -> None:

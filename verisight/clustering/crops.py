@@ -57,9 +57,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -96,6 +96,22 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 GridFetcher = Callable[[Sequence[str]], Mapping[str, bytes]]
+R = TypeVar("R")
+#: Pairs screened per task when the crop pass runs on a cluster.
+SCREEN_CHUNK = 65_536
+
+
+class Runner(Protocol):
+    """Where the crop pass's screening and alignment run: here (``None``) or on a cluster
+    (:class:`verisight.distributed.DaskExecutor`). Results do not depend on it."""
+
+    def share(self, value: Any) -> Any:
+        """``value`` made available to every task (returns what to pass in its place)."""
+        ...
+
+    def map_ordered(self, fn: Callable[..., R], calls: Iterable[tuple[Any, ...]]) -> Iterator[R]:
+        """``fn(*args)`` for each ``args`` in ``calls``, results in order."""
+        ...
 
 
 # ------------------------------------------------------------------ candidates
@@ -145,10 +161,12 @@ def plan_crops(
     existing: Sequence[Representative],
     grids: GridFetcher,
     params: ClusterParams | None = None,
+    runner: Runner | None = None,
 ) -> ClusterPlan:
     """``plan`` (from :func:`plan_update` over ``new`` and ``existing``) with whole new
     clusters moved into a cluster whose representative their members are crops of, or that
-    is a crop of them (module docstring). ``grids`` returns stored luma grids by SHA-256."""
+    is a crop of them (module docstring). ``grids`` returns stored luma grids by SHA-256.
+    ``runner``: run screening and alignment there (e.g. on a Dask cluster)."""
     params = params or ClusterParams()
     keys = {c.sha256: c.key for c in new if c.key is not None and len(c.key) == KEY_BYTES}
     movable = [
@@ -180,10 +198,10 @@ def plan_crops(
     del unit, queries, mirrored
     a, b, want = _candidate_pairs(sims, rows, first_new)
     t1 = time.perf_counter()
-    dirs = screen(keymat, a, b, want)
+    dirs = _screen(keymat, a, b, want, runner)
     keep = np.flatnonzero(dirs)
     t2 = time.perf_counter()
-    matches = _confirm(a[keep], b[keep], dirs[keep], targets, grids, params)
+    matches = _confirm(a[keep], b[keep], dirs[keep], targets, grids, params, runner)
     t3 = time.perf_counter()
     out = _resolve(plan, targets, first_new, matches, grids, params)
     log.info(
@@ -215,6 +233,36 @@ def _candidate_pairs(sims: F32, rows: I64, first_new: int) -> tuple[I64, I64, I6
     return pairs // span, pairs % span, want
 
 
+def _screen(keymat: U8, a: I64, b: I64, want: I64, runner: Runner | None) -> I64:
+    if runner is None or len(a) == 0:
+        return screen(keymat, a, b, want)
+    keys = runner.share(keymat)
+    calls = (
+        (keys, a[i : i + SCREEN_CHUNK], b[i : i + SCREEN_CHUNK], want[i : i + SCREEN_CHUNK])
+        for i in range(0, len(a), SCREEN_CHUNK)
+    )
+    return np.concatenate(list(runner.map_ordered(screen, calls)))
+
+
+def confirm_batch(
+    grids: Mapping[str, bytes], pairs: Sequence[tuple[str, str, int]]
+) -> list[tuple[int, int, bool]]:
+    """Align the pairs ``(a, b, directions)`` of media (SHA-256) whose luma grids are
+    ``grids``: ``(index in pairs, best distance, a contains b)`` for each pair whose grids
+    are both usable. Pure: runs here or on a cluster worker."""
+    loaded = GridBatch(grids)
+    present = [i for i, (x, y, _) in enumerate(pairs) if x in loaded.row and y in loaded.row]
+    best, a_contains = loaded.pairs(
+        [loaded.row[pairs[i][0]] for i in present],
+        [loaded.row[pairs[i][1]] for i in present],
+        [pairs[i][2] for i in present],
+    )
+    return [
+        (i, int(d), bool(c))
+        for i, d, c in zip(present, best.tolist(), a_contains.tolist(), strict=True)
+    ]
+
+
 def _confirm(
     a: I64,
     b: I64,
@@ -222,26 +270,34 @@ def _confirm(
     targets: list[_Target],
     grids: GridFetcher,
     params: ClusterParams,
+    runner: Runner | None = None,
 ) -> dict[tuple[int, int], tuple[int, bool]]:
     """``(a, b) -> (distance, a contains b)`` for the confirmed pairs of target rows."""
+    starts = range(0, len(a), _PAIR_BATCH)
+
+    def calls() -> Iterator[tuple[Mapping[str, bytes], list[tuple[str, str, int]]]]:
+        for start in starts:
+            stop = start + _PAIR_BATCH
+            ba, bb, bd = a[start:stop].tolist(), b[start:stop].tolist(), dirs[start:stop].tolist()
+            loaded = grids(sorted({targets[i].sha256 for i in (*ba, *bb)}))
+            yield (
+                loaded,
+                [
+                    (targets[x].sha256, targets[y].sha256, d)
+                    for x, y, d in zip(ba, bb, bd, strict=True)
+                ],
+            )
+
+    results: Iterator[list[tuple[int, int, bool]]] = (
+        (confirm_batch(*c) for c in calls())
+        if runner is None
+        else runner.map_ordered(confirm_batch, calls())
+    )
     out: dict[tuple[int, int], tuple[int, bool]] = {}
-    for start in range(0, len(a), _PAIR_BATCH):
-        ba, bb = a[start : start + _PAIR_BATCH].tolist(), b[start : start + _PAIR_BATCH].tolist()
-        bd = dirs[start : start + _PAIR_BATCH].tolist()
-        loaded = GridBatch(grids(sorted({targets[i].sha256 for i in (*ba, *bb)})))
-        present = [
-            (x, y, d)
-            for x, y, d in zip(ba, bb, bd, strict=True)
-            if targets[x].sha256 in loaded.row and targets[y].sha256 in loaded.row
-        ]
-        best, a_contains = loaded.pairs(
-            [loaded.row[targets[x].sha256] for x, _, _ in present],
-            [loaded.row[targets[y].sha256] for _, y, _ in present],
-            [d for _, _, d in present],
-        )
-        for (x, y, _), d, c in zip(present, best.tolist(), a_contains.tolist(), strict=True):
+    for start, found in zip(starts, results, strict=True):
+        for i, d, c in found:
             if d <= params.threshold:
-                out[(x, y)] = (int(d), bool(c))
+                out[(int(a[start + i]), int(b[start + i]))] = (d, c)
     return out
 
 

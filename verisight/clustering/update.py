@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from verisight.clustering.crops import CROP, plan_crops
+from verisight.clustering.crops import CROP, Runner, plan_crops
 from verisight.clustering.near_duplicates import (
     Candidate,
     ClusterParams,
@@ -98,13 +98,15 @@ def update_clusters(
     repo: ClusterRepository,
     params: ClusterParams | None = None,
     video: VideoParams | None = None,
+    runner: Runner | None = None,
 ) -> UpdateSummary:
     """Put every unclustered media in a near-duplicate cluster (joining an existing one or
     forming new ones; existing clusters are never merged), then regroup the series.
 
     Images are clustered by PDQ and videos (with stored frames) by vPDQ
     (:mod:`verisight.clustering.videos`), separately: an image and a video never share a
-    cluster. ``video`` defaults to the frame distance and quality of ``params``."""
+    cluster. ``video`` defaults to the frame distance and quality of ``params``. ``runner``
+    runs the crop pass's screening and alignment elsewhere (a Dask cluster), same result."""
     params = params or ClusterParams()
     video = video or VideoParams(frame_threshold=params.threshold, min_quality=params.min_quality)
     start = time.perf_counter()
@@ -113,7 +115,7 @@ def update_clusters(
     existing = repo.representatives() if new else []
     plan = plan_update(new, existing, params)
     if params.crops:
-        plan = plan_crops(plan, new, existing, repo.luma_grids, params)
+        plan = plan_crops(plan, new, existing, repo.luma_grids, params, runner)
     repo.apply_plan(plan, params.threshold)
     videos = repo.unclustered_videos()
     vplan = plan_video_update(videos, repo.video_representatives() if videos else [], video)

@@ -28,9 +28,19 @@ class ClusterService:
     def __init__(self, store: ClusterStore) -> None:
         self._store = store
 
-    def update(self, params: ClusterParams | None = None) -> UpdateSummary:
-        """New media join existing clusters or form new ones (existing ones never merge)."""
-        return update_clusters(self._store, params)
+    def update(
+        self, params: ClusterParams | None = None, *, dask: str | None = None
+    ) -> UpdateSummary:
+        """New media join existing clusters or form new ones (existing ones never merge).
+
+        ``dask``: run the crop pass's screening and alignment on that Dask cluster
+        (``tcp://host:8786`` or ``local:N``; the clusters are those of a local run)."""
+        if dask is None:
+            return update_clusters(self._store, params)
+        from verisight.distributed import DaskExecutor
+
+        with DaskExecutor(dask) as runner:
+            return update_clusters(self._store, params, runner=runner)
 
     def grids(self) -> GridBackfill:
         """Compute the luma grids of media scanned before scans kept them."""
