@@ -188,10 +188,26 @@ class AssessmentService:
         if a.status == Status.AWAITING_REVIEW and a.analyst != user.name:
             return Mode.SECOND_OPINION if can(user.role, Perm.SECOND_OPINION) else Mode.READ
         if a.status == Status.DISPUTED:
-            return Mode.RESOLVE if can(user.role, Perm.RESOLVE) else Mode.READ
+            if can(user.role, Perm.RESOLVE) and not self._gave_opinion(user, a.media_sha256):
+                return Mode.RESOLVE
+            return Mode.READ
         if a.status == Status.RESOLVED and not can(user.role, Perm.RESOLVE):
             return Mode.READ
         return Mode.EDIT if can(user.role, Perm.ASSESS) else Mode.READ
+
+    def _gave_opinion(self, user: UserRecord, sha256: str) -> bool:
+        """Whether the user gave one of the media's opinions (first, edit or second): such a
+        user may not resolve its dispute, which would be judging her own call."""
+        return any(o.user == user.name for o in self.assessments.opinions(sha256))
+
+    def visible_current(
+        self, user: UserRecord, current: AssessmentRecord | None
+    ) -> AssessmentRecord | None:
+        """What a user whose save lost a race may see of the decision that won: nothing
+        while she would give it a blind second opinion (the 409 page must not unblind her)."""
+        if current is not None and self._mode(user, current) == Mode.SECOND_OPINION:
+            return None
+        return current
 
     def item(
         self, user: UserRecord, sha256: str, filt: QueueFilter | None = None, *, via: str = "item"
@@ -221,7 +237,7 @@ class AssessmentService:
             matches=matches,
             bank_category=bank_cat,
             assessment=a,
-            opinions=self.assessments.opinions(sha256),
+            opinions=[] if mode == Mode.SECOND_OPINION else self.assessments.opinions(sha256),
             form=form,
             prefilled_from_bank=from_bank,
             mode=mode,
@@ -382,6 +398,8 @@ class AssessmentService:
         else:
             assert a is not None
             self.require(user, Perm.RESOLVE)
+            if self._gave_opinion(user, sha256):  # _mode says READ; kept as a second guard
+                raise Forbidden("a dispute is resolved by someone who gave neither opinion")
             reason, status, stage = a.review_reason, Status.RESOLVED, Stage.RESOLUTION
         replaces = stage == Stage.EDIT and (
             self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
@@ -454,8 +472,15 @@ class AssessmentService:
         return AdminView(self.users.all(), self.accounts.org_welfare(), self.review_policy())
 
     def export(self, user: UserRecord) -> list[dict[str, Any]]:
-        """Every assessment with its mappings to other schemes (audited)."""
+        """Every assessment with its mappings to other schemes (audited).
+
+        A user who could still be asked for a blind second opinion (the ``second-opinion``
+        permission, i.e. analysts and reviewers) gets only what she may already see: settled
+        decisions and disputes, and her own pending ones; decisions awaiting someone's second
+        opinion are withheld (counted in the audit entry). Auditors and admins get them all."""
         self.require(user, Perm.EXPORT)
+        blind = can(user.role, Perm.SECOND_OPINION)
+        withheld = 0
         rows: list[dict[str, Any]] = []
         offset = 0
         while page := self.assessments.assessed_page(offset, 500):
@@ -464,6 +489,9 @@ class AssessmentService:
                 a = self.assessments.get(sha)
                 if a is None:
                     continue
+                if blind and a.status == Status.AWAITING_REVIEW and a.analyst != user.name:
+                    withheld += 1
+                    continue
                 m = map_decision(a.decision)
                 rows.append(
                     {"media": sha, **asdict(a.decision), "status": a.status,
@@ -471,7 +499,9 @@ class AssessmentService:
                      "updated_at": a.updated_at.isoformat(),
                      "vics": m.vics, "ncmec": m.ncmec, "interpol_baseline": m.interpol_baseline}
                 )  # fmt: skip
-        self.audit.append(user.name, "export", detail={"assessments": len(rows)})
+        self.audit.append(
+            user.name, "export", detail={"assessments": len(rows), "withheld": withheld}
+        )
         return rows
 
     def audit_log(self, user: UserRecord, limit: int = 200) -> list[AuditRecord]:

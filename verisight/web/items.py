@@ -70,8 +70,9 @@ def assess(request: Request, service: Service, post: Post, sha256: str) -> Respo
         raise InvalidDecision("version must be a number") from None
     except StaleVersion as exc:
         view = service.item(post.user, sha256)
+        theirs = service.visible_current(post.user, exc.current)  # none while judged blind
         return render(request, "conflict.html", post.session, 409, item=view,
-                      mine=post.form, theirs=exc.current)  # fmt: skip
+                      mine=post.form, theirs=theirs)  # fmt: skip
     nxt = service.next_item(post.user, QueueFilter(), after=sha256)
     return RedirectResponse(f"/item/{nxt}" if nxt else "/queue", status_code=303)
 
