@@ -37,3 +37,8 @@ def test_source_filter_is_a_plain_substring(service: AssessmentService) -> None:
     assert count("img-000%") == 0  # nor is "%"
     assert count("%") == 0
     assert count("img-000") == 4
+
+
+def test_login_message_cannot_be_set_from_a_link(browser: Browser) -> None:
+    page = browser.get("/login?error=Call+0800+now+to+verify+your+account")
+    assert "0800" not in page.text  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ def parse_decision(form: Mapping[str, str]) -> Decision:
 
 def _has_control(text: str, allowed: str = "") -> bool:
     """Whether ``text`` holds a control character (PostgreSQL refuses NUL in text)."""
-    return any(ord(ch) < 32 and ch not in allowed or ch == "\x7f" for ch in text)
+    return any((ord(ch) < 32 and ch not in allowed) or ch == "\x7f" for ch in text)
 
 
 @dataclass(frozen=True)
