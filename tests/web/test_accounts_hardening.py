@@ -105,3 +105,20 @@ def test_user_commands_disable_reset_and_revoke(
     assert missing.exit_code == 2 and "no user named" in missing.output
     actions = {e.action for e in service.audit.entries(limit=1000)}
     assert {"user-disable", "user-enable", "user-password", "user-sessions-revoked"} <= actions
+
+
+def test_forwarded_for_is_trusted_only_from_configured_proxies(
+    case_dir_url: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(kw))
+    case_dir, url = case_dir_url
+    where = ["serve", "--case", str(case_dir), "--database-url", url]
+    assert CliRunner().invoke(cli(), where).exit_code == 0
+    assert seen[-1]["proxy_headers"] is False
+    args = [*where, "--trusted-proxy", "10.0.0.5", "--trusted-proxy", "10.0.0.6"]
+    assert CliRunner().invoke(cli(), args).exit_code == 0
+    assert seen[-1]["proxy_headers"] is True
+    assert seen[-1]["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"

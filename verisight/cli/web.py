@@ -32,6 +32,14 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind TLS).")
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
+            "without it the header is ignored.",
+        ),
+    ] = None,
 ) -> None:
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
@@ -50,10 +58,18 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
             server_header=False,
+            proxy_headers=bool(trusted_proxy),
+            forwarded_allow_ips=proxy_allowlist(trusted_proxy or []),
         )
+
+
+def proxy_allowlist(trusted: list[str]) -> str:
+    """uvicorn's ``forwarded_allow_ips``: ``X-Forwarded-For``/``-Proto`` are read only from
+    the addresses the operator named (``--trusted-proxy``), never by default, not even from
+    127.0.0.1, where any local process could forge them and dodge the per-address login
+    limits. With none named, proxy headers are off altogether."""
+    return ",".join(trusted) if trusted else ""
 
 
 @user_app.command("add")
