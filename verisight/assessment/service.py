@@ -7,11 +7,12 @@ assessment, review and export. The web layer only translates HTTP to these calls
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from argon2 import PasswordHasher
 from PIL import Image
@@ -69,6 +70,15 @@ __all__ = [
     "QueueView",
     "StaleVersion",
 ]
+
+
+@dataclass(frozen=True)
+class OpenedOriginal:
+    """An original video opened for streaming; the caller closes ``file``."""
+
+    file: BinaryIO
+    stat: os.stat_result
+    mime: str
 
 
 #: A Play grant lasts at most this long (the video route refuses afterwards: play again).
@@ -309,28 +319,36 @@ class AssessmentService:
         path, why = vid.playable_original(media)
         if path is None:
             raise Forbidden(f"playback unavailable: {why}")
-        if not vid.same_content(path, sha256):
+        identity = vid.verify_original(path, sha256)
+        if identity is None:
             raise Forbidden("playback unavailable: the original file has changed")
         now = datetime.now(UTC)
         with self.transaction() as conn:
             users = self.users.bind(conn)
             if not users.open_reveal(user.id, sha256):
                 users.record_reveal(user.id, sha256, now)
-            self.audit.bind(conn).append(user.name, "play", sha256, {"path": str(path)})
+            self.audit.bind(conn).append(
+                user.name, "play", sha256, {"path": str(path), "file": identity.as_list()}
+            )
 
-    def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
-        """The original video to stream and its MIME type, only while a play is open."""
+    def video_file(self, user: UserRecord, sha256: str) -> OpenedOriginal:
+        """The original video, opened, to stream while a play is open: the very file whose
+        SHA-256 Play checked (see :mod:`verisight.assessment.video`), else Forbidden."""
         self.require(user, Perm.VIEW_MEDIA)
         media = self._media(sha256)
-        if not self._playing(user, sha256):
+        entry = self._play_entry(user, sha256)
+        if entry is None:
             raise Forbidden("press Play first (an audited request)")
-        path, why = vid.playable_original(media)
-        if path is None:
-            raise Forbidden(f"playback unavailable: {why}")
-        return path, media.mime
+        identity = vid.FileIdentity.from_detail(entry.detail.get("file"))
+        opened = (
+            vid.open_verified(Path(str(entry.detail.get("path"))), identity) if identity else None
+        )
+        if opened is None:
+            raise Forbidden("the original file changed since Play: press Play again")
+        return OpenedOriginal(opened[0], opened[1], media.mime)
 
-    def _playing(self, user: UserRecord, sha256: str) -> bool:
-        """An open reveal of the media that a ``play`` by this user opened or joined."""
+    def _play_entry(self, user: UserRecord, sha256: str) -> AuditRecord | None:
+        """The ``play`` by this user that opened or joined an open reveal of the media."""
         now = datetime.now(UTC)
         opened = [
             r.revealed_at
@@ -338,14 +356,14 @@ class AssessmentService:
             if r.media_sha256 == sha256 and r.concealed_at is None
         ]
         if not opened:
-            return False
+            return None
         since = min(opened)
         for e in self.audit.entries(media_sha256=sha256, limit=500):
             if e.at < since:
                 break
             if e.actor == user.name and e.action == "play":
-                return True
-        return False
+                return e
+        return None
 
     def reveal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
