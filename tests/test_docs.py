@@ -73,7 +73,7 @@ def test_relative_links_resolve() -> None:
 
 def test_scanning_guide_names_the_walkers_reason_for_symlinked_folders(tmp_path: Path) -> None:
     """Issue 18: the guide must give the reason the walker really records."""
-    from verisight.sources import Limits
+    from verisight.limits import Limits
     from verisight.sources.walk import iter_items
 
     (tmp_path / "root" / "inner").mkdir(parents=True)
