@@ -54,6 +54,8 @@ class RateLimiter:
     :attr:`refused` counts the attempts turned away while blocked (they are not audited).
     Keys are forgotten once their failures age out, so memory follows recent failures only."""
 
+    MAX_KEYS = 100_000
+
     def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
         self.attempts = attempts
         self.window = window
@@ -76,8 +78,13 @@ class RateLimiter:
             return q is not None and len(q) >= self.attempts
 
     def fail(self, key: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._failures.setdefault(key, deque()).append(time.monotonic())
+            if len(self._failures) >= self.MAX_KEYS:  # many names or addresses: drop stale
+                self._failures = {
+                    k: q for k, q in self._failures.items() if q and now - q[-1] <= self.window
+                }
+            self._failures.setdefault(key, deque()).append(now)
 
     def reset(self, key: str) -> None:
         with self._lock:
