@@ -69,3 +69,17 @@ def test_relative_links_resolve() -> None:
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(REPO)} → {target}")
     assert broken == []
+
+
+def test_scanning_guide_names_the_walkers_reason_for_symlinked_folders(tmp_path: Path) -> None:
+    """Issue 18: the guide must give the reason the walker really records."""
+    from verisight.limits import Limits
+    from verisight.sources.walk import iter_items
+
+    (tmp_path / "root" / "inner").mkdir(parents=True)
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "root" / "inner")
+    reasons = {item.error.reason.value for item in iter_items([tmp_path / "root"], Limits())
+               if item.error}  # fmt: skip
+    guide = (Path(__file__).parents[1] / "docs" / "scanning.md").read_text()
+    row = next(line for line in guide.splitlines() if "symlink to a folder inside" in line)
+    assert reasons == {"special-file"} and row.startswith("| `special-file`")

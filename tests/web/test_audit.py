@@ -129,3 +129,43 @@ def test_concurrent_appends_keep_one_chain(service: AssessmentService) -> None:
     report = log.verify()
     assert report.ok, report.problems
     assert report.entries == start + 40
+
+
+def _verify_cli(case_dir_url: tuple[Path, str]) -> object:
+    return CliRunner().invoke(cli(), ["audit", "verify", "--case", str(case_dir_url[0]),
+                                      "--database-url", case_dir_url[1]])  # fmt: skip
+
+
+def test_a_garbage_timestamp_is_reported_not_a_traceback(
+    service: AssessmentService, case_dir_url: tuple[Path, str]
+) -> None:
+    """Issue 18 item 13 (SQLite stores timestamps as text; PostgreSQL refuses garbage)."""
+    _seed(service)
+    engine = service.case.store.engine
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_entry SET at = 'not a time' WHERE seq = 2")
+    res = _verify_cli(case_dir_url)
+    assert res.exit_code == 1, res.output  # type: ignore[attr-defined]
+    assert "entry 2: timestamp 'not a time' is unreadable" in res.output  # type: ignore[attr-defined]
+    assert "Traceback" not in res.output  # type: ignore[attr-defined]
+    assert res.exception is None or isinstance(res.exception, SystemExit)  # type: ignore[attr-defined]
+
+
+def test_audit_verify_catches_a_decision_edited_in_the_database(
+    service: AssessmentService, case_dir_url: tuple[Path, str], shas: list[str]
+) -> None:
+    """The chain is intact, but an assessment row no longer says what was audited."""
+    from verisight.store.schema import Assessment
+
+    analyst = service.users.by_name("analyst")
+    assert analyst is not None
+    service.submit(analyst, shas[0], service.parse_decision(DECISION), 0)
+    assert _verify_cli(case_dir_url).exit_code == 0  # type: ignore[attr-defined]
+    table: Table = Assessment.__table__  # type: ignore[assignment]
+    with service.case.store.engine.begin() as conn:
+        conn.execute(update(table).values(outcome="not-illegal", category=None))
+    res = _verify_cli(case_dir_url)
+    assert res.exit_code == 1  # type: ignore[attr-defined]
+    assert f"media {shas[0]}: its assessment" in res.output.replace("\n", "")  # type: ignore[attr-defined]

@@ -237,3 +237,54 @@ def test_sheet_frames_are_the_tiles_the_sheet_shows(sampled: int) -> None:
         assert max(abs(r - want[0]), abs(g - want[1]), abs(b - want[2])) < 24, (i, n)
     with pytest.raises(IndexError):
         crop_tile(sheet, len(picks), len(picks))
+
+
+@pytest.mark.parametrize("swap", ["same-size-file", "symlink", "rewrite-keeping-mtime"])
+def test_the_stream_is_the_file_play_verified(
+    browser: Browser, case: Case, clips: dict[str, str], tmp_path: Path, swap: str
+) -> None:
+    """Issue 18 item 11: after Play, a different file at the path is never streamed."""
+    import os
+
+    sha = clips["plain"]
+    original = Path(case.media_show(sha).sightings[0].path)
+    data = original.read_bytes()
+    other = bytes(b ^ 0x5A for b in data)  # same size, other content
+    assert browser.login("analyst") == 303
+    assert play(browser, sha) == 204
+    url = f"/media/{sha}/video"
+    assert browser.client.get(url).content == data
+    st = original.stat()
+    if swap == "same-size-file":
+        (tmp_path / "new.mp4").write_bytes(other)
+        os.replace(tmp_path / "new.mp4", original)
+    elif swap == "symlink":
+        (tmp_path / "elsewhere.mp4").write_bytes(data)  # even identical bytes: a symlink
+        original.unlink()
+        original.symlink_to(tmp_path / "elsewhere.mp4")
+    else:
+        original.write_bytes(other)
+        os.utime(original, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = browser.client.get(url)
+    assert r.status_code == 403 and other not in r.content
+    assert browser.client.get(url, headers={"range": "bytes=0-99"}).status_code == 403
+
+
+def test_a_verified_stream_survives_a_swap_after_its_check(
+    browser: Browser, service: AssessmentService, case: Case, clips: dict[str, str]
+) -> None:
+    """The body is read from the descriptor that was checked, not from the path again."""
+    sha = clips["plain"]
+    original = Path(case.media_show(sha).sightings[0].path)
+    data = original.read_bytes()
+    assert browser.login("analyst") == 303
+    assert play(browser, sha) == 204
+    me = service.users.by_name("analyst")
+    assert me is not None
+    opened = service.video_file(me, sha)
+    original.unlink()
+    original.write_bytes(bytes(len(data)))
+    try:
+        assert opened.file.read() == data
+    finally:
+        opened.file.close()

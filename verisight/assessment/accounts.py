@@ -1,9 +1,17 @@
 """Accounts: users with argon2id passwords, login sessions, login rate limiting, welfare.
 
 Session tokens are random; only their SHA-256 is stored, so a copy of the database does not
-hold usable sessions. Every login attempt is audited. Each change (a user, a session, a
-setting) and its audit entry are written in one transaction; changes that need a role check
-it here (:meth:`Accounts.require`), not in the web routes.
+hold usable sessions. Every login attempt that reaches a password check is audited, with
+bounded fields only: a failure for an unknown name records the SHA-256 of the submitted name,
+never the text (an attacker cannot grow the log with it). Attempts the rate limiter refuses
+are not audited, only counted (:attr:`RateLimiter.refused`).
+
+Rate limiting is per (name, address) pair and per address, never per name alone: a stranger
+who knows a user's name can slow down only his own address, not lock the user out.
+
+Each change (a user, a session, a setting) and its audit entry are written in one
+transaction; changes that need a role check it here (:meth:`Accounts.require`),
+not in the web routes.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
+from verisight.assessment import names
 from verisight.assessment import welfare as wf
 from verisight.assessment.roles import Perm, Role, can
 from verisight.assessment.welfare import ExposureSummary, WelfareSettings
@@ -40,13 +49,23 @@ class TooManyAttempts(VerisightError):
 
 
 class RateLimiter:
-    """At most ``attempts`` failures per key within ``window`` seconds."""
+    """At most ``attempts`` failures per key within ``window`` seconds.
+
+    :attr:`refused` counts the attempts turned away while blocked (they are not audited).
+    Keys are forgotten once their failures age out, so memory follows recent failures only."""
+
+    MAX_KEYS = 100_000
 
     def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
         self.attempts = attempts
         self.window = window
+        self.refused = 0
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def refuse(self) -> None:
+        with self._lock:
+            self.refused += 1
 
     def blocked(self, key: str) -> bool:
         now = time.monotonic()
@@ -54,11 +73,18 @@ class RateLimiter:
             q = self._failures.get(key)
             while q and now - q[0] > self.window:
                 q.popleft()
+            if q is not None and not q:
+                del self._failures[key]
             return q is not None and len(q) >= self.attempts
 
     def fail(self, key: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._failures.setdefault(key, deque()).append(time.monotonic())
+            if len(self._failures) >= self.MAX_KEYS:  # many names or addresses: drop stale
+                self._failures = {
+                    k: q for k, q in self._failures.items() if q and now - q[-1] <= self.window
+                }
+            self._failures.setdefault(key, deque()).append(now)
 
     def reset(self, key: str) -> None:
         with self._lock:
@@ -99,12 +125,14 @@ class Accounts:
             raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
 
     def add_user(self, name: str, role: str, password: str) -> UserRecord:
-        if not name or len(name) > 100 or not name.isprintable() or name != name.strip():
-            raise UsageError("a user name is 1 to 100 printable characters")
         try:
             Role(role)
         except ValueError:
             raise UsageError(f"role must be one of {', '.join(r.value for r in Role)}") from None
+        name = names.normalise(name)
+        why = names.problem(name, [u.name for u in self.users.all()])
+        if why is not None:
+            raise UsageError(why)
         if len(password) < MIN_PASSWORD:
             raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
         password_hash = self.hasher.hash(password)
@@ -113,13 +141,66 @@ class Accounts:
             self.audit.bind(conn).append(None, "user-add", detail={"user": name, "role": role})
         return user
 
+    # operator actions (``verisight user …``): each change and its audit entry in one transaction
+    def _named(self, name: str) -> UserRecord:
+        user = self.users.by_name(names.normalise(name))
+        if user is None:
+            raise UsageError(f"no user named {name!r}")
+        return user
+
+    def set_active(self, name: str, active: bool) -> UserRecord:
+        """Disable (ending every session) or enable a user."""
+        user = self._named(name)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            users.set_active(user.id, active)
+            ended = 0 if active else users.delete_sessions_of(user.id)
+            self.audit.bind(conn).append(
+                None, "user-enable" if active else "user-disable",
+                detail={"user": user.name, "sessions_ended": ended},
+            )  # fmt: skip
+        fresh = self.users.by_id(user.id)
+        assert fresh is not None
+        return fresh
+
+    def reset_password(self, name: str, password: str) -> int:
+        """Set a new password and end every session of the user; how many were ended."""
+        if len(password) < MIN_PASSWORD:
+            raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
+        user = self._named(name)
+        password_hash = self.hasher.hash(password)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            users.set_password_hash(user.id, password_hash)
+            ended = users.delete_sessions_of(user.id)
+            self.audit.bind(conn).append(
+                None, "user-password", detail={"user": user.name, "sessions_ended": ended}
+            )
+        return ended
+
+    def revoke_sessions(self, name: str) -> int:
+        """End every session of the user (logged out everywhere); how many were ended."""
+        user = self._named(name)
+        with self.transaction() as conn:
+            ended = self.users.bind(conn).delete_sessions_of(user.id)
+            self.audit.bind(conn).append(
+                None, "user-sessions-revoked", detail={"user": user.name, "sessions_ended": ended}
+            )
+        return ended
+
     def login(self, name: str, password: str, address: str) -> LoginResult | None:
-        """A new session, or None for bad credentials; raises TooManyAttempts."""
-        keys = (f"name:{name}", f"addr:{address}")
+        """A new session, or None for bad credentials; raises TooManyAttempts.
+
+        Any submitted text is safe here: a name that could not be stored (too long, a NUL)
+        is a failed login like any other, counted by the limiter and audited by its hash."""
+        name = names.normalise(name)
+        address = address[:64]
+        name_key = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        keys = (f"pair:{name_key}:{address}", f"addr:{address}")
         if any(self.limiter.blocked(k) for k in keys):
-            self.audit.append(name, "login-blocked", detail={"address": address})
+            self.limiter.refuse()
             raise TooManyAttempts("too many failed logins: wait a few minutes and try again")
-        user = self.users.by_name(name)
+        user = self.users.by_name(name) if names.valid(name) else None
         ok = False
         try:
             ok = self.hasher.verify(user.password_hash if user else self._dummy, password)
@@ -128,9 +209,13 @@ class Accounts:
         if not ok or user is None or not user.active:
             for k in keys:
                 self.limiter.fail(k)
-            self.audit.append(name, "login-failed", detail={"address": address})
+            who: dict[str, Any] = (
+                {"user": user.name} if user is not None else {"unknown_name_sha256": name_key}
+            )
+            actor = user.name if user is not None else None
+            self.audit.append(actor, "login-failed", detail={"address": address} | who)
             return None
-        self.limiter.reset(f"name:{name}")
+        self.limiter.reset(keys[0])
         rehashed = (
             self.hasher.hash(password) if self.hasher.check_needs_rehash(user.password_hash)
             else None

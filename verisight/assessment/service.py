@@ -7,11 +7,12 @@ assessment, review and export. The web layer only translates HTTP to these calls
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from argon2 import PasswordHasher
 from PIL import Image
@@ -69,6 +70,15 @@ __all__ = [
     "QueueView",
     "StaleVersion",
 ]
+
+
+@dataclass(frozen=True)
+class OpenedOriginal:
+    """An original video opened for streaming; the caller closes ``file``."""
+
+    file: BinaryIO
+    stat: os.stat_result
+    mime: str
 
 
 #: A Play grant lasts at most this long (the video route refuses afterwards: play again).
@@ -188,10 +198,26 @@ class AssessmentService:
         if a.status == Status.AWAITING_REVIEW and a.analyst != user.name:
             return Mode.SECOND_OPINION if can(user.role, Perm.SECOND_OPINION) else Mode.READ
         if a.status == Status.DISPUTED:
-            return Mode.RESOLVE if can(user.role, Perm.RESOLVE) else Mode.READ
+            if can(user.role, Perm.RESOLVE) and not self._gave_opinion(user, a.media_sha256):
+                return Mode.RESOLVE
+            return Mode.READ
         if a.status == Status.RESOLVED and not can(user.role, Perm.RESOLVE):
             return Mode.READ
         return Mode.EDIT if can(user.role, Perm.ASSESS) else Mode.READ
+
+    def _gave_opinion(self, user: UserRecord, sha256: str) -> bool:
+        """Whether the user gave one of the media's opinions (first, edit or second): such a
+        user may not resolve its dispute, which would be judging her own call."""
+        return any(o.user == user.name for o in self.assessments.opinions(sha256))
+
+    def visible_current(
+        self, user: UserRecord, current: AssessmentRecord | None
+    ) -> AssessmentRecord | None:
+        """What a user whose save lost a race may see of the decision that won: nothing
+        while she would give it a blind second opinion (the 409 page must not unblind her)."""
+        if current is not None and self._mode(user, current) == Mode.SECOND_OPINION:
+            return None
+        return current
 
     def item(
         self, user: UserRecord, sha256: str, filt: QueueFilter | None = None, *, via: str = "item"
@@ -221,7 +247,7 @@ class AssessmentService:
             matches=matches,
             bank_category=bank_cat,
             assessment=a,
-            opinions=self.assessments.opinions(sha256),
+            opinions=[] if mode == Mode.SECOND_OPINION else self.assessments.opinions(sha256),
             form=form,
             prefilled_from_bank=from_bank,
             mode=mode,
@@ -293,28 +319,36 @@ class AssessmentService:
         path, why = vid.playable_original(media)
         if path is None:
             raise Forbidden(f"playback unavailable: {why}")
-        if not vid.same_content(path, sha256):
+        identity = vid.verify_original(path, sha256)
+        if identity is None:
             raise Forbidden("playback unavailable: the original file has changed")
         now = datetime.now(UTC)
         with self.transaction() as conn:
             users = self.users.bind(conn)
             if not users.open_reveal(user.id, sha256):
                 users.record_reveal(user.id, sha256, now)
-            self.audit.bind(conn).append(user.name, "play", sha256, {"path": str(path)})
+            self.audit.bind(conn).append(
+                user.name, "play", sha256, {"path": str(path), "file": identity.as_list()}
+            )
 
-    def video_file(self, user: UserRecord, sha256: str) -> tuple[Path, str]:
-        """The original video to stream and its MIME type, only while a play is open."""
+    def video_file(self, user: UserRecord, sha256: str) -> OpenedOriginal:
+        """The original video, opened, to stream while a play is open: the very file whose
+        SHA-256 Play checked (see :mod:`verisight.assessment.video`), else Forbidden."""
         self.require(user, Perm.VIEW_MEDIA)
         media = self._media(sha256)
-        if not self._playing(user, sha256):
+        entry = self._play_entry(user, sha256)
+        if entry is None:
             raise Forbidden("press Play first (an audited request)")
-        path, why = vid.playable_original(media)
-        if path is None:
-            raise Forbidden(f"playback unavailable: {why}")
-        return path, media.mime
+        identity = vid.FileIdentity.from_detail(entry.detail.get("file"))
+        opened = (
+            vid.open_verified(Path(str(entry.detail.get("path"))), identity) if identity else None
+        )
+        if opened is None:
+            raise Forbidden("the original file changed since Play: press Play again")
+        return OpenedOriginal(opened[0], opened[1], media.mime)
 
-    def _playing(self, user: UserRecord, sha256: str) -> bool:
-        """An open reveal of the media that a ``play`` by this user opened or joined."""
+    def _play_entry(self, user: UserRecord, sha256: str) -> AuditRecord | None:
+        """The ``play`` by this user that opened or joined an open reveal of the media."""
         now = datetime.now(UTC)
         opened = [
             r.revealed_at
@@ -322,14 +356,14 @@ class AssessmentService:
             if r.media_sha256 == sha256 and r.concealed_at is None
         ]
         if not opened:
-            return False
+            return None
         since = min(opened)
         for e in self.audit.entries(media_sha256=sha256, limit=500):
             if e.at < since:
                 break
             if e.actor == user.name and e.action == "play":
-                return True
-        return False
+                return e
+        return None
 
     def reveal(self, user: UserRecord, sha256: str) -> None:
         self.require(user, Perm.VIEW_MEDIA)
@@ -382,6 +416,8 @@ class AssessmentService:
         else:
             assert a is not None
             self.require(user, Perm.RESOLVE)
+            if self._gave_opinion(user, sha256):  # _mode says READ; kept as a second guard
+                raise Forbidden("a dispute is resolved by someone who gave neither opinion")
             reason, status, stage = a.review_reason, Status.RESOLVED, Stage.RESOLUTION
         replaces = stage == Stage.EDIT and (
             self.assessments.latest_stages([sha256]).get(sha256) == PROPAGATED
@@ -454,8 +490,15 @@ class AssessmentService:
         return AdminView(self.users.all(), self.accounts.org_welfare(), self.review_policy())
 
     def export(self, user: UserRecord) -> list[dict[str, Any]]:
-        """Every assessment with its mappings to other schemes (audited)."""
+        """Every assessment with its mappings to other schemes (audited).
+
+        A user who could still be asked for a blind second opinion (the ``second-opinion``
+        permission, i.e. analysts and reviewers) gets only what she may already see: settled
+        decisions and disputes, and her own pending ones; decisions awaiting someone's second
+        opinion are withheld (counted in the audit entry). Auditors and admins get them all."""
         self.require(user, Perm.EXPORT)
+        blind = can(user.role, Perm.SECOND_OPINION)
+        withheld = 0
         rows: list[dict[str, Any]] = []
         offset = 0
         while page := self.assessments.assessed_page(offset, 500):
@@ -464,6 +507,9 @@ class AssessmentService:
                 a = self.assessments.get(sha)
                 if a is None:
                     continue
+                if blind and a.status == Status.AWAITING_REVIEW and a.analyst != user.name:
+                    withheld += 1
+                    continue
                 m = map_decision(a.decision)
                 rows.append(
                     {"media": sha, **asdict(a.decision), "status": a.status,
@@ -471,7 +517,9 @@ class AssessmentService:
                      "updated_at": a.updated_at.isoformat(),
                      "vics": m.vics, "ncmec": m.ncmec, "interpol_baseline": m.interpol_baseline}
                 )  # fmt: skip
-        self.audit.append(user.name, "export", detail={"assessments": len(rows)})
+        self.audit.append(
+            user.name, "export", detail={"assessments": len(rows), "withheld": withheld}
+        )
         return rows
 
     def audit_log(self, user: UserRecord, limit: int = 200) -> list[AuditRecord]:

@@ -9,14 +9,27 @@ subset of the sampled frames) so each tile gets its sampled frame's timestamp.
 
 Playback streams the original file in place, only when one sighting is a plain file whose
 size still matches (:func:`playable_original`); archive and WARC members are never extracted.
+
+Play checks the original's SHA-256 (:func:`verify_original`) and remembers the identity of the
+file it hashed (:class:`FileIdentity`: device, inode, size, mtime and ctime, kept in the
+``play`` audit entry). Every stream request then opens the path again with ``O_NOFOLLOW`` (a
+symlink swapped in is refused), compares the opened descriptor's ``fstat`` with that identity
+(:func:`open_verified`) and streams from that same descriptor. Why not hash again: a 4 GB
+video on every Range request would be too slow; why this is sound: a different file at the
+path has another inode, and any write to the hashed file changes its ctime, which no user can
+set back; and because the bytes are read from the descriptor that was checked, a swap after
+the check cannot be streamed either.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+import os
+import stat
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -25,12 +38,14 @@ from verisight.store import MediaView
 
 __all__ = [
     "PLAYABLE_KINDS",
+    "FileIdentity",
     "SheetFrame",
     "VideoFacts",
     "crop_tile",
+    "open_verified",
     "playable_original",
-    "same_content",
     "sheet_frame_indices",
+    "verify_original",
     "video_facts",
 ]
 
@@ -134,13 +149,71 @@ def video_facts(media: MediaView, has_sheet: bool) -> VideoFacts | None:
     )  # fmt: skip
 
 
-def same_content(path: Path, sha256: str) -> bool:
-    """Whether the file's bytes still have this SHA-256 (False when unreadable)."""
-    h = hashlib.sha256()
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file was verified: equal identities mean the same, unmodified file."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileIdentity:
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def as_list(self) -> list[int]:
+        return list(astuple(self))
+
+    @classmethod
+    def from_detail(cls, value: Any) -> FileIdentity | None:
+        """From an audit entry's ``file`` field (None when absent or malformed)."""
+        if not isinstance(value, list) or len(value) != 5:
+            return None
+        if not all(isinstance(v, int) for v in value):
+            return None
+        return cls(*value)
+
+
+def _open_plain(path: Path) -> int | None:
+    """A descriptor for ``path`` if it is a regular file that is not a symlink."""
     try:
-        with path.open("rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def verify_original(path: Path, sha256: str) -> FileIdentity | None:
+    """The identity of the file at ``path`` if its bytes have this SHA-256, else None
+    (also None for a symlink, a non-regular file, or a file that changed while hashed)."""
+    fd = _open_plain(path)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        before = FileIdentity.of(os.fstat(f.fileno()))
+        h = hashlib.sha256()
+        try:
             while chunk := f.read(1 << 20):
                 h.update(chunk)
-    except OSError:
-        return False
-    return h.hexdigest() == sha256
+        except OSError:
+            return None
+        after = FileIdentity.of(os.fstat(f.fileno()))
+    return before if before == after and h.hexdigest() == sha256 else None
+
+
+def open_verified(path: Path, identity: FileIdentity) -> tuple[BinaryIO, os.stat_result] | None:
+    """The file at ``path``, opened, if it is still the very file verified at Play; the caller
+    streams from (and closes) this file object, never from the path."""
+    fd = _open_plain(path)
+    if fd is None:
+        return None
+    st = os.fstat(fd)
+    if FileIdentity.of(st) != identity:
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb"), st

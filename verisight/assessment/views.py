@@ -46,6 +46,8 @@ def parse_decision(form: Mapping[str, str]) -> Decision:
             raise InvalidDecision(f"{f.label}: choose one of {', '.join(f.codes())}")
         values[f.name] = v
     note = (form.get("note") or "").strip()[:4000] or None
+    if note is not None and _has_control(note, allowed="\t\n\r"):
+        raise InvalidDecision("a note may not contain control characters (a NUL, say)")
     return Decision(
         outcome=str(values["outcome"]),
         category=values[CATEGORY.name],
@@ -56,11 +58,25 @@ def parse_decision(form: Mapping[str, str]) -> Decision:
     )
 
 
+def _has_control(text: str, allowed: str = "") -> bool:
+    """Whether ``text`` holds a control character (PostgreSQL refuses NUL in text)."""
+    return any((ord(ch) < 32 and ch not in allowed) or ch == "\x7f" for ch in text)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
+    """The queue's filters, as typed in: ``source`` is a plain substring (``%`` and ``_``
+    match themselves), at most 1000 characters and no control characters (a 400, not a 500)."""
+
     provenance: str | None = None
     bank: str | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("provenance", "bank", "source"):
+            value = getattr(self, name)
+            if value is not None and (len(value) > 1000 or _has_control(value)):
+                raise UsageError(f"{name}: at most 1000 characters, no control characters")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind TLS).")
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
+            "without it the header is ignored.",
+        ),
+    ] = None,
 ) -> None:
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
@@ -50,10 +58,18 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
             server_header=False,
+            proxy_headers=bool(trusted_proxy),
+            forwarded_allow_ips=proxy_allowlist(trusted_proxy or []),
         )
+
+
+def proxy_allowlist(trusted: list[str]) -> str:
+    """uvicorn's ``forwarded_allow_ips``: ``X-Forwarded-For``/``-Proto`` are read only from
+    the addresses the operator named (``--trusted-proxy``), never by default, not even from
+    127.0.0.1, where any local process could forge them and dodge the per-address login
+    limits. With none named, proxy headers are off altogether."""
+    return ",".join(trusted) if trusted else ""
 
 
 @user_app.command("add")
@@ -67,16 +83,80 @@ def user_add(
     ] = False,
 ) -> None:
     """Add a user (the password is prompted for, or read from stdin)."""
-    if password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     with open_case(case, database_url) as c:
         try:
             c.assessment.accounts.add_user(name, role, password)
         except VerisightError as exc:
             fail(exc)
     out.print(f"added {name} ({role})")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+NameArg = Annotated[str, typer.Argument(help="Login name.")]
+
+
+@user_app.command("disable")
+def user_disable(
+    name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
+) -> None:
+    """Disable a user: no more logins, and every open session ends (audited)."""
+    with open_case(case, database_url) as c:
+        try:
+            c.assessment.accounts.set_active(name, False)
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"disabled {name}")
+
+
+@user_app.command("enable")
+def user_enable(
+    name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
+) -> None:
+    """Enable a disabled user again (audited)."""
+    with open_case(case, database_url) as c:
+        try:
+            c.assessment.accounts.set_active(name, True)
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"enabled {name}")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: NameArg,
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password (prompted for, or read from stdin); ends the user's sessions."""
+    password = _password(password_stdin)
+    with open_case(case, database_url) as c:
+        try:
+            ended = c.assessment.accounts.reset_password(name, password)
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"new password for {name}; {ended} session(s) ended")
+
+
+@user_app.command("revoke-sessions")
+def user_revoke_sessions(
+    name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
+) -> None:
+    """Log a user out everywhere: every open session ends (audited)."""
+    with open_case(case, database_url) as c:
+        try:
+            ended = c.assessment.accounts.revoke_sessions(name)
+        except VerisightError as exc:
+            fail(exc)
+    out.print(f"{ended} session(s) of {name} ended")
 
 
 @audit_app.command("verify")

@@ -28,9 +28,19 @@ class AuditService:
     def __init__(self, log: AuditLog) -> None:
         self._log = log
 
-    def verify(self) -> AuditReport:
-        """Recompute the chain in order and report every break (``report.ok``)."""
-        return self._log.verify()
+    def verify(self, *, decisions: bool = True) -> AuditReport:
+        """Recompute the chain in order and report every break (``report.ok``), then replay
+        its decision entries against the ``assessment``/``assessment_opinion`` rows (the
+        check ``verisight case check`` runs): a decision edited in the database directly,
+        leaving the chain intact, is a problem too. ``decisions=False``: the chain only."""
+        from verisight.services.backups import decisions_disagreeing_with_audit
+        from verisight.store.integrity import decision_rows
+
+        chain = self._log.verify()
+        if not decisions:
+            return chain
+        rows = decisions_disagreeing_with_audit(decision_rows(self._log.engine))
+        return AuditReport(chain.entries, chain.head, chain.problems + rows)
 
     def entries(
         self, *, media: str | None = None, limit: int | None = None

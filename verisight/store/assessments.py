@@ -341,11 +341,13 @@ class Assessments(Bindable):
                 .where(_MATCH.c.bank_id == _BANK.c.id, _BANK.c.name == bank)
             )
         if source:
-            like = f"%{source.replace('%', '').replace('_', '')}%"
-            q = q.where(
+            q = q.where(  # a plain substring: autoescape makes % and _ match themselves
                 exists().where(
                     _SIGHTING.c.media_sha256 == _MEDIA.c.sha256,
-                    or_(_SIGHTING.c.path.like(like), _SIGHTING.c.url.like(like)),
+                    or_(
+                        _SIGHTING.c.path.contains(source, autoescape=True),
+                        _SIGHTING.c.url.contains(source, autoescape=True),
+                    ),
                 )
             )
         with self._reading() as conn:

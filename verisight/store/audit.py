@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy import Connection, Engine, String, Table, func, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from verisight.store.db import Bindable, begin
@@ -148,11 +148,18 @@ class AuditLog(Bindable):
         expected_seq = 1
         n = 0
         with self.engine.connect() as conn:
+            raw_at = type_coerce(_AUDIT.c.at, String).label("at")  # garbage must not raise
+            columns = [c for c in _AUDIT.c if c.name != "at"] + [raw_at]
             rows = conn.execution_options(yield_per=1000).execute(
-                select(_AUDIT).order_by(_AUDIT.c.seq)
+                select(*columns).order_by(_AUDIT.c.seq)
             )
             for r in rows:
                 n += 1
+                at = _read_at(r.at)
+                if at is None:
+                    problems.append(
+                        f"entry {r.seq}: timestamp {str(r.at)[:40]!r} is unreadable (edited)"
+                    )
                 if r.seq != expected_seq:
                     problems.append(
                         f"entry {r.seq}: expected entry {expected_seq} here "
@@ -164,16 +171,34 @@ class AuditLog(Bindable):
                         "(an entry before it was deleted, edited or moved)"
                     )
                 try:
-                    digest = entry_hash(
-                        r.prev_hash, r.seq, r.at, r.actor, r.action, r.media_sha256, r.detail
+                    digest = (
+                        entry_hash(
+                            r.prev_hash, r.seq, at, r.actor, r.action, r.media_sha256, r.detail
+                        )
+                        if at is not None
+                        else ""
                     )
                 except (ValueError, TypeError):
                     digest = ""
-                if digest != r.hash:
+                if at is not None and digest != r.hash:
                     problems.append(f"entry {r.seq}: content does not match its hash (edited)")
                 prev = r.hash
                 expected_seq = r.seq + 1
         return AuditReport(n, prev, problems)
+
+
+def _read_at(value: object) -> datetime | None:
+    """An entry's timestamp as stored (a datetime, or SQLite's text), None when unreadable."""
+    if isinstance(value, datetime):
+        at = value
+    elif isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _append(

@@ -122,11 +122,20 @@ def decision_rows(engine: Engine) -> DecisionRows:
             for r in conn.execute(select(opinion))
         }
         entries = [
-            (r.seq, r.media_sha256, json.loads(r.detail))
+            (r.seq, r.media_sha256, detail)
             for r in conn.execute(
                 select(_AUDIT.c.seq, _AUDIT.c.media_sha256, _AUDIT.c.detail)
                 .where(_AUDIT.c.action.in_(DECISION_ACTIONS))
                 .order_by(_AUDIT.c.seq)
             )
+            if (detail := _detail(r.detail)) is not None  # unreadable: the chain reports it
         ]
     return DecisionRows(assessments, opinions, entries)
+
+
+def _detail(text: str) -> dict[str, object] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

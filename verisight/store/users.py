@@ -103,6 +103,10 @@ class Users(Bindable):
                 update(_USER).where(_USER.c.id == user_id).values(password_hash=password_hash)
             )
 
+    def set_active(self, user_id: int, active: bool) -> None:
+        with self._writing() as conn:
+            conn.execute(update(_USER).where(_USER.c.id == user_id).values(active=active))
+
     def set_settings(self, user_id: int, settings: dict[str, Any]) -> None:
         with self._writing() as conn:
             conn.execute(
@@ -147,6 +151,12 @@ class Users(Bindable):
     def delete_session(self, session_id: str) -> None:
         with self._writing() as conn:
             conn.execute(delete(_SESSION).where(_SESSION.c.id == session_id))
+
+    def delete_sessions_of(self, user_id: int) -> int:
+        """End every session of the user; how many there were."""
+        with self._writing() as conn:
+            done = conn.execute(delete(_SESSION).where(_SESSION.c.user_id == user_id))
+        return int(done.rowcount)
 
     # organisation settings
     def org_setting(self, key: str) -> dict[str, Any]:

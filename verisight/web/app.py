@@ -3,11 +3,13 @@
 Security is in the app, not the browser: every route but the login form and static files
 needs a session; roles are checked by the service; every POST needs the session's CSRF
 token; responses carry a strict CSP (no inline scripts or styles), no framing, no referrer and
-``Cache-Control: no-store``.
+``Cache-Control: no-store``, error pages (500s included) like any other. Request bodies are
+limited per route before anything parses them (:mod:`verisight.web.limits`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempt
 from verisight.errors import Forbidden, MediaNotFound, UsageError
 from verisight.web import admin, auth, items
 from verisight.web.deps import BadCsrf, NotLoggedIn
+from verisight.web.limits import BodyLimit
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 
@@ -55,12 +60,17 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     app = FastAPI(title="Verisight", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     app.state.secure_cookies = secure_cookies
+    app.add_middleware(BodyLimit)  # inside the headers middleware: its 413s get them too
 
     @app.middleware("http")
     async def _headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # a bug: answer like any page, with every header, no traceback
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            response = _problem(500, "Internal error", "something went wrong on the server")
         response.headers.update(SECURITY_HEADERS)
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"

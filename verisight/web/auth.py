@@ -25,9 +25,10 @@ def home_for(role: str) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, error: str | None = None) -> Response:
+def login_form(request: Request) -> Response:
+    """The form; messages come only from the server (no ``?error=`` text from a link)."""
     token = secrets.token_urlsafe(24)
-    response: Response = render(request, "login.html", None, login_token=token, error=error)
+    response: Response = render(request, "login.html", None, login_token=token, error=None)
     response.set_cookie(
         LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
         path="/login",

@@ -6,12 +6,13 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from verisight.assessment import InvalidDecision, QueueFilter, StaleVersion
 from verisight.assessment.mappings import JUDGEMENT_CALLS
 from verisight.assessment.review import PROVENANCE_VERDICTS
 from verisight.web.deps import Post, Service, Session, render
+from verisight.web.streaming import VerifiedFileResponse
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store"}
@@ -70,8 +71,9 @@ def assess(request: Request, service: Service, post: Post, sha256: str) -> Respo
         raise InvalidDecision("version must be a number") from None
     except StaleVersion as exc:
         view = service.item(post.user, sha256)
+        theirs = service.visible_current(post.user, exc.current)  # none while judged blind
         return render(request, "conflict.html", post.session, 409, item=view,
-                      mine=post.form, theirs=exc.current)  # fmt: skip
+                      mine=post.form, theirs=theirs)  # fmt: skip
     nxt = service.next_item(post.user, QueueFilter(), after=sha256)
     return RedirectResponse(f"/item/{nxt}" if nxt else "/queue", status_code=303)
 
@@ -130,8 +132,8 @@ def play(service: Service, post: Post, sha256: str) -> Response:
 @router.get("/media/{sha256}/video")
 def video(service: Service, session: Session, sha256: str) -> Response:
     """The original video, streamed in place with HTTP Range support, after a Play."""
-    path, mime = service.video_file(session.user, sha256)
-    return FileResponse(path, media_type=mime, headers=NO_STORE)
+    opened = service.video_file(session.user, sha256)
+    return VerifiedFileResponse(opened.file, opened.stat, media_type=opened.mime, headers=NO_STORE)
 
 
 @router.post("/media/{sha256}/conceal")

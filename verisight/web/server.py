@@ -26,7 +26,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 def background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``app`` on a free port of ``host``; yields the base URL; stops on exit."""
     port = free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
