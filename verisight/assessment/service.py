@@ -136,6 +136,7 @@ class AssessmentService:
             )
         )
         triaged = self.clusters.triage(cands, self.triage_policy())
+        total = len(cands) if triaged is None else len(triaged)
         if triaged is None:
             entries = [
                 QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched,
@@ -144,11 +145,11 @@ class AssessmentService:
             ]  # fmt: skip
         else:
             entries = [
-                QueueEntry(t.candidate.sha256, review.priority(t.candidate),
+                QueueEntry(t.sha256, review.priority(t.candidate),
                            t.candidate.provenance, t.candidate.matched,
                            t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
-                           t.placement.size if t.placement else 1,
-                           t.placement.representative if t.is_member and t.placement else None)
+                           t.placement.size if t.placement else 1, None,
+                           t.undecided, t.awaiting_apply, t.variants)
                 for t in triaged[:limit]
             ]  # fmt: skip
         pending = self.assessments.by_status((Status.AWAITING_REVIEW,))
@@ -156,7 +157,7 @@ class AssessmentService:
         disputes = (
             self.assessments.by_status((Status.DISPUTED,)) if can(user.role, Perm.RESOLVE) else []
         )
-        return QueueView(entries, len(cands), seconds, disputes)
+        return QueueView(entries, total, seconds, disputes)
 
     def next_item(
         self, user: UserRecord, filt: QueueFilter, after: str | None = None

@@ -120,6 +120,10 @@ class QueueCandidate:
     provenance_conflict: bool | None = None
 
 
+#: The kinds of media a person assesses; containers (archives, web captures) never are.
+ASSESSABLE_KINDS = ("image", "video")
+
+
 def _decision(r: Row[Any]) -> Decision:
     return Decision(r.outcome, r.category, r.origin, r.age_band, r.sex, r.note)
 
@@ -320,6 +324,7 @@ class Assessments(Bindable):
             )
             .where(
                 _MEDIA.c.error_reason.is_(None),
+                _MEDIA.c.kind.in_(ASSESSABLE_KINDS),  # archives and captures are containers
                 ~exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256),
             )
             .order_by(_MEDIA.c.sha256)

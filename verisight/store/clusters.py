@@ -483,6 +483,48 @@ class ClusterStore:
                 sizes.update((int(cid), int(n)) for cid, n in conn.execute(q2))
         return {sha: Placement(cid, rep, sizes.get(cid, 1)) for sha, (cid, rep) in where.items()}
 
+    def member_facts(self, cluster_ids: Sequence[int]) -> dict[int, list[MemberFacts]]:
+        """What the queue shows of each cluster's members: format, size in pixels, PDQ
+        quality, how each matched (one query per 500 clusters)."""
+        out: dict[int, list[MemberFacts]] = {}
+        ids = sorted(set(cluster_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                q = (
+                    select(
+                        _MEMBER.c.cluster_id,
+                        _MEMBER.c.media_sha256,
+                        _MEMBER.c.distance,
+                        _MEMBER.c.match,
+                        _MEDIA.c.format,
+                        _MEDIA.c.width,
+                        _MEDIA.c.height,
+                        _MEDIA.c.pdq_quality,
+                    )
+                    .join(_MEDIA, _MEDIA.c.sha256 == _MEMBER.c.media_sha256)
+                    .where(_MEMBER.c.cluster_id.in_(ids[start : start + 500]))
+                    .order_by(_MEMBER.c.cluster_id, _MEMBER.c.media_sha256)
+                )
+                for r in conn.execute(q):
+                    out.setdefault(int(r.cluster_id), []).append(
+                        MemberFacts(r.media_sha256, r.format, r.width, r.height,
+                                    r.pdq_quality, r.distance, r.match)
+                    )  # fmt: skip
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """A cluster member as the queue and the choice of representative see it."""
+
+    sha256: str
+    format: str | None
+    width: int | None
+    height: int | None
+    pdq_quality: int | None
+    distance: int | None
+    match: str | None
+
 
 @dataclass(frozen=True, slots=True)
 class SeenAt:

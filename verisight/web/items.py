@@ -151,7 +151,8 @@ def grid(
 ) -> Response:
     filt = _filter(provenance, bank, source)
     view = service.queue(session.user, filt, limit=12)
-    rows = [service.item(session.user, e.sha256, via="grid") for e in view.to_assess]
+    rows = [service.item(session.user, e.sha256, via="grid") for e in view.to_assess
+            if not e.awaiting_apply]  # fmt: skip
     return render(request, "grid.html", session, rows=rows, filt=filt, results=None)
 
 
@@ -171,7 +172,8 @@ def grid_submit(request: Request, service: Service, post: Post) -> Response:
         except (InvalidDecision, ValueError) as exc:
             results.append((sha, f"not saved: {exc}"))
     view = service.queue(post.user, QueueFilter(), limit=12)
-    rows = [service.item(post.user, e.sha256, via="grid") for e in view.to_assess]
+    rows = [service.item(post.user, e.sha256, via="grid") for e in view.to_assess
+            if not e.awaiting_apply]  # fmt: skip
     status = 409 if any(r.startswith("conflict") for _, r in results) else 200
     return render(request, "grid.html", post.session, status, rows=rows,
                   filt=QueueFilter(), results=results)  # fmt: skip
