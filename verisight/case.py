@@ -8,7 +8,8 @@ derived files such as thumbnails. Originals are never copied into it or altered.
 types, never :mod:`verisight.store` (``tests/test_layers.py`` checks). The services it exposes:
 
 =====================  ======================================================================
-``case.scan(...)``     scan collections (then match the new media against the banks)
+``case.scan(...)``     scan collections (then match the new media against the banks and
+                       cluster them)
 ``case.media(...)``    the distinct media, one media, the sightings
 ``case.banking``       hash banks: import, export, delete, match, look up (:mod:`.banking`)
 ``case.clusters``      near-duplicate clusters: update, grids, list, show
@@ -140,7 +141,11 @@ class Case:
         batch_size: int = 500,
         on_progress: Callable[[ScanSummary], None] | None = None,
         detector: Path | None = None,
+        cluster: bool = True,
     ) -> ScanSummary:
+        """Scan ``roots``, match the new media against the banks and (unless ``cluster`` is
+        false: ``--no-cluster``) cluster them incrementally: new media join the existing
+        clusters or form new ones, so the queue lists decisions without a separate command."""
         summary = run_scan(
             self.store,
             self.directory,
@@ -153,6 +158,8 @@ class Case:
         )
         if summary.media_shas and self.banking.banks():
             summary.matching = self.banking.match(media=sorted(summary.media_shas))
+        if cluster and summary.media_shas:
+            summary.clustering = self.clusters.update()
         return summary
 
     @cached_property

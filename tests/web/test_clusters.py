@@ -179,7 +179,7 @@ def test_queue_follows_triage_tiers_then_cluster_size(
     browser: Browser, service: AssessmentService, case: Case, tmp_path: Path
 ) -> None:
     write_images(tmp_path / "more", 2, start=4)
-    case.scan([tmp_path / "more"], workers=1)
+    case.scan([tmp_path / "more"], workers=1, cluster=False)
     shas = sorted(m.sha256 for m in case.media())
     assert len(shas) == 6
     ai_rep, lone, big, m1, ai_member, m2 = shas
@@ -291,7 +291,7 @@ def test_queue_lists_decisions_never_containers(
     with zipfile.ZipFile(folder / "collection.zip", "w") as z:
         for p in write_images(tmp_path / "loose", 2, start=10):
             z.write(p, p.name)
-    case.scan([folder], workers=1)
+    case.scan([folder], workers=1, cluster=False)
     containers = [m.sha256 for m in case.media() if m.kind == "archive"]
     assert containers
     no_second_review(service)

@@ -53,6 +53,13 @@ def scan(
             help="An ONNX image classifier to score every image (see docs/provenance.md)."
         ),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster/--no-cluster",
+            help="Cluster the new media afterwards (incremental; see docs/clustering.md).",
+        ),
+    ] = True,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""
     limits = Limits(
@@ -64,7 +71,9 @@ def scan(
     )
     with open_case(case, database_url, create=True) as c:
         try:
-            summary = _scan_with_progress(c, paths, workers, limits, batch_size, detector)
+            summary = _scan_with_progress(
+                c, paths, workers, limits, batch_size, detector, cluster=cluster
+            )
         except VerisightError as exc:
             fail(exc)
     if json_out:
@@ -80,11 +89,14 @@ def _scan_with_progress(
     limits: Limits,
     batch_size: int,
     detector: Path | None = None,
+    *,
+    cluster: bool = True,
 ) -> ScanSummary:
     if not err.is_terminal:
         return c.scan(
-            paths, workers=workers, limits=limits, batch_size=batch_size, detector=detector
-        )
+            paths, workers=workers, limits=limits, batch_size=batch_size, detector=detector,
+            cluster=cluster,
+        )  # fmt: skip
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -110,6 +122,7 @@ def _scan_with_progress(
             batch_size=batch_size,
             on_progress=update,
             detector=detector,
+            cluster=cluster,
         )
 
 
@@ -139,6 +152,13 @@ def _print_summary(s: ScanSummary) -> None:
             f"  bank matches: {m.media_matched:,} media ({m.new_matches:,} new matches)"
             + (f", {m.suppressed:,} suppressed by negative banks" if m.suppressed else "")
         )  # fmt: skip
+    if s.clustering:
+        k = s.clustering
+        out.print(
+            f"  clustered {k.new_media:,} new media: {k.joined_existing:,} joined existing"
+            f" clusters, {k.new_clusters:,} new clusters"
+            f" ({k.near_duplicate_clusters:,} in the case)"
+        )
     out.print(f"  case: {s.case}")
 
 
