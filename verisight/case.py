@@ -170,10 +170,15 @@ class Case:
     @cached_property
     def clusters(self) -> ClusterService:
         """Near-duplicate clusters and series (see :mod:`verisight.services.clusters`)."""
-        from verisight.services.clusters import ClusterService
+        from verisight.services.clusters import ClusterService, RepresentativeRule
         from verisight.store.clusters import ClusterStore
+        from verisight.store.users import Users
 
-        return ClusterService(ClusterStore(self.store.engine))
+        users = Users(self.store.engine)
+        return ClusterService(
+            ClusterStore(self.store.engine),
+            lambda: RepresentativeRule.from_setting(users.org_setting("representative")),
+        )
 
     @cached_property
     def reports(self) -> ReportService:
