@@ -315,3 +315,57 @@ def test_queue_lists_decisions_never_containers(
     done = browser.post(f"/item/{rep}/propagate", members_form(m1, m2) | {"confirm": "yes"})
     assert status(done) == 200
     assert f'id="decisions-left">{left - 1}<' in body(browser.get("/queue"))
+
+
+def test_a_reviewer_changes_the_representative_audited_within_the_threshold(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, _other = shas
+    pdq = {m.sha256: m.pdq for m in service.case.media()}
+    assert all(pdq.values())
+    make_cluster(service, rep, {m1: 5, m2: 12})
+    # the generated images are different pictures: give the members near copies of m1's hash
+    # so that m1 may represent them all
+    with service.case.store.engine.begin() as conn:
+        for sha in (rep, m2):
+            conn.execute(text("UPDATE media SET pdq = :p WHERE sha256 = :s"),
+                         {"p": pdq[m1], "s": sha})  # fmt: skip
+    url = f"/item/{m1}/representative"
+    # analysts may not; without CSRF nobody may
+    assert browser.login("analyst") == 303
+    assert 'id="make-representative"' not in body(browser.get(f"/item/{m1}"))
+    assert status(browser.post(url)) == 403
+    reviewer = Browser(browser.client)
+    browser.client.cookies.clear()
+    assert reviewer.login("reviewer") == 303
+    assert 'id="make-representative"' in body(reviewer.get(f"/item/{m1}"))
+    assert status(reviewer.post(url, csrf=False)) == 403
+    assert service.case.clusters.show(_cluster_of(service, m1)).representative == rep
+    r = reviewer.post(url)
+    assert status(r) == 303
+    c = service.case.clusters.show(_cluster_of(service, m1))
+    assert c.representative == m1 and {m.sha256: m.distance for m in c.members}[rep] == 0
+    (entry,) = [e for e in service.audit.entries(media_sha256=m1) if e.action == "representative"]
+    assert entry.actor == "reviewer" and entry.detail["from"] == rep
+    assert entry.detail["cluster"] == c.id
+    assert service.verify_audit().ok
+    # a copy beyond the threshold of a member is refused, and the representative kept
+    with service.case.store.engine.begin() as conn:
+        far = "f" * 64 if pdq[m1] != "f" * 64 else "0" * 64
+        conn.execute(text("UPDATE media SET pdq = :p WHERE sha256 = :s"), {"p": far, "s": m2})
+    refused = reviewer.post(f"/item/{m2}/representative")
+    assert status(refused) == 400 and "beyond the threshold" in body(refused)
+    assert service.case.clusters.show(c.id).representative == m1
+    # once members hold decisions propagated from it, the representative stays
+    no_second_review(service)
+    assert status(reviewer.post(f"/item/{m1}/assess", DECISION | {"version": "0"})) == 303
+    done = reviewer.post(f"/item/{m1}/propagate", members_form(rep) | {"confirm": "yes"})
+    assert status(done) == 200
+    kept = reviewer.post(f"/item/{rep}/representative")
+    assert status(kept) == 400 and "propagated" in body(kept)
+
+
+def _cluster_of(service: AssessmentService, sha: str) -> int:
+    c = ClusterStore(service.case.store.engine).near_duplicate_of(sha)
+    assert c is not None
+    return c.id

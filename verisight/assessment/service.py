@@ -436,6 +436,36 @@ class AssessmentService:
             self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
         return self.clusters.apply(user, sha256, selected)
 
+    def set_representative(self, user: UserRecord, sha256: str) -> ClusterView:
+        """Make ``sha256`` the representative of its near-duplicate cluster (reviewers), with
+        an audit entry ``representative`` in the same transaction. Refused, saying why, when
+        a member would lie beyond the threshold of it or when members hold decisions
+        propagated from the current representative (their source must not change)."""
+        self.require(user, Perm.RESOLVE)
+        self._media(sha256)
+        c = self.clusters.clusters.near_duplicate_of(sha256)
+        if c is None or len(c.members) < 2:
+            raise UsageError("this media is in no cluster of several")
+        if c.representative == sha256:
+            raise UsageError("this media already represents its cluster")
+        if c.basis is not None:
+            raise UsageError("the representative of a video cluster cannot be changed")
+        stages = self.assessments.latest_stages([m.sha256 for m in c.members])
+        if any(stage == PROPAGATED for stage in stages.values()):
+            raise UsageError(
+                f"kept {c.representative[:12]}: members hold decisions propagated from it"
+            )
+        r = self.case.clusters.rebase(c.id, sha256)
+        if r.refused is not None:
+            raise UsageError(f"kept {c.representative[:12]}: {r.refused}")
+        with self.transaction() as conn:
+            self.case.clusters.set_representative(conn, c.id, r)
+            self.audit.bind(conn).append(user.name, "representative", sha256, {
+                "cluster": c.id, "from": c.representative, "to": sha256,
+                "distances": {k[:12]: v for k, v in sorted(r.distances.items())},
+            })  # fmt: skip
+        return self.case.clusters.show(c.id)
+
     def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)
         self._media(sha256)

@@ -91,6 +91,14 @@ def propagate(request: Request, service: Service, post: Post, sha256: str) -> Re
     return render(request, "propagate.html", post.session, sha256=sha256, result=result)
 
 
+@router.post("/item/{sha256}/representative")
+def representative(service: Service, post: Post, sha256: str) -> Response:
+    """A reviewer makes this member its cluster's representative (audited; refused with the
+    reason when a member would fall beyond the threshold)."""
+    service.set_representative(post.user, sha256)
+    return RedirectResponse(f"/item/{sha256}", status_code=303)
+
+
 @router.get("/media/{sha256}/shielded.jpg")
 def shielded(service: Service, session: Session, sha256: str) -> Response:
     data = service.image(session.user, sha256)
