@@ -44,6 +44,7 @@ from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
 if TYPE_CHECKING:
+    from verisight.assessment.dashboard import DashboardView
     from verisight.case import Case
 
 from verisight.assessment.views import (
@@ -465,6 +466,14 @@ class AssessmentService:
                 "distances": {k[:12]: v for k, v in sorted(r.distances.items())},
             })  # fmt: skip
         return self.case.clusters.show(c.id)
+
+    def dashboard(
+        self, user: UserRecord, date_from: str | None = None, date_to: str | None = None
+    ) -> DashboardView:
+        """The case dashboard for this user's role (:mod:`verisight.assessment.dashboard`)."""
+        from verisight.assessment import dashboard
+
+        return dashboard.build(self, user, date_from, date_to)
 
     def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)

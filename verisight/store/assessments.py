@@ -289,9 +289,11 @@ class Assessments(Bindable):
         provenance: str | None = None,
         bank: str | None = None,
         source: str | None = None,
-        limit: int = 5000,
+        limit: int | None = 5000,
+        decided: bool = False,
     ) -> list[QueueCandidate]:
-        """Unassessed, analysable media; ``bank`` is "matched", "unmatched" or a bank name."""
+        """Unassessed (``decided``: assessed), analysable media; ``bank`` is "matched",
+        "unmatched" or a bank name."""
         matched = exists().where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
         bank_cat = (
             select(func.max(_ENTRY.c.category))
@@ -325,11 +327,12 @@ class Assessments(Bindable):
             .where(
                 _MEDIA.c.error_reason.is_(None),
                 _MEDIA.c.kind.in_(ASSESSABLE_KINDS),  # archives and captures are containers
-                ~exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256),
             )
             .order_by(_MEDIA.c.sha256)
             .limit(limit)
         )
+        has_decision = exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256)
+        q = q.where(has_decision if decided else ~has_decision)
         if provenance and self.has_provenance:
             if provenance == "none":
                 q = q.where(or_(prov.is_(None), prov == "none"))

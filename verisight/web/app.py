@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, items
+from verisight.web import admin, auth, dashboard, items
 from verisight.web.deps import BadCsrf, NotLoggedIn
 
 STATIC = Path(__file__).with_name("static")
@@ -104,6 +104,7 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     app.include_router(auth.router)
     app.include_router(items.router)
     app.include_router(admin.router)
+    app.include_router(dashboard.router)
     return app
 
 
