@@ -123,13 +123,13 @@ def build(
         else None
     )
     return DashboardView(
-        parts, date_from, date_to, _progress(service), report,
+        parts, date_from, date_to, triage_progress(service), report,
         _scans(service) if parts.scans else [],
         _exposure(service, user, parts.exposure) if parts.exposure else [],
     )  # fmt: skip
 
 
-def _progress(service: AssessmentService) -> list[TierProgress]:
+def triage_progress(service: AssessmentService) -> list[TierProgress]:
     left: Counter[str] = Counter()
     cands = service.assessments.candidates(limit=None)
     triaged = service.clusters.triage(cands, service.triage_policy())

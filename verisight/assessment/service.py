@@ -44,7 +44,7 @@ from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
 if TYPE_CHECKING:
-    from verisight.assessment.dashboard import DashboardView
+    from verisight.assessment.dashboard import DashboardView, TierProgress
     from verisight.case import Case
 
 from verisight.assessment.views import (
@@ -474,6 +474,12 @@ class AssessmentService:
         from verisight.assessment import dashboard
 
         return dashboard.build(self, user, date_from, date_to)
+
+    def triage_progress(self) -> list[TierProgress]:
+        """Decisions made and left by tier (the dashboard's figures; counts only, no media)."""
+        from verisight.assessment import dashboard
+
+        return dashboard.triage_progress(self)
 
     def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)

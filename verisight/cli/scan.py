@@ -19,6 +19,8 @@ _DEFAULTS = Limits()
 
 
 def register(app: typer.Typer) -> None:
+    from verisight.cli.demo import demo
+
     app.command()(scan)
     app.command()(demo)
 
@@ -160,26 +162,3 @@ def _print_summary(s: ScanSummary) -> None:
             f" ({k.near_duplicate_clusters:,} in the case)"
         )
     out.print(f"  case: {s.case}")
-
-
-def demo(
-    case: CaseOpt = DEFAULT_CASE_DIR,
-    collection: Annotated[
-        Path, typer.Option(help="Where to write the generated demo collection.")
-    ] = Path("verisight-demo"),
-    workers: Annotated[int | None, typer.Option("--workers", "-w")] = None,
-) -> None:
-    """Generate a benign demo collection (variants, archives, corrupt files) and scan it."""
-    from verisight.demo import build_demo_collection
-
-    n = build_demo_collection(collection)
-    out.print(
-        f"Demo collection: {n} files written to {collection}/ (generated shapes, no downloads)"
-    )
-    with open_case(case, None, create=True) as c:
-        try:
-            summary = _scan_with_progress(c, [collection], workers, Limits(), 500)
-        except VerisightError as exc:
-            fail(exc)
-    _print_summary(summary)
-    out.print(f"Next: verisight media list --case {case}")
