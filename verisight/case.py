@@ -160,6 +160,7 @@ class Case:
             summary.matching = self.banking.match(media=sorted(summary.media_shas))
         if cluster and summary.media_shas:
             summary.clustering = self.clusters.update()
+            self.store.finish_scan(summary.scan, summary.to_json())  # the summary records it
         return summary
 
     @cached_property

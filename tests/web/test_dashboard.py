@@ -63,6 +63,7 @@ def test_what_each_role_sees(
     assert 'data-analyst="analyst"' in page and 'data-analyst="analyst2"' in page
     row = page.split('data-analyst="analyst"')[1].split("</tr>")[0]
     assert "<strong>2 /" in row
+    assert "<td>4</td>" in page.split('id="scans"')[1]  # seen, clustered
     assert 'id="decisions-left">3<' in page and "1 decided" in page
     assert 'data-tier="no-ai-evidence"' in page
     assert 'id="figure-distinct_media"' in page
