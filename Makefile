@@ -1,5 +1,5 @@
 # Verisight — two commands on a fresh machine:
-#   make demo   creates .venv, installs Verisight, builds a benign demo collection, scans it
+#   make demo   creates .venv, installs Verisight, walks through the whole flow on a benign demo collection
 #   make test   installs dev dependencies (and the apt packages tests need), runs the suite
 PYTHON ?= python3
 VENV   ?= .venv

@@ -226,7 +226,11 @@ def main() -> None:
     try:
         with Case(case_dir, create=not args.reuse_scan) as case:
             t0 = time.perf_counter()
-            summary = None if args.reuse_scan else case.scan([collection], workers=args.workers)
+            summary = (
+                None
+                if args.reuse_scan
+                else case.scan([collection], workers=args.workers, cluster=False)
+            )  # clustered (and timed) below
             t_scan: float | None = None if args.reuse_scan else time.perf_counter() - t0
             if args.keep and summary is not None:  # for a later --reuse-scan
                 shutil.rmtree(scanned, ignore_errors=True)

@@ -23,7 +23,7 @@ from sqlalchemy import Table
 from verisight.assessment import AssessmentService
 from verisight.case import Case
 from verisight.demo import scene
-from verisight.store.schema import Bank, BankEntry, Match
+from verisight.store.schema import Bank, BankEntryRow, Match
 from verisight.web import create_app
 from verisight.web.server import background
 
@@ -38,14 +38,14 @@ def build_case(root: Path) -> tuple[Case, AssessmentService, list[str]]:
     for i in range(9):
         scene(100 + i, (480, 360)).save(folder / f"image-{i:02d}.jpg", quality=90)
     case = Case(root / "case", create=True)
-    case.scan([root / "collection"], workers=1)
+    case.scan([root / "collection"], workers=1, cluster=False)  # stale_cluster() places some
     service = AssessmentService(case, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
     for role in ("admin", "analyst", "reviewer", "auditor"):
         service.accounts.add_user(role, role, PASSWORD)
     shas = sorted(m.sha256 for m in case.media())
     now = datetime.now(UTC)
     bank: Table = Bank.__table__  # type: ignore[assignment]
-    entry: Table = BankEntry.__table__  # type: ignore[assignment]
+    entry: Table = BankEntryRow.__table__  # type: ignore[assignment]
     match: Table = Match.__table__  # type: ignore[assignment]
     with case.store.engine.begin() as conn:
         bid = conn.execute(
@@ -81,6 +81,19 @@ def stale_cluster(service: AssessmentService, rep: str, members: list[str]) -> N
     service.submit(analyst, rep, service.parse_decision(first | {"category": "B"}), 1)
 
 
+def reposts(case: Case, root: Path) -> None:
+    """Re-encoded, resized and PNG copies of two of the pictures, scanned (and clustered)
+    later: the queue shows each picture as one decision with its variants."""
+    folder = root / "collection-2" / "reposts"
+    folder.mkdir(parents=True)
+    for i in (0, 1):
+        img = scene(100 + i, (480, 360))
+        img.save(folder / f"image-{i:02d}-q60.jpg", quality=60)
+        img.resize((240, 180)).save(folder / f"image-{i:02d}-small.jpg", quality=85)
+        img.save(folder / f"image-{i:02d}.png")
+    case.scan([root / "collection-2"], workers=1)
+
+
 def login(page: Any, url: str, name: str) -> None:
     page.goto(f"{url}/login")
     page.fill('input[name="name"]', name)
@@ -109,6 +122,7 @@ def main() -> int:
         decision = service.parse_decision(form)
         service.submit(reviewer, shas[1], decision, 0)
         stale_cluster(service, shas[2], shas[3:6])
+        reposts(case, Path(tmp))
         with background(create_app(service)) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -132,6 +146,9 @@ def main() -> int:
             page.screenshot(path=str(out / "cluster-stale.png"), full_page=True)
             page.goto(f"{url}/history/{shas[1]}")
             page.screenshot(path=str(out / "history.png"), full_page=True)
+            lead = browser.new_page(viewport={"width": 1280, "height": 860})
+            login(lead, url, "reviewer")  # reviewers and admins land on the dashboard
+            lead.screenshot(path=str(out / "dashboard.png"), full_page=True)
             auditor = browser.new_page(viewport={"width": 1280, "height": 860})
             login(auditor, url, "auditor")
             auditor.screenshot(path=str(out / "audit.png"))

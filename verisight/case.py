@@ -8,7 +8,8 @@ derived files such as thumbnails. Originals are never copied into it or altered.
 types, never :mod:`verisight.store` (``tests/test_layers.py`` checks). The services it exposes:
 
 =====================  ======================================================================
-``case.scan(...)``     scan collections (then match the new media against the banks)
+``case.scan(...)``     scan collections (then match the new media against the banks and
+                       cluster them)
 ``case.media(...)``    the distinct media, one media, the sightings
 ``case.banking``       hash banks: import, export, delete, match, look up (:mod:`.banking`)
 ``case.clusters``      near-duplicate clusters: update, grids, list, show
@@ -141,9 +142,14 @@ class Case:
         on_progress: Callable[[ScanSummary], None] | None = None,
         detector: Path | None = None,
         dask: str | Executor | None = None,
+        cluster: bool = True,
     ) -> ScanSummary:
-        """Scan ``roots`` into the case. ``dask``: analyse on a Dask cluster, given by its
-        scheduler's address (``tcp://host:8786``, ``local:N``) or as a connected
+        """Scan ``roots``, match the new media against the banks and (unless ``cluster`` is
+        false: ``--no-cluster``) cluster them incrementally: new media join the existing
+        clusters or form new ones, so the queue lists decisions without a separate command.
+
+        ``dask``: analyse on a Dask cluster, given by its scheduler's address
+        (``tcp://host:8786``, ``local:N``) or as a connected
         :class:`verisight.distributed.DaskExecutor` (which the caller then closes)."""
         if isinstance(dask, str):
             from verisight.distributed import DaskExecutor
@@ -157,6 +163,7 @@ class Case:
                     on_progress=on_progress,
                     detector=detector,
                     dask=executor,
+                    cluster=cluster,
                 )
         from verisight.scanning import run_scan
 
@@ -173,6 +180,9 @@ class Case:
         )
         if summary.media_shas and self.banking.banks():
             summary.matching = self.banking.match(media=sorted(summary.media_shas))
+        if cluster and summary.media_shas:
+            summary.clustering = self.clusters.update()
+            self.store.finish_scan(summary.scan, summary.to_json())  # the summary records it
         return summary
 
     @cached_property
@@ -186,10 +196,15 @@ class Case:
     @cached_property
     def clusters(self) -> ClusterService:
         """Near-duplicate clusters and series (see :mod:`verisight.services.clusters`)."""
-        from verisight.services.clusters import ClusterService
+        from verisight.services.clusters import ClusterService, RepresentativeRule
         from verisight.store.clusters import ClusterStore
+        from verisight.store.users import Users
 
-        return ClusterService(ClusterStore(self.store.engine))
+        users = Users(self.store.engine)
+        return ClusterService(
+            ClusterStore(self.store.engine),
+            lambda: RepresentativeRule.from_setting(users.org_setting("representative")),
+        )
 
     @cached_property
     def reports(self) -> ReportService:

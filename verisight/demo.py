@@ -44,10 +44,42 @@ def _jpeg(img: Image.Image, quality: int = 90, exif: Image.Exif | None = None) -
     return buf.getvalue()
 
 
-def _png(img: Image.Image) -> bytes:
+def _png(img: Image.Image, text: dict[str, str] | None = None) -> bytes:
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for k, v in (text or {}).items():
+        info.add_text(k, v)
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", pnginfo=info)
     return buf.getvalue()
+
+
+#: Generator metadata of the demo's "AI-declared" abstract images (a fictional model name,
+#: written the way a popular web UI writes it), so that the demo shows provenance verdicts.
+_GENERATED = (
+    "abstract coloured shapes on a plain background\n"
+    "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: {seed}, Size: 640x480, "
+    "Model hash: 0d3a1f2e, Model: demo-abstract-v1"
+)
+
+
+def demo_bank_csv(root: Path) -> str:
+    """A demo hash list (CSV) holding some of the demo's own pictures: scene 6's PDQ (so its
+    re-encoded copy inside the nested archive matches too) and scene 4's SHA-256 (an exact
+    duplicate); neutral labels."""
+    import hashlib
+
+    from verisight.analysis.pdq import pdq_from_image
+
+    with Image.open(root / "photos" / "scene-06.jpg") as img:
+        pdq, quality = pdq_from_image(img.convert("RGB"))
+    sha = hashlib.sha256((root / "photos" / "scene-04.jpg").read_bytes()).hexdigest()
+    return (
+        "sha256,pdq,pdq_quality,label\n"
+        f",{pdq},{quality},demo list entry (scene 6)\n"
+        f"{sha},,,demo list entry (scene 4)\n"
+    )
 
 
 def _warc(records: list[tuple[str, bytes, str]]) -> bytes:
@@ -72,7 +104,8 @@ def _warc(records: list[tuple[str, bytes, str]]) -> bytes:
 
 
 def build_demo_collection(root: Path) -> int:
-    """Write the demo collection under ``root`` (idempotent); return the number of files."""
+    """Write the demo collection under ``root`` (idempotent: files already there are kept, so a
+    second scan adds nothing); return the number of files."""
     root.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {}
     bases = [scene(seed) for seed in range(8)]
@@ -85,6 +118,11 @@ def build_demo_collection(root: Path) -> int:
         w, h = img.size
         files[f"reposts/scene-{i:02d}-crop.jpg"] = _jpeg(img.crop((16, 12, w - 16, h - 12)))
         files[f"reposts/scene-{i:02d}.png"] = _png(img)
+    # generated abstract images that declare a (fictional) generator in their metadata
+    for n, seed in enumerate((60, 61)):
+        files[f"generated/abstract-{n}.png"] = _png(
+            scene(seed), {"parameters": _GENERATED.format(seed=1000 + n)}
+        )
     # an exact duplicate under another name
     files["reposts/copy-of-scene-04.jpg"] = files["photos/scene-04.jpg"]
     # a camera-tagged image (benign scene, fictional camera fields)
@@ -126,6 +164,6 @@ def build_demo_collection(root: Path) -> int:
     for rel, data in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_bytes() != data:
+        if not path.exists():  # archives and captures embed times: never rewritten
             path.write_bytes(data)
     return len(files)

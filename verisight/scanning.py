@@ -44,6 +44,7 @@ from verisight.store import KnownSighting, NewSighting, Status, Store
 
 if TYPE_CHECKING:
     from verisight.banking import MatchSummary
+    from verisight.clustering.update import UpdateSummary
 
 __all__ = [
     "Executor",
@@ -78,6 +79,8 @@ class ScanSummary:
     elapsed_seconds: float = 0.0
     #: Bank matching of this scan's media (see verisight.banking), when the case has banks.
     matching: MatchSummary | None = None
+    #: The incremental clustering that followed (None with ``--no-cluster``).
+    clustering: UpdateSummary | None = None
     _shas: set[str] = field(default_factory=set, repr=False)
     _with_media: int = field(default=0, repr=False)
 
@@ -126,6 +129,7 @@ class ScanSummary:
             "errors_by_reason": dict(sorted(self.errors_by_reason.items())),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "matching": self.matching.to_json() if self.matching else None,
+            "clustering": self.clustering.to_json() if self.clustering else None,
             "case": self.case,
         }
 

@@ -64,7 +64,9 @@ def test_peak_memory_stays_flat() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], input=data, capture_output=True, timeout=300, check=True
     )
-    assert int(out.stdout) < 1024, f"peak RSS {int(out.stdout)} MiB"
+    # ~1 GiB is the interpreter with numba compiling its kernels from a cold cache (a fresh
+    # clone); one RGB copy per sampled second would be 3.9 GiB more.
+    assert int(out.stdout) < 2048, f"peak RSS {int(out.stdout)} MiB"
 
 
 def _move_second_frame(gif: bytes, left: int, top: int) -> bytes:

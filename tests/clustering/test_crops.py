@@ -193,9 +193,9 @@ def test_scanned_crop_joins_an_existing_cluster(tmp_path: Path, database_url: st
     _write(tmp_path / "b", {"other.jpg": _jpeg(scene(42, (640, 480)))})
     with Case(tmp_path / "case", database_url, create=True) as case:
         repo = ClusterStore(case.store.engine)
-        case.scan([tmp_path / "a"], workers=1)
+        case.scan([tmp_path / "a"], workers=1, cluster=False)
         update_clusters(repo)
-        case.scan([tmp_path / "b"], workers=1)
+        case.scan([tmp_path / "b"], workers=1, cluster=False)
         summary = update_clusters(repo)
         assert summary.joined_existing == 1 and summary.crop_matches == 1
         clusters = list(repo.iter_clusters("near-duplicate"))
@@ -212,7 +212,9 @@ def test_cli_crops_switch(tmp_path: Path) -> None:
     counts = {}  # one embedded database per case (``database_url`` would share one)
     for flag in ("--no-crops", "--crops"):
         case = str(tmp_path / f"case{flag}")
-        res = runner.invoke(app, ["scan", str(tmp_path / "src"), "--case", case, "--workers", "1"])
+        res = runner.invoke(
+            app, ["scan", str(tmp_path / "src"), "--case", case, "--workers", "1", "--no-cluster"]
+        )
         assert res.exit_code == 0, res.output
         res = runner.invoke(app, ["cluster", "--case", case, flag, "--json"])
         assert res.exit_code == 0, res.output
@@ -227,7 +229,7 @@ def test_grids_are_stored_at_scan_time(tmp_path: Path) -> None:
     data = _jpeg(scene(61, (640, 480)))
     _write(tmp_path / "src", {"x.jpg": data, "blank.txt": b"not an image"})
     with Case(tmp_path / "case", create=True) as case:
-        case.scan([tmp_path / "src"], workers=1)
+        case.scan([tmp_path / "src"], workers=1, cluster=False)
         repo = ClusterStore(case.store.engine)
         shas = [m.sha256 for m in case.media()]
         grids = repo.luma_grids(shas)

@@ -99,7 +99,7 @@ def test_framed_variants_cluster_with_the_original(tmp_path: Path, database_url:
     _write(src, {"orig.jpg": _base(), "border.jpg": _bordered(_base()),
                  "letterbox.jpg": _letterboxed(_base()), "other.jpg": _base(7)})  # fmt: skip
     with Case(tmp_path / "case", database_url, create=True) as case:
-        case.scan([src], workers=1)
+        case.scan([src], workers=1, cluster=False)
         by_name = {Path(m.sightings[0].path).name: m for m in case.media()}
         assert media_json(by_name["border.jpg"])["pdq_trimmed"] == by_name["border.jpg"].pdq_trimmed
         assert media_json(by_name["orig.jpg"])["pdq_trimmed"] is None
@@ -117,9 +117,9 @@ def test_a_framed_variant_joins_an_existing_cluster(tmp_path: Path) -> None:
     _write(tmp_path / "b", {"border.jpg": _bordered(_base())})
     with Case(tmp_path / "case", create=True) as case:
         repo = ClusterStore(case.store.engine)
-        case.scan([tmp_path / "a"], workers=1)
+        case.scan([tmp_path / "a"], workers=1, cluster=False)
         update_clusters(repo)
-        case.scan([tmp_path / "b"], workers=1)
+        case.scan([tmp_path / "b"], workers=1, cluster=False)
         summary = update_clusters(repo)
         assert summary.joined_existing == 1 and summary.near_duplicate_clusters == 1
         (cluster,) = repo.iter_clusters("near-duplicate")
@@ -129,7 +129,7 @@ def test_a_framed_variant_joins_an_existing_cluster(tmp_path: Path) -> None:
 def test_bank_matching_searches_the_trimmed_hash(tmp_path: Path) -> None:
     _write(tmp_path / "src", {"orig.jpg": _base(), "border.jpg": _bordered(_base())})
     with Case(tmp_path / "case", create=True) as case:
-        case.scan([tmp_path / "src"], workers=1)
+        case.scan([tmp_path / "src"], workers=1, cluster=False)
         by_name = {Path(m.sightings[0].path).name: m for m in case.media()}
         (tmp_path / "b.txt").write_text(f"pdq {by_name['orig.jpg'].pdq}\n")
         case.banking.import_file(tmp_path / "b.txt", "b")

@@ -79,7 +79,7 @@ def test_backfill_recomputes_every_grid_exactly_from_files_and_archive_members(
 ) -> None:
     _collection(tmp_path / "src")
     with Case(tmp_path / "case", database_url, create=True) as case:
-        case.scan([tmp_path / "src"], workers=1)
+        case.scan([tmp_path / "src"], workers=1, cluster=False)
         before = _old_case(case)
         assert len(before) == 4
         repo = ClusterStore(case.store.engine)
@@ -97,7 +97,7 @@ def test_what_cannot_be_reread_is_reported_with_the_reason_and_retried_later(
 ) -> None:
     files = _collection(tmp_path / "src")
     with Case(tmp_path / "case", database_url, create=True) as case:
-        case.scan([tmp_path / "src"], workers=1)
+        case.scan([tmp_path / "src"], workers=1, cluster=False)
         before = _old_case(case)
         files["loose0"].unlink()
         files["loose1"].write_bytes(_jpeg(scene(99, (640, 480))))  # changed since the scan
@@ -171,13 +171,13 @@ def test_after_a_backfill_a_new_crop_joins_an_old_picture(
     (new2 / "crop2.jpg").write_bytes(_jpeg(_crop(im, 0.0, 0.07, 0.05, 0.0)))
     with Case(tmp_path / "case", database_url, create=True) as case:
         repo = ClusterStore(case.store.engine)
-        case.scan([old], workers=1)
+        case.scan([old], workers=1, cluster=False)
         _old_case(case)
         update_clusters(repo)
-        case.scan([new1], workers=1)
+        case.scan([new1], workers=1, cluster=False)
         assert update_clusters(repo).crop_matches == 0  # the old picture has no grid
         assert backfill_grids(repo).computed == 1
-        case.scan([new2], workers=1)
+        case.scan([new2], workers=1, cluster=False)
         summary = update_clusters(repo)
         assert summary.crop_matches == 1 and summary.joined_existing == 1
         (big,) = [c for c in repo.iter_clusters("near-duplicate") if len(c.members) > 1]
@@ -188,7 +188,8 @@ def test_cli_cluster_grids(tmp_path: Path) -> None:
     files = _collection(tmp_path / "src")
     case_dir = tmp_path / "case"
     res = runner.invoke(
-        app, ["scan", str(tmp_path / "src"), "--case", str(case_dir), "--workers", "1"]
+        app,
+        ["scan", str(tmp_path / "src"), "--case", str(case_dir), "--workers", "1", "--no-cluster"],
     )
     assert res.exit_code == 0, res.output
     with Case(case_dir) as case:

@@ -129,7 +129,9 @@ def test_cli_clusters_scanned_variants(tmp_path: Path, database_url: str) -> Non
             (src / f"s{seed}-{i}.jpg").write_bytes(data)
     case = str(tmp_path / "case")
     db = ["--database-url", database_url]
-    res = runner.invoke(app, ["scan", str(src), "--case", case, "--workers", "1", *db])
+    res = runner.invoke(
+        app, ["scan", str(src), "--case", case, "--workers", "1", "--no-cluster", *db]
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["cluster", "--case", case, *db, "--json"])
     assert res.exit_code == 0, res.output
@@ -161,3 +163,34 @@ def test_cli_errors(tmp_path: Path) -> None:
     kind = runner.invoke(app, ["cluster", "list", "--kind", "x", "--case", str(tmp_path / "c")])
     assert kind.exit_code == 2
     assert ClusterParams().threshold == 31
+
+
+def test_scan_clusters_incrementally_unless_told_not_to(tmp_path: Path, database_url: str) -> None:
+    src, more = tmp_path / "src", tmp_path / "more"
+    src.mkdir()
+    more.mkdir()
+    for i, data in enumerate(_variants(1)):
+        (src / f"s1-{i}.jpg").write_bytes(data)
+    variants = _variants(2)
+    for i, data in enumerate(variants[:2]):
+        (more / f"s2-{i}.jpg").write_bytes(data)
+    case = str(tmp_path / "case")
+    db = ["--database-url", database_url, "--workers", "1", "--json"]
+    first = json.loads(runner.invoke(app, ["scan", str(src), "--case", case, *db]).stdout)
+    assert first["clustering"]["new_media"] == 4
+    assert first["clustering"]["near_duplicate_clusters"] == 1
+    # --no-cluster leaves the new media for later; the next scan (or `cluster`) takes them
+    skipped = runner.invoke(app, ["scan", str(more), "--case", case, "--no-cluster", *db])
+    assert json.loads(skipped.stdout)["clustering"] is None
+    (more / "s2-late.jpg").write_bytes(variants[2])
+    late = json.loads(runner.invoke(app, ["scan", str(more), "--case", case, *db]).stdout)
+    assert late["clustering"]["new_media"] == 3 and late["clustering"]["new_clusters"] == 1
+    assert (
+        json.loads(runner.invoke(app, ["cluster", "--case", case, *db[:2], "--json"]).stdout)[
+            "new_media"
+        ]
+        == 0
+    )
+    # the human summary says what clustering did
+    text = runner.invoke(app, ["scan", str(src), "--case", case, *db[:4]]).stdout
+    assert "clustered 0 new media: 0 joined existing clusters, 0 new clusters" in text

@@ -117,7 +117,9 @@ def test_scanned_copies_cluster_with_the_original(
         next(f for i, f in enumerate(box.decode(video=0)) if i == 100).to_image().save(still)
     case = str(tmp_path / "case")
     db = ["--database-url", database_url]
-    res = runner.invoke(app, ["scan", str(src), "--case", case, "--workers", "1", *db])
+    res = runner.invoke(
+        app, ["scan", str(src), "--case", case, "--workers", "1", "--no-cluster", *db]
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["cluster", "--case", case, *db, "--json"])
     assert res.exit_code == 0, res.output

@@ -25,7 +25,7 @@ ROLES = ("admin", "analyst", "reviewer", "auditor")
 def case(tmp_path: Path, database_url: str) -> Iterator[Case]:
     write_images(tmp_path / "collection", 4)
     c = Case(tmp_path / "case", database_url, create=True)
-    c.scan([tmp_path / "collection"], workers=1)
+    c.scan([tmp_path / "collection"], workers=1, cluster=False)
     yield c
     c.close()
 

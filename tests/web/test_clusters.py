@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from tests.conftest import write_images
 from tests.web.conftest import DECISION, Browser
-from verisight.assessment import AssessmentService
+from verisight.assessment import AssessmentService, QueueFilter
 from verisight.case import Case
 from verisight.clustering import ClusterPlan, Member, NearDuplicateCluster
 from verisight.store.clusters import ClusterStore
@@ -179,7 +179,7 @@ def test_queue_follows_triage_tiers_then_cluster_size(
     browser: Browser, service: AssessmentService, case: Case, tmp_path: Path
 ) -> None:
     write_images(tmp_path / "more", 2, start=4)
-    case.scan([tmp_path / "more"], workers=1)
+    case.scan([tmp_path / "more"], workers=1, cluster=False)
     shas = sorted(m.sha256 for m in case.media())
     assert len(shas) == 6
     ai_rep, lone, big, m1, ai_member, m2 = shas
@@ -191,12 +191,16 @@ def test_queue_follows_triage_tiers_then_cluster_size(
                      {"a": ai_rep, "b": ai_member})  # fmt: skip
     assert browser.login("analyst") == 303
     page = body(browser.get("/queue"))
-    order = sorted(shas, key=lambda s: page.index(f'href="/item/{s}"'))
-    # representatives first: by tier (declared AI last although its cluster is larger than
-    # the singleton), then largest cluster first; members that still need a decision last
-    assert order[:3] == [big, lone, ai_rep]
-    assert set(order[3:]) == {m1, m2, ai_member}
+    # one row per decision: a cluster is one row (its representative), members are no rows
+    for member in (m1, m2, ai_member):
+        assert f'href="/item/{member}"' not in page
+    order = sorted((big, lone, ai_rep), key=lambda s: page.index(f'href="/item/{s}"'))
+    # by tier (declared AI last although its cluster is larger than the singleton), then
+    # largest cluster first
+    assert order == [big, lone, ai_rep]
+    assert 'id="decisions-left">3<' in page
     assert "no-ai-evidence" in page and "declared-ai" in page and "3 media" in page
+    assert 'class="variants">JPEG' in page  # the variants the cluster holds
     # filters keep working on the triaged queue
     only_ai = body(browser.get("/queue?provenance=ai-declared"))
     assert f'href="/item/{ai_rep}"' in only_ai and f'href="/item/{big}"' not in only_ai
@@ -275,3 +279,93 @@ def test_members_propagated_from_an_earlier_decision_are_flagged_and_brought_up_
     assert "1 member holds a decision propagated" in page  # m2 was left unchecked
     assert 'id="stale-note"' not in body(browser.get(f"/item/{m1}"))
     assert service.verify_audit().ok
+
+
+def test_queue_lists_decisions_never_containers(
+    browser: Browser, service: AssessmentService, case: Case, tmp_path: Path
+) -> None:
+    import zipfile
+
+    folder = tmp_path / "boxed"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "collection.zip", "w") as z:
+        for p in write_images(tmp_path / "loose", 2, start=10):
+            z.write(p, p.name)
+    case.scan([folder], workers=1, cluster=False)
+    containers = [m.sha256 for m in case.media() if m.kind == "archive"]
+    assert containers
+    no_second_review(service)
+    rep, m1, m2, other = sorted(m.sha256 for m in case.media() if m.kind == "image")[:4]
+    make_cluster(service, rep, {m1: 5, m2: 12})
+    assert browser.login("analyst") == 303
+    page = body(browser.get("/queue"))
+    assert all(f"/item/{c}" not in page for c in containers)
+    analyst = service.users.by_name("analyst")
+    assert analyst is not None
+    left = service.queue(analyst, QueueFilter()).total
+    assert f'id="decisions-left">{left}<' in page
+    # the representative decided: the cluster's row says what is left (applying it)
+    assert status(browser.post(f"/item/{rep}/assess", DECISION | {"version": "0"})) == 303
+    page = body(browser.get("/queue"))
+    assert "decided: apply to 2 members of 3" in page and f'href="/item/{rep}"' in page
+    assert f'id="decisions-left">{left}<' in page
+    # the grid offers only media still to assess
+    grid = body(browser.get("/grid"))
+    assert f"outcome.{rep}" not in grid and f"outcome.{other}" in grid
+    done = browser.post(f"/item/{rep}/propagate", members_form(m1, m2) | {"confirm": "yes"})
+    assert status(done) == 200
+    assert f'id="decisions-left">{left - 1}<' in body(browser.get("/queue"))
+
+
+def test_a_reviewer_changes_the_representative_audited_within_the_threshold(
+    browser: Browser, service: AssessmentService, shas: list[str]
+) -> None:
+    rep, m1, m2, _other = shas
+    pdq = {m.sha256: m.pdq for m in service.case.media()}
+    assert all(pdq.values())
+    make_cluster(service, rep, {m1: 5, m2: 12})
+    # the generated images are different pictures: give the members near copies of m1's hash
+    # so that m1 may represent them all
+    with service.case.store.engine.begin() as conn:
+        for sha in (rep, m2):
+            conn.execute(text("UPDATE media SET pdq = :p WHERE sha256 = :s"),
+                         {"p": pdq[m1], "s": sha})  # fmt: skip
+    url = f"/item/{m1}/representative"
+    # analysts may not; without CSRF nobody may
+    assert browser.login("analyst") == 303
+    assert 'id="make-representative"' not in body(browser.get(f"/item/{m1}"))
+    assert status(browser.post(url)) == 403
+    reviewer = Browser(browser.client)
+    browser.client.cookies.clear()
+    assert reviewer.login("reviewer") == 303
+    assert 'id="make-representative"' in body(reviewer.get(f"/item/{m1}"))
+    assert status(reviewer.post(url, csrf=False)) == 403
+    assert service.case.clusters.show(_cluster_of(service, m1)).representative == rep
+    r = reviewer.post(url)
+    assert status(r) == 303
+    c = service.case.clusters.show(_cluster_of(service, m1))
+    assert c.representative == m1 and {m.sha256: m.distance for m in c.members}[rep] == 0
+    (entry,) = [e for e in service.audit.entries(media_sha256=m1) if e.action == "representative"]
+    assert entry.actor == "reviewer" and entry.detail["from"] == rep
+    assert entry.detail["cluster"] == c.id
+    assert service.verify_audit().ok
+    # a copy beyond the threshold of a member is refused, and the representative kept
+    with service.case.store.engine.begin() as conn:
+        far = "f" * 64 if pdq[m1] != "f" * 64 else "0" * 64
+        conn.execute(text("UPDATE media SET pdq = :p WHERE sha256 = :s"), {"p": far, "s": m2})
+    refused = reviewer.post(f"/item/{m2}/representative")
+    assert status(refused) == 400 and "beyond the threshold" in body(refused)
+    assert service.case.clusters.show(c.id).representative == m1
+    # once members hold decisions propagated from it, the representative stays
+    no_second_review(service)
+    assert status(reviewer.post(f"/item/{m1}/assess", DECISION | {"version": "0"})) == 303
+    done = reviewer.post(f"/item/{m1}/propagate", members_form(rep) | {"confirm": "yes"})
+    assert status(done) == 200
+    kept = reviewer.post(f"/item/{rep}/representative")
+    assert status(kept) == 400 and "propagated" in body(kept)
+
+
+def _cluster_of(service: AssessmentService, sha: str) -> int:
+    c = ClusterStore(service.case.store.engine).near_duplicate_of(sha)
+    assert c is not None
+    return c.id

@@ -136,7 +136,7 @@ def test_a_bank_import_and_its_matches_commit_together(
 ) -> None:
     write_images(tmp_path / "src", 2)
     with Case(tmp_path / "case", database_url, create=True) as case:
-        case.scan([tmp_path / "src"], workers=1)
+        case.scan([tmp_path / "src"], workers=1, cluster=False)
         media = sorted(case.media(), key=lambda m: m.sha256)
         hashes = tmp_path / "list.csv"
         hashes.write_text(f"md5,pdq,label\n{media[0].md5},,a\n,{media[1].pdq},b\n")

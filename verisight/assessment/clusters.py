@@ -10,12 +10,14 @@ is in :mod:`verisight.store.clusters` and :mod:`verisight.store.assessments`. Ro
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Set
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection
 
+from verisight.clustering.crops import CROP
 from verisight.clustering.near_duplicates import DEFAULT_THRESHOLD
 from verisight.clustering.propagation import (
     PropagationPlan,
@@ -28,7 +30,7 @@ from verisight.clustering.videos import VPDQ_BASIS
 from verisight.errors import UsageError
 from verisight.store.assessments import Assessments, QueueCandidate, StaleVersion
 from verisight.store.audit import AuditLog
-from verisight.store.clusters import ClusterStore, ClusterView, Placement
+from verisight.store.clusters import ClusterStore, ClusterView, MemberFacts, Placement
 from verisight.store.users import UserRecord
 from verisight.vocab import Stage, Status
 
@@ -96,9 +98,19 @@ class PropagationResult:
 
 @dataclass(frozen=True)
 class Triaged:
+    """One decision left: a singleton, or a whole near-duplicate cluster (one row)."""
+
     candidate: QueueCandidate
     tier: Tier
     placement: Placement | None
+    #: The media the row opens: the cluster's representative (or the singleton itself).
+    sha256: str = ""
+    #: Members of the cluster still without a decision (the representative included).
+    undecided: int = 1
+    #: The representative is decided; what is left is applying it to the members.
+    awaiting_apply: bool = False
+    #: The variants the cluster holds, e.g. "JPEG 640×480 ×2 · PNG 320×240 · crop ×1".
+    variants: str = ""
 
     @property
     def is_member(self) -> bool:
@@ -239,21 +251,48 @@ class ClusterDecisions:
 
     # the queue
     def triage(self, cands: list[QueueCandidate], policy: TriagePolicy) -> list[Triaged] | None:
-        """The candidates in triage order (representatives and singletons first, then
-        members left without a decision; within each, by tier, then largest clusters
-        first), or None when the case has no clusters yet."""
+        """The decisions left, in triage order: one row per near-duplicate cluster (opening
+        its representative) or singleton, by tier, then largest clusters first; clusters whose
+        representative is decided but whose members still lack a decision come last (the
+        decision left is applying it). None when the case has no clusters yet."""
         if not cands or self.clusters.count_clusters("near-duplicate") == 0:
             return None
         where = self.clusters.placements([c.sha256 for c in cands])
-        rows: list[tuple[tuple[bool, int, int, str], Triaged]] = []
+        groups: dict[str, list[QueueCandidate]] = {}
         for c in cands:
             p = where.get(c.sha256)
-            item = TriageItem(c.sha256, c.provenance, c.provenance_conflict, c.matched,
-                              p.size if p else 1)  # fmt: skip
-            t = Triaged(c, tier_of(item), p)
-            rows.append(((t.is_member, *triage_key(item, policy)), t))
+            groups.setdefault(p.representative if p else c.sha256, []).append(c)
+        waiting = {c.sha256 for c in cands}
+        decided = self.assessments.latest_stages([k for k in groups if k not in waiting])
+        facts = self.clusters.member_facts(
+            sorted({p.cluster_id for p in where.values() if p.size > 1})
+        )
+        rows: list[tuple[tuple[bool, int, int, str], Triaged]] = []
+        for key, members in groups.items():
+            head = next((c for c in members if c.sha256 == key), members[0])
+            p = where.get(head.sha256)
+            size = p.size if p else 1
+            item = TriageItem(key, head.provenance, head.provenance_conflict,
+                              any(c.matched for c in members), size)  # fmt: skip
+            awaiting = key in decided
+            t = Triaged(head, tier_of(item), p, key, len(members), awaiting,
+                        describe_variants(facts.get(p.cluster_id, [])) if p else "")  # fmt: skip
+            rows.append(((awaiting, *triage_key(item, policy)), t))
         rows.sort(key=lambda r: r[0])
         return [t for _, t in rows]
+
+
+def describe_variants(members: list[MemberFacts]) -> str:
+    """``"JPEG 640×480 ×2 · PNG 320×240 · crop ×1"``: the copies a cluster holds."""
+    if len(members) < 2:
+        return ""
+    counts: Counter[str] = Counter()
+    for m in members:
+        size = f" {m.width}×{m.height}" if m.width and m.height else ""
+        counts[f"{(m.format or '?').upper()}{size}"] += 1
+    crops = sum(1 for m in members if m.match == CROP)
+    parts = [k + (f" ×{n}" if n > 1 else "") for k, n in counts.most_common()]
+    return " · ".join(parts + ([f"crop ×{crops}"] if crops else []))
 
 
 def _state(stage: str | None) -> str:

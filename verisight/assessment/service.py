@@ -45,6 +45,7 @@ from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
 if TYPE_CHECKING:
+    from verisight.assessment.dashboard import DashboardView, TierProgress
     from verisight.case import Case
 
 from verisight.assessment.views import (
@@ -146,6 +147,7 @@ class AssessmentService:
             )
         )
         triaged = self.clusters.triage(cands, self.triage_policy())
+        total = len(cands) if triaged is None else len(triaged)
         if triaged is None:
             entries = [
                 QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched,
@@ -154,11 +156,11 @@ class AssessmentService:
             ]  # fmt: skip
         else:
             entries = [
-                QueueEntry(t.candidate.sha256, review.priority(t.candidate),
+                QueueEntry(t.sha256, review.priority(t.candidate),
                            t.candidate.provenance, t.candidate.matched,
                            t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
-                           t.placement.size if t.placement else 1,
-                           t.placement.representative if t.is_member and t.placement else None)
+                           t.placement.size if t.placement else 1, None,
+                           t.undecided, t.awaiting_apply, t.variants)
                 for t in triaged[:limit]
             ]  # fmt: skip
         pending = self.assessments.by_status((Status.AWAITING_REVIEW,))
@@ -166,7 +168,7 @@ class AssessmentService:
         disputes = (
             self.assessments.by_status((Status.DISPUTED,)) if can(user.role, Perm.RESOLVE) else []
         )
-        return QueueView(entries, len(cands), seconds, disputes)
+        return QueueView(entries, total, seconds, disputes)
 
     def next_item(
         self, user: UserRecord, filt: QueueFilter, after: str | None = None
@@ -470,6 +472,50 @@ class AssessmentService:
         if not confirmed:
             self.clusters.plan(user.name, sha256, selected, confirmed=False)  # raises
         return self.clusters.apply(user, sha256, selected)
+
+    def set_representative(self, user: UserRecord, sha256: str) -> ClusterView:
+        """Make ``sha256`` the representative of its near-duplicate cluster (reviewers), with
+        an audit entry ``representative`` in the same transaction. Refused, saying why, when
+        a member would lie beyond the threshold of it or when members hold decisions
+        propagated from the current representative (their source must not change)."""
+        self.require(user, Perm.RESOLVE)
+        self._media(sha256)
+        c = self.clusters.clusters.near_duplicate_of(sha256)
+        if c is None or len(c.members) < 2:
+            raise UsageError("this media is in no cluster of several")
+        if c.representative == sha256:
+            raise UsageError("this media already represents its cluster")
+        if c.basis is not None:
+            raise UsageError("the representative of a video cluster cannot be changed")
+        stages = self.assessments.latest_stages([m.sha256 for m in c.members])
+        if any(stage == PROPAGATED for stage in stages.values()):
+            raise UsageError(
+                f"kept {c.representative[:12]}: members hold decisions propagated from it"
+            )
+        r = self.case.clusters.rebase(c.id, sha256)
+        if r.refused is not None:
+            raise UsageError(f"kept {c.representative[:12]}: {r.refused}")
+        with self.transaction() as conn:
+            self.case.clusters.set_representative(conn, c.id, r)
+            self.audit.bind(conn).append(user.name, "representative", sha256, {
+                "cluster": c.id, "from": c.representative, "to": sha256,
+                "distances": {k[:12]: v for k, v in sorted(r.distances.items())},
+            })  # fmt: skip
+        return self.case.clusters.show(c.id)
+
+    def dashboard(
+        self, user: UserRecord, date_from: str | None = None, date_to: str | None = None
+    ) -> DashboardView:
+        """The case dashboard for this user's role (:mod:`verisight.assessment.dashboard`)."""
+        from verisight.assessment import dashboard
+
+        return dashboard.build(self, user, date_from, date_to)
+
+    def triage_progress(self) -> list[TierProgress]:
+        """Decisions made and left by tier (the dashboard's figures; counts only, no media)."""
+        from verisight.assessment import dashboard
+
+        return dashboard.triage_progress(self)
 
     def history(self, user: UserRecord, sha256: str) -> History:
         self.require(user, Perm.READ_HISTORY)

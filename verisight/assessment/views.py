@@ -92,11 +92,18 @@ class QueueEntry:
     cluster_size: int = 1
     #: The representative, when this media is another member of its cluster.
     representative: str | None = None
+    #: Members of its cluster still without a decision (the row stands for all of them).
+    undecided: int = 1
+    #: The representative is decided: what is left is applying it to the members.
+    awaiting_apply: bool = False
+    #: The copies its cluster holds (formats, sizes, crops).
+    variants: str = ""
 
 
 @dataclass(frozen=True)
 class QueueView:
     to_assess: list[QueueEntry]
+    #: Decisions left (a cluster counts once; containers never count).
     total: int
     second_reviews: list[AssessmentRecord]
     disputes: list[AssessmentRecord]

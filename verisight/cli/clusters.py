@@ -77,7 +77,8 @@ def cluster(
         f"{summary.new_media:,} new media: {summary.joined_existing:,} joined existing "
         f"clusters, {summary.new_clusters:,} new clusters, {summary.singletons:,} singletons "
         f"kept apart (PDQ quality < {summary.min_quality} or no PDQ); "
-        f"{summary.crop_matches:,} placed as crops"
+        f"{summary.crop_matches:,} placed as crops; "
+        f"{summary.best_copies:,} new clusters represented by their best copy"
     )
     out.print(
         f"{summary.near_duplicate_clusters:,} near-duplicate clusters (one decision each), "

@@ -23,6 +23,8 @@ _DEFAULTS = Limits()
 
 
 def register(app: typer.Typer) -> None:
+    from verisight.cli.demo import demo
+
     app.command()(scan)
     app.command()(demo)
 
@@ -67,6 +69,13 @@ def scan(
             "(docs/distributed.md).",
         ),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster/--no-cluster",
+            help="Cluster the new media afterwards (incremental; see docs/clustering.md).",
+        ),
+    ] = True,
 ) -> None:
     """Take in files, folders, archives and web captures; fingerprint every file."""
     limits = Limits(
@@ -81,7 +90,7 @@ def scan(
         with open_case(case, database_url, create=True) as c:
             try:
                 summary = _scan_with_progress(
-                    c, paths, workers, limits, batch_size, detector, executor
+                    c, paths, workers, limits, batch_size, detector, executor, cluster=cluster
                 )
             except VerisightError as exc:
                 fail(exc)
@@ -102,6 +111,8 @@ def _scan_with_progress(
     batch_size: int,
     detector: Path | None = None,
     executor: DaskExecutor | None = None,
+    *,
+    cluster: bool = True,
 ) -> ScanSummary:
     if not err.is_terminal:
         return c.scan(
@@ -111,6 +122,7 @@ def _scan_with_progress(
             batch_size=batch_size,
             detector=detector,
             dask=executor,
+            cluster=cluster,
         )
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -141,6 +153,7 @@ def _scan_with_progress(
             on_progress=update,
             detector=detector,
             dask=executor,
+            cluster=cluster,
         )
 
 
@@ -188,27 +201,11 @@ def _print_summary(s: ScanSummary) -> None:
             f"  bank matches: {m.media_matched:,} media ({m.new_matches:,} new matches)"
             + (f", {m.suppressed:,} suppressed by negative banks" if m.suppressed else "")
         )  # fmt: skip
+    if s.clustering:
+        k = s.clustering
+        out.print(
+            f"  clustered {k.new_media:,} new media: {k.joined_existing:,} joined existing"
+            f" clusters, {k.new_clusters:,} new clusters"
+            f" ({k.near_duplicate_clusters:,} in the case)"
+        )
     out.print(f"  case: {s.case}")
-
-
-def demo(
-    case: CaseOpt = DEFAULT_CASE_DIR,
-    collection: Annotated[
-        Path, typer.Option(help="Where to write the generated demo collection.")
-    ] = Path("verisight-demo"),
-    workers: Annotated[int | None, typer.Option("--workers", "-w")] = None,
-) -> None:
-    """Generate a benign demo collection (variants, archives, corrupt files) and scan it."""
-    from verisight.demo import build_demo_collection
-
-    n = build_demo_collection(collection)
-    out.print(
-        f"Demo collection: {n} files written to {collection}/ (generated shapes, no downloads)"
-    )
-    with open_case(case, None, create=True) as c:
-        try:
-            summary = _scan_with_progress(c, [collection], workers, Limits(), 500)
-        except VerisightError as exc:
-            fail(exc)
-    _print_summary(summary)
-    out.print(f"Next: verisight media list --case {case}")

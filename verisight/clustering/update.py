@@ -77,6 +77,9 @@ class UpdateSummary:
     new_videos: int = 0
     #: Of ``new_media``, those placed as crops (:mod:`verisight.clustering.crops`).
     crop_matches: int = 0
+    #: New clusters whose representative became their best copy
+    #: (:mod:`verisight.clustering.representative`).
+    best_copies: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +94,7 @@ class UpdateSummary:
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "new_videos": self.new_videos,
             "crop_matches": self.crop_matches,
+            "best_copies": self.best_copies,
         }
 
 

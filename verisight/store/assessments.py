@@ -120,6 +120,10 @@ class QueueCandidate:
     provenance_conflict: bool | None = None
 
 
+#: The kinds of media a person assesses; containers (archives, web captures) never are.
+ASSESSABLE_KINDS = ("image", "video")
+
+
 def _decision(r: Row[Any]) -> Decision:
     return Decision(r.outcome, r.category, r.origin, r.age_band, r.sex, r.note)
 
@@ -285,9 +289,11 @@ class Assessments(Bindable):
         provenance: str | None = None,
         bank: str | None = None,
         source: str | None = None,
-        limit: int = 5000,
+        limit: int | None = 5000,
+        decided: bool = False,
     ) -> list[QueueCandidate]:
-        """Unassessed, analysable media; ``bank`` is "matched", "unmatched" or a bank name."""
+        """Unassessed (``decided``: assessed), analysable media; ``bank`` is "matched",
+        "unmatched" or a bank name."""
         matched = exists().where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
         bank_cat = (
             select(func.max(_ENTRY.c.category))
@@ -320,11 +326,13 @@ class Assessments(Bindable):
             )
             .where(
                 _MEDIA.c.error_reason.is_(None),
-                ~exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256),
+                _MEDIA.c.kind.in_(ASSESSABLE_KINDS),  # archives and captures are containers
             )
             .order_by(_MEDIA.c.sha256)
             .limit(limit)
         )
+        has_decision = exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256)
+        q = q.where(has_decision if decided else ~has_decision)
         if provenance and self.has_provenance:
             if provenance == "none":
                 q = q.where(or_(prov.is_(None), prov == "none"))

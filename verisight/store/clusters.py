@@ -10,7 +10,7 @@ unique constraint on ``(kind, media_sha256)``). :class:`ClusterStore` implements
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +28,12 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verisight.analysis.luma import layout_key
+from verisight.clustering.crops import CROP
 from verisight.clustering.near_duplicates import (
     Candidate,
     ClusterPlan,
@@ -482,6 +484,101 @@ class ClusterStore:
                 )
                 sizes.update((int(cid), int(n)) for cid, n in conn.execute(q2))
         return {sha: Placement(cid, rep, sizes.get(cid, 1)) for sha, (cid, rep) in where.items()}
+
+    def last_cluster_id(self) -> int:
+        """The highest cluster id (0 without clusters): clusters above it are newer."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(_CLUSTER.c.id))).scalar() or 0)
+
+    def clusters_since(self, after_id: int) -> list[tuple[int, int]]:
+        """(id, threshold) of the near-duplicate clusters of several members created after
+        ``after_id``."""
+        sizes = (
+            select(_MEMBER.c.cluster_id)
+            .group_by(_MEMBER.c.cluster_id)
+            .having(func.count() > 1)
+            .scalar_subquery()
+        )
+        q = select(_CLUSTER.c.id, _CLUSTER.c.threshold).where(
+            _CLUSTER.c.id > after_id,
+            _CLUSTER.c.kind == NEAR_DUPLICATE,
+            _CLUSTER.c.basis.is_(None),
+            _CLUSTER.c.id.in_(sizes),
+        )
+        with self.engine.connect() as conn:
+            return [(int(i), int(t or 31)) for i, t in conn.execute(q)]
+
+    def set_representative(
+        self,
+        conn: Connection,
+        cluster_id: int,
+        sha256: str,
+        distances: Mapping[str, int],
+        crops: Set[str] = frozenset(),
+    ) -> None:
+        """Make ``sha256`` the representative, with every member's distance to it (in the
+        caller's transaction, so the change and its audit entry commit together)."""
+        conn.execute(
+            update(_CLUSTER).where(_CLUSTER.c.id == cluster_id).values(representative_sha256=sha256)
+        )
+        for sha, d in distances.items():
+            conn.execute(
+                update(_MEMBER)
+                .where(_MEMBER.c.cluster_id == cluster_id, _MEMBER.c.media_sha256 == sha)
+                .values(distance=d, match=CROP if sha in crops else None)
+            )
+
+    def member_facts(self, cluster_ids: Sequence[int]) -> dict[int, list[MemberFacts]]:
+        """What the queue shows of each cluster's members: format, size in pixels, PDQ
+        quality, how each matched (one query per 500 clusters)."""
+        out: dict[int, list[MemberFacts]] = {}
+        ids = sorted(set(cluster_ids))
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                q = (
+                    select(
+                        _MEMBER.c.cluster_id,
+                        _MEMBER.c.media_sha256,
+                        _MEMBER.c.distance,
+                        _MEMBER.c.match,
+                        _MEDIA.c.format,
+                        _MEDIA.c.width,
+                        _MEDIA.c.height,
+                        _MEDIA.c.pdq_quality,
+                        _MEDIA.c.pdq.label("pdq_hash"),
+                        _MEDIA.c.pdq_trimmed.label("trimmed"),
+                        _MEDIA.c.pdq_variants.label("variants"),
+                        _MEDIA.c.size.label("bytes"),
+                    )
+                    .join(_MEDIA, _MEDIA.c.sha256 == _MEMBER.c.media_sha256)
+                    .where(_MEMBER.c.cluster_id.in_(ids[start : start + 500]))
+                    .order_by(_MEMBER.c.cluster_id, _MEMBER.c.media_sha256)
+                )
+                for r in conn.execute(q):
+                    out.setdefault(int(r.cluster_id), []).append(
+                        MemberFacts(r.media_sha256, r.format, r.width, r.height,
+                                    r.pdq_quality, r.distance, r.match, r.pdq_hash, r.trimmed,
+                                    tuple(r.variants.split(",")) if r.variants else (),
+                                    int(r.bytes or 0))
+                    )  # fmt: skip
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    """A cluster member as the queue and the choice of representative see it."""
+
+    sha256: str
+    format: str | None
+    width: int | None
+    height: int | None
+    pdq_quality: int | None
+    distance: int | None
+    match: str | None
+    pdq: str | None = None
+    pdq_trimmed: str | None = None
+    pdq_variants: tuple[str, ...] = ()
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.analysis.record import Camera, VideoInfo
@@ -114,3 +115,5 @@ class ScanRecord:
     finished_at: datetime | None
     status: str
     resumed: bool = False
+    #: The scan's summary as ``verisight scan --json`` prints it (None while running).
+    summary: dict[str, Any] | None = None

@@ -223,7 +223,14 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(_SCAN).order_by(_SCAN.c.id)).all()
         return [
-            ScanRecord(r.id, json.loads(r.roots), r.started_at, r.finished_at, r.status)
+            ScanRecord(
+                r.id,
+                json.loads(r.roots),
+                r.started_at,
+                r.finished_at,
+                r.status,
+                summary=json.loads(r.summary) if r.summary else None,
+            )
             for r in rows
         ]
 

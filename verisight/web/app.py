@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, items
+from verisight.web import admin, auth, dashboard, items
 from verisight.web.deps import BadCsrf, NotLoggedIn
 from verisight.web.limits import BodyLimit
 
@@ -114,6 +114,7 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     app.include_router(auth.router)
     app.include_router(items.router)
     app.include_router(admin.router)
+    app.include_router(dashboard.router)
     return app
 
 

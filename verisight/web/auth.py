@@ -21,6 +21,8 @@ def _secure(request: Request) -> bool:
 
 
 def home_for(role: str) -> str:
+    if can(role, Perm.RESOLVE) or can(role, Perm.MANAGE):
+        return "/dashboard"  # welfare leads and admins land on the case dashboard
     return "/queue" if can(role, Perm.VIEW_MEDIA) else "/audit"
 
 

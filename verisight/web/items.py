@@ -93,6 +93,14 @@ def propagate(request: Request, service: Service, post: Post, sha256: str) -> Re
     return render(request, "propagate.html", post.session, sha256=sha256, result=result)
 
 
+@router.post("/item/{sha256}/representative")
+def representative(service: Service, post: Post, sha256: str) -> Response:
+    """A reviewer makes this member its cluster's representative (audited; refused with the
+    reason when a member would fall beyond the threshold)."""
+    service.set_representative(post.user, sha256)
+    return RedirectResponse(f"/item/{sha256}", status_code=303)
+
+
 @router.get("/media/{sha256}/shielded.jpg")
 def shielded(service: Service, session: Session, sha256: str) -> Response:
     data = service.image(session.user, sha256)
@@ -153,7 +161,8 @@ def grid(
 ) -> Response:
     filt = _filter(provenance, bank, source)
     view = service.queue(session.user, filt, limit=12)
-    rows = [service.item(session.user, e.sha256, via="grid") for e in view.to_assess]
+    rows = [service.item(session.user, e.sha256, via="grid") for e in view.to_assess
+            if not e.awaiting_apply]  # fmt: skip
     return render(request, "grid.html", session, rows=rows, filt=filt, results=None)
 
 
@@ -173,7 +182,8 @@ def grid_submit(request: Request, service: Service, post: Post) -> Response:
         except (InvalidDecision, ValueError) as exc:
             results.append((sha, f"not saved: {exc}"))
     view = service.queue(post.user, QueueFilter(), limit=12)
-    rows = [service.item(post.user, e.sha256, via="grid") for e in view.to_assess]
+    rows = [service.item(post.user, e.sha256, via="grid") for e in view.to_assess
+            if not e.awaiting_apply]  # fmt: skip
     status = 409 if any(r.startswith("conflict") for _, r in results) else 200
     return render(request, "grid.html", post.session, status, rows=rows,
                   filt=QueueFilter(), results=results)  # fmt: skip
