@@ -50,7 +50,7 @@ def _scan(
     tmp: Path, name: str, src: Path, url: str | None = None, **kw: Any
 ) -> tuple[ScanSummary, str]:
     with Case(tmp / name, url, create=True) as case:
-        s = case.scan([src], batch_size=3, **kw)
+        s = case.scan([src], batch_size=3, cluster=False, **kw)  # the analysis rows alone
         return s, case.database_url
 
 
@@ -200,7 +200,8 @@ def test_crop_pass_on_the_cluster_gives_the_clusters_of_a_local_run(
     out = {}
     for how in ("local", "dask"):
         case = str(tmp_path / how)
-        res = cli.invoke(app, ["scan", str(tmp_path / "src"), "--case", case, "--workers", "1"])
+        scan = ["scan", str(tmp_path / "src"), "--case", case, "--workers", "1", "--no-cluster"]
+        res = cli.invoke(app, scan)
         assert res.exit_code == 0, res.output
         extra = ["--dask", cluster.scheduler_address] if how == "dask" else []
         res = cli.invoke(app, ["cluster", "--case", case, "--json", *extra])
