@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -101,16 +103,21 @@ def _password(from_stdin: bool) -> str:
 NameArg = Annotated[str, typer.Argument(help="Login name.")]
 
 
+def _on_accounts(case: Path, database_url: str | None, action: Callable[[Any], Any]) -> Any:
+    """``action`` on the case's accounts service; a refusal is a clear error and exit code."""
+    with open_case(case, database_url) as c:
+        try:
+            return action(c.assessment.accounts)
+        except VerisightError as exc:
+            fail(exc)
+
+
 @user_app.command("disable")
 def user_disable(
     name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
 ) -> None:
     """Disable a user: no more logins, and every open session ends (audited)."""
-    with open_case(case, database_url) as c:
-        try:
-            c.assessment.accounts.set_active(name, False)
-        except VerisightError as exc:
-            fail(exc)
+    _on_accounts(case, database_url, lambda a: a.set_active(name, False))
     out.print(f"disabled {name}")
 
 
@@ -119,11 +126,7 @@ def user_enable(
     name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
 ) -> None:
     """Enable a disabled user again (audited)."""
-    with open_case(case, database_url) as c:
-        try:
-            c.assessment.accounts.set_active(name, True)
-        except VerisightError as exc:
-            fail(exc)
+    _on_accounts(case, database_url, lambda a: a.set_active(name, True))
     out.print(f"enabled {name}")
 
 
@@ -138,11 +141,7 @@ def user_reset_password(
 ) -> None:
     """Set a new password (prompted for, or read from stdin); ends the user's sessions."""
     password = _password(password_stdin)
-    with open_case(case, database_url) as c:
-        try:
-            ended = c.assessment.accounts.reset_password(name, password)
-        except VerisightError as exc:
-            fail(exc)
+    ended = _on_accounts(case, database_url, lambda a: a.reset_password(name, password))
     out.print(f"new password for {name}; {ended} session(s) ended")
 
 
@@ -151,11 +150,7 @@ def user_revoke_sessions(
     name: NameArg, case: CaseOpt = DEFAULT_CASE_DIR, database_url: DbOpt = None
 ) -> None:
     """Log a user out everywhere: every open session ends (audited)."""
-    with open_case(case, database_url) as c:
-        try:
-            ended = c.assessment.accounts.revoke_sessions(name)
-        except VerisightError as exc:
-            fail(exc)
+    ended = _on_accounts(case, database_url, lambda a: a.revoke_sessions(name))
     out.print(f"{ended} session(s) of {name} ended")
 
 
