@@ -19,6 +19,7 @@ from verisight.assessment.service import (
     QueueView,
     StaleVersion,
 )
+from verisight.assessment.sso import Identity, SsoRefused
 from verisight.errors import Forbidden
 from verisight.store.users import SessionRecord, UserRecord
 
@@ -27,11 +28,13 @@ __all__ = [
     "AssessmentService",
     "Forbidden",
     "History",
+    "Identity",
     "InvalidDecision",
     "ItemView",
     "QueueFilter",
     "QueueView",
     "SessionRecord",
+    "SsoRefused",
     "StaleVersion",
     "TooManyAttempts",
     "UserRecord",

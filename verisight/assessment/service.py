@@ -27,6 +27,7 @@ from verisight.assessment.clusters import (
 )
 from verisight.assessment.mappings import map_decision, prefill_from_bank
 from verisight.assessment.roles import Perm, can
+from verisight.assessment.sso import SingleSignOn
 from verisight.assessment.taxonomy import CRIMINAL, DEFAULTS
 from verisight.clustering.propagation import PropagationPlan
 from verisight.clustering.triage import TriagePolicy
@@ -41,6 +42,7 @@ from verisight.store.assessments import (
 )
 from verisight.store.audit import AuditLog, AuditRecord, AuditReport
 from verisight.store.clusters import ClusterStore, ClusterView
+from verisight.store.identities import Identities
 from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
@@ -101,6 +103,7 @@ class AssessmentService:
         self.audit = AuditLog(engine)
         self.assessments = Assessments(engine)
         self.accounts = Accounts(self.users, self.audit, limiter, hasher, case.transaction)
+        self.sso = SingleSignOn(self.users, Identities(engine), self.audit, case.transaction)
         self.clusters = ClusterDecisions(
             self.assessments, self.audit, ClusterStore(engine),
             lambda sha: case.thumbnail(sha) is not None, case.transaction,

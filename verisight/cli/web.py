@@ -11,7 +11,7 @@ import typer
 
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, err, fail, open_case, out
-from verisight.errors import VerisightError
+from verisight.errors import UsageError, VerisightError
 
 user_app = typer.Typer(help="Manage the people who use the web app.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
@@ -42,21 +42,90 @@ def serve(
             "without it the header is ignored.",
         ),
     ] = None,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-issuer",
+            metavar="URL",
+            help="Offer single sign-on with this OpenID Connect provider (its issuer URL).",
+        ),
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option("--oidc-client-id", metavar="ID", help="This app's client ID there."),
+    ] = None,
+    oidc_client_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--oidc-client-secret-file",
+            metavar="PATH",
+            help="File holding the client secret (none: a public client, PKCE only).",
+        ),
+    ] = None,
+    oidc_role_claim: Annotated[
+        str,
+        typer.Option(
+            "--oidc-role-claim",
+            metavar="NAME",
+            help="ID-token claim with the user's roles or groups (dotted for nested claims).",
+        ),
+    ] = "roles",
+    oidc_role_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--oidc-role-map",
+            metavar="VALUE=ROLE",
+            help="A claim value and the role it grants (repeatable; the first match wins).",
+        ),
+    ] = None,
+    oidc_name: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc-name", metavar="TEXT", help='The login button\'s "Sign in with TEXT".'
+        ),
+    ] = None,
+    oidc_allow_http_localhost: Annotated[
+        bool,
+        typer.Option(
+            "--oidc-allow-http-localhost",
+            help="Allow an http provider on 127.0.0.1 (testing only; otherwise https).",
+        ),
+    ] = False,
 ) -> None:
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
 
     from verisight.web import create_app
+    from verisight.web.oidc import OidcConfig, parse_role_map
 
+    sso = None
+    if oidc_issuer is not None:
+        try:
+            secret = (
+                oidc_client_secret_file.read_text(encoding="utf-8").strip()
+                if oidc_client_secret_file is not None
+                else None
+            )
+            sso = OidcConfig(
+                oidc_issuer, oidc_client_id or "", secret, oidc_role_claim,
+                parse_role_map(oidc_role_map or []), oidc_name or "",
+                oidc_allow_http_localhost,
+            )  # fmt: skip
+        except OSError as exc:
+            fail(UsageError(f"cannot read the client secret: {exc.strerror}"))
+        except VerisightError as exc:
+            fail(exc)
     with open_case(case, database_url) as c:
         service = c.assessment
         if not service.users.all():
             err.print(
                 "[yellow]no users yet:[/yellow] add one with `verisight user add NAME --role admin`"
             )
+        if sso is not None:
+            out.print(f"single sign-on: {sso.issuer} (client {sso.client_id})")
         out.print(f"Verisight on http://{host}:{port}/  (case {c.directory})")
         uvicorn.run(
-            create_app(service, secure_cookies=secure_cookies),
+            create_app(service, secure_cookies=secure_cookies, sso=sso),
             host=host,
             port=port,
             log_level="warning",

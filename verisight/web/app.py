@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, dashboard, items
+from verisight.web import admin, auth, dashboard, items, oidc
 from verisight.web.deps import BadCsrf, NotLoggedIn
 from verisight.web.limits import BodyLimit
 
@@ -55,11 +55,18 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> FastAPI:
-    """The web app over ``service``; ``secure_cookies`` when served behind TLS."""
+def create_app(
+    service: AssessmentService,
+    *,
+    secure_cookies: bool = False,
+    sso: oidc.OidcConfig | oidc.SingleSignOnClient | None = None,
+) -> FastAPI:
+    """The web app over ``service``; ``secure_cookies`` when served behind TLS; ``sso`` to
+    offer OpenID Connect sign-in (:mod:`verisight.web.oidc`) beside passwords."""
     app = FastAPI(title="Verisight", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     app.state.secure_cookies = secure_cookies
+    app.state.oidc = oidc.SingleSignOnClient.of(sso) if isinstance(sso, oidc.OidcConfig) else sso
     app.add_middleware(BodyLimit)  # inside the headers middleware: its 413s get them too
 
     @app.middleware("http")
@@ -112,6 +119,7 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(items.router)
     app.include_router(admin.router)
     app.include_router(dashboard.router)

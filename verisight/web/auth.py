@@ -16,7 +16,7 @@ from verisight.web.deps import LOGIN_COOKIE, SESSION_COOKIE, Post, Service, Sess
 router = APIRouter()
 
 
-def _secure(request: Request) -> bool:
+def secure_cookies(request: Request) -> bool:
     return bool(request.app.state.secure_cookies) or request.url.scheme == "https"
 
 
@@ -29,10 +29,16 @@ def home_for(role: str) -> str:
 @router.get("/login")
 def login_form(request: Request) -> Response:
     """The form; messages come only from the server (no ``?error=`` text from a link)."""
+    return login_page(request)
+
+
+def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    """The login form with a fresh form token (and the server's ``error``, if any)."""
     token = secrets.token_urlsafe(24)
-    response: Response = render(request, "login.html", None, login_token=token, error=None)
+    response: Response = render(request, "login.html", None, status, login_token=token,
+                                error=error)  # fmt: skip
     response.set_cookie(
-        LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+        LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies(request),
         path="/login",
     )  # fmt: skip
     return response
@@ -57,7 +63,8 @@ def login(
                       error="Wrong name or password.")  # fmt: skip
     response = RedirectResponse(home_for(result.user.role), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, result.token, httponly=True, samesite="strict", secure=_secure(request),
+        SESSION_COOKIE, result.token, httponly=True, samesite="strict",
+        secure=secure_cookies(request),
     )  # fmt: skip
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
