@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Form, Header, Query
 from fastapi.responses import JSONResponse, RedirectResponse
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 
 from verisight.web.oidc import OidcConfig
 from verisight.web.server import background
@@ -62,7 +62,7 @@ class TestProvider:
     #: Claims that override what the provider would put in the next tokens.
     tweak: dict[str, Any] = field(default_factory=dict)
     #: Sign with this key (and its kid) instead of the published one.
-    sign_with: RSAKey | None = None
+    sign_with: RSAKey | OctKey | None = None
     key: RSAKey = field(default_factory=lambda: new_key("key-1"))
     url: str = ""
     jwks_fetches: int = 0
@@ -89,7 +89,7 @@ class TestProvider:
         claims = {"iss": self.url, "aud": CLIENT_ID, "iat": now, "exp": now + 300}
         claims |= {"nonce": grant.nonce} | grant.claims | self.tweak
         key = self.sign_with or self.key
-        header = {"alg": "RS256", "kid": key.kid}
+        header = {"alg": "HS256" if isinstance(key, OctKey) else "RS256", "kid": key.kid}
         return jwt.encode(header, claims, key)
 
     def app(self) -> FastAPI:

@@ -15,10 +15,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from joserfc.jwk import OctKey
 from typer.testing import CliRunner
 
 from tests.web.conftest import PASSWORD
-from tests.web.idp import TestProvider, new_key
+from tests.web.idp import CLIENT_SECRET, TestProvider, new_key
 from verisight.assessment import AssessmentService
 from verisight.assessment.accounts import RateLimiter
 from verisight.case import Case
@@ -173,6 +174,7 @@ def test_a_disabled_user_stays_out(
     ("change", "reason"),
     [
         ("bad-signature", "bad_signature"),
+        ("hmac-with-the-client-secret", "algorithm"),
         ("wrong-audience", "aud"),
         ("expired", "expired"),
         ("stale", "too long ago"),
@@ -188,6 +190,8 @@ def test_an_id_token_that_fails_a_check_is_refused_and_audited(
     now = int(time.time())
     if change == "bad-signature":
         idp.sign_with = new_key(idp.key.kid or "")  # same kid, another key
+    elif change == "hmac-with-the-client-secret":  # algorithm confusion: refused outright
+        idp.sign_with = OctKey.import_key(CLIENT_SECRET.encode(), {"kid": idp.key.kid or ""})
     else:
         idp.tweak = {
             "wrong-audience": {"aud": "another-client"},

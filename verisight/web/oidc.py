@@ -249,7 +249,8 @@ class Provider:
             raise OidcError(f"ID token rejected: {exc.error} {exc.description or ''}") from exc
         claims = dict(token.claims)
         iat = claims["iat"]
-        if not isinstance(iat, int) or iat > now + c.leeway or iat < now - c.max_age - c.leeway:
+        fresh = isinstance(iat, int | float) and not isinstance(iat, bool)
+        if not fresh or iat > now + c.leeway or iat < now - c.max_age - c.leeway:
             raise OidcError("ID token rejected: issued in the future or too long ago")
         aud = claims["aud"]
         if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != c.client_id:
