@@ -27,7 +27,7 @@ from verisight.cli import app as cli_app
 from verisight.errors import UsageError
 from verisight.web import create_app
 from verisight.web.deps import SESSION_COOKIE
-from verisight.web.oidc import FLOW_COOKIE, OidcConfig
+from verisight.web.oidc import FLOW_COOKIE, Flows, OidcConfig
 
 
 @pytest.fixture
@@ -265,3 +265,26 @@ def test_serve_refuses_a_bad_role_map(tmp_path: Path) -> None:
          "--oidc-client-id", "id", "--oidc-role-map", "staff=superuser"],
     )  # fmt: skip
     assert r.exit_code == 2 and "CLAIMVALUE=ROLE" in r.output
+
+
+def test_serve_refuses_an_unreadable_client_secret(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        cli_app,
+        ["serve", "--case", str(tmp_path / "case"), "--oidc-issuer", "https://idp.example",
+         "--oidc-client-id", "id", "--oidc-role-map", "staff=analyst",
+         "--oidc-client-secret-file", str(tmp_path / "missing")],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "cannot read the client secret" in r.output
+
+
+def test_sign_ins_under_way_are_single_use_bounded_and_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flows = Flows()
+    monkeypatch.setattr(Flows, "MAX", 3)
+    started = [flows.start() for _ in range(5)]
+    assert flows.finish(started[0].state) is None  # the oldest went when full
+    assert flows.finish(started[4].state) == started[4]
+    assert flows.finish(started[4].state) is None  # single use
+    monkeypatch.setattr(Flows, "TTL", -1.0)
+    assert flows.finish(started[3].state) is None  # too old

@@ -96,7 +96,7 @@ def serve(
     import uvicorn
 
     from verisight.web import create_app
-    from verisight.web.oidc import OidcConfig, parse_role_map
+    from verisight.web.oidc import OidcConfig, OidcError, SingleSignOnClient, parse_role_map
 
     sso = None
     if oidc_issuer is not None:
@@ -121,11 +121,17 @@ def serve(
             err.print(
                 "[yellow]no users yet:[/yellow] add one with `verisight user add NAME --role admin`"
             )
+        client = None
         if sso is not None:
+            client = SingleSignOnClient.of(sso)
             out.print(f"single sign-on: {sso.issuer} (client {sso.client_id})")
+            try:
+                client.provider.metadata()
+            except OidcError as exc:  # retried at each sign-in; the server still starts
+                err.print(f"[yellow]the identity provider is not answering:[/yellow] {exc}")
         out.print(f"Verisight on http://{host}:{port}/  (case {c.directory})")
         uvicorn.run(
-            create_app(service, secure_cookies=secure_cookies, sso=sso),
+            create_app(service, secure_cookies=secure_cookies, sso=client),
             host=host,
             port=port,
             log_level="warning",
