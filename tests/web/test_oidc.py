@@ -288,3 +288,36 @@ def test_sign_ins_under_way_are_single_use_bounded_and_expire(
     assert flows.finish(started[4].state) is None  # single use
     monkeypatch.setattr(Flows, "TTL", -1.0)
     assert flows.finish(started[3].state) is None  # too old
+
+
+def test_a_disabled_local_user_stays_out_even_through_the_provider(
+    client: TestClient, idp: TestProvider, service: AssessmentService
+) -> None:
+    # linked by an operator: signing in logs in as the local user, until they are disabled
+    case = service.case
+    args = ["--case", str(case.directory), "--database-url", case.database_url]
+    linked = CliRunner().invoke(
+        cli_app, ["user", "link-sso", "ada", "--issuer", idp.url, "--subject", "subject-1", *args]
+    )
+    assert linked.exit_code == 0, linked.output
+    again = CliRunner().invoke(
+        cli_app, ["user", "link-sso", "ada", "--issuer", idp.url, "--subject", "subject-1", *args]
+    )
+    assert again.exit_code == 2 and "linked to 'ada' already" in again.output
+    (link,) = audit(service, "user-link")
+    assert link.detail == {"user": "ada", "issuer": idp.url, "subject": "subject-1"}
+    assert sign_in(client, idp).status_code == 200
+    assert sso_users(service) == []  # no new user: the link decides
+    (login,) = audit(service, "login")
+    assert login.actor == "ada" and login.detail["via"] == "oidc"
+    service.accounts.set_active("ada", False)
+    r = sign_in(client, idp)
+    assert r.status_code == 403 and "disabled" in r.text
+    # a first sign-in under a disabled user's name is refused too, not provisioned as "ada-2"
+    idp.claims = idp.claims | {"sub": "subject-9"}
+    r = sign_in(client, idp)
+    assert r.status_code == 403 and "is disabled" in r.text
+    assert sso_users(service) == []
+    refused = audit(service, "login-refused")
+    assert [e.detail["subject"] for e in refused] == ["subject-9", "subject-1"]
+    assert refused[0].detail["reason"] == "the account 'ada' is disabled"

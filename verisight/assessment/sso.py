@@ -8,7 +8,9 @@ who that is and whether they may in, in one transaction with its audit entries:
   ``alice`` is not taken over by a provider's ``alice``; the newcomer gets another name);
 - the role comes from the provider's claim, already mapped by the caller; no mapped role means
   no entry (``login-refused``, no user created), and a changed role is applied and audited;
-- a disabled user stays out (``login-refused``), however they arrive;
+- a disabled user stays out (``login-refused``), however they arrive, and so does a first
+  sign-in under a disabled user's name (refused, never linked);
+- an operator may link an existing user to an identity (``verisight user link-sso``);
 - provisioned users have no password (the stored hash is not a hash: a password login always
   fails) and their sessions are the same as a password login's.
 """
@@ -26,7 +28,7 @@ from sqlalchemy import Connection
 from verisight.assessment import names
 from verisight.assessment.accounts import LoginResult, token_id
 from verisight.assessment.roles import Role
-from verisight.errors import Forbidden
+from verisight.errors import Forbidden, UsageError
 from verisight.store.audit import AuditLog
 from verisight.store.identities import Identities
 from verisight.store.users import UserRecord, Users
@@ -86,7 +88,9 @@ class SingleSignOn:
             audit = self.audit.bind(conn)
             linked = identities.user_id(issuer, subject)
             user = users.by_id(linked) if linked is not None else None
-            refusal = self._refusal(who.role, user)
+            refusal = self._refusal(who.role, user) or (
+                self._disabled_namesake(who, users) if user is None else None
+            )
             if refusal is not None:
                 actor = user.name if user is not None else None
                 audit.append(actor, "login-refused", detail=seen | {"reason": refusal})
@@ -118,6 +122,40 @@ class SingleSignOn:
         if role is None or role not in {r.value for r in Role}:
             return "your account has no Verisight role at the identity provider"
         return None
+
+    @staticmethod
+    def _disabled_namesake(who: Identity, users: Users) -> str | None:
+        """A first sign-in under the name (or a look-alike) of a disabled user is refused: it
+        is most likely that person, whom an operator shut out (never a link, only a refusal)."""
+        base = names.normalise(who.name_hint)
+        if not names.valid(base):
+            return None
+        mine = names.skeleton(base)
+        for u in users.all():
+            if not u.active and names.skeleton(u.name) == mine:
+                return f"the account {u.name!r} is disabled"
+        return None
+
+    def link(self, name: str, issuer: str, subject: str) -> UserRecord:
+        """Link an existing user to an identity: that sign-in then logs in as them (audited).
+        An identity links to one user; a user may have several identities."""
+        if not issuer or not subject or max(len(issuer), len(subject)) > MAX_FIELD:
+            raise UsageError(f"an issuer and a subject are 1 to {MAX_FIELD} characters")
+        user = self.users.by_name(names.normalise(name))
+        if user is None:
+            raise UsageError(f"no user named {name!r}")
+        with self.transaction() as conn:
+            identities = self.identities.bind(conn)
+            other = identities.user_id(issuer, subject)
+            if other is not None:
+                taken = self.users.bind(conn).by_id(other)
+                raise UsageError(
+                    f"that identity is linked to {taken.name if taken else other!r} already"
+                )
+            identities.link(issuer, subject, user.id)
+            self.audit.bind(conn).append(None, "user-link", detail={
+                "user": user.name, "issuer": issuer, "subject": subject})  # fmt: skip
+        return user
 
     @staticmethod
     def _free_name(who: Identity, users: Users) -> str:

@@ -180,9 +180,14 @@ NameArg = Annotated[str, typer.Argument(help="Login name.")]
 
 def _on_accounts(case: Path, database_url: str | None, action: Callable[[Any], Any]) -> Any:
     """``action`` on the case's accounts service; a refusal is a clear error and exit code."""
+    return _on_assessment(case, database_url, lambda s: action(s.accounts))
+
+
+def _on_assessment(case: Path, database_url: str | None, action: Callable[[Any], Any]) -> Any:
+    """``action`` on the case's assessment service; a refusal is a clear error and exit code."""
     with open_case(case, database_url) as c:
         try:
-            return action(c.assessment.accounts)
+            return action(c.assessment)
         except VerisightError as exc:
             fail(exc)
 
@@ -227,6 +232,23 @@ def user_revoke_sessions(
     """Log a user out everywhere: every open session ends (audited)."""
     ended = _on_accounts(case, database_url, lambda a: a.revoke_sessions(name))
     out.print(f"{ended} session(s) of {name} ended")
+
+
+@user_app.command("link-sso")
+def user_link_sso(
+    name: NameArg,
+    issuer: Annotated[
+        str, typer.Option("--issuer", metavar="URL", help="The identity provider's issuer.")
+    ],
+    subject: Annotated[
+        str, typer.Option("--subject", metavar="SUB", help="The user's subject (sub) there.")
+    ],
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+) -> None:
+    """Link a user to a single sign-on identity: signing in with it logs in as them (audited)."""
+    _on_assessment(case, database_url, lambda s: s.sso.link(name, issuer, subject))
+    out.print(f"linked {name} to {subject} at {issuer}")
 
 
 @audit_app.command("verify")
