@@ -321,3 +321,21 @@ def test_a_disabled_local_user_stays_out_even_through_the_provider(
     refused = audit(service, "login-refused")
     assert [e.detail["subject"] for e in refused] == ["subject-9", "subject-1"]
     assert refused[0].detail["reason"] == "the account 'ada' is disabled"
+
+
+def test_a_provider_error_is_audited_and_an_unreachable_provider_is_explained(
+    client: TestClient, idp: TestProvider, service: AssessmentService
+) -> None:
+    start = client.get("/login/oidc", follow_redirects=False)
+    state = re.search(r"[?&]state=([^&]+)", start.headers["location"])
+    assert state
+    r = client.get(f"/login/oidc/callback?state={state.group(1)}&error=access_denied")
+    assert r.status_code == 403 and idp.token_requests == 0
+    (failed,) = audit(service, "login-failed")
+    assert "access_denied" in failed.detail["reason"]
+    gone = TestProvider()
+    with gone.serve():
+        config = gone.config()
+    with TestClient(create_app(service, sso=config), base_url="http://127.0.0.1") as other:
+        r = other.get("/login/oidc", follow_redirects=False)
+        assert r.status_code == 502 and "cannot be reached" in r.text
