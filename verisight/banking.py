@@ -211,6 +211,20 @@ class Banking:
             raise
         return result
 
+    def configure(self, name: str, *, kind: str, pdq_threshold: int | None) -> BankView:
+        """Set an existing bank's kind and PDQ threshold (as ``bank import --kind
+        --threshold`` does); the matches already recorded stay until the next match."""
+        if kind not in BANK_KINDS:
+            raise UsageError(f"bank kind must be one of {', '.join(BANK_KINDS)}")
+        if pdq_threshold is not None and not 0 <= pdq_threshold <= 256:
+            raise UsageError("the PDQ threshold must be between 0 and 256")
+        bank = self._store.get(name)
+        return self._store.ensure(bank.name, label=None, kind=kind, pdq_threshold=pdq_threshold)
+
+    def entry_page(self, name: str, limit: int = 200) -> list[tuple[int, BankEntry]]:
+        """A bank's first ``limit`` entries with their ids (the admin page's list)."""
+        return self._store.entry_page(self._store.get(name).id, limit)
+
     def export(self, name: str, out: Any, format: str, *, vics_model: str = "Default") -> int:
         bank = self._store.get(name)
         entries = self._store.iter_entries(bank.id)

@@ -42,12 +42,24 @@ def serve(
             "without it the header is ignored.",
         ),
     ] = None,
+    scan_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--scan-root",
+            help="A folder admins may scan from the browser, anything under it (repeatable); "
+            "without one, scanning from the browser is off.",
+        ),
+    ] = None,
 ) -> None:
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
 
     from verisight.web import create_app
 
+    roots = scan_root or []
+    for root in roots:
+        if not root.is_dir():
+            fail(VerisightError(f"--scan-root {root} is not a folder"))
     with open_case(case, database_url) as c:
         service = c.assessment
         if not service.users.all():
@@ -56,7 +68,7 @@ def serve(
             )
         out.print(f"Verisight on http://{host}:{port}/  (case {c.directory})")
         uvicorn.run(
-            create_app(service, secure_cookies=secure_cookies),
+            create_app(service, secure_cookies=secure_cookies, scan_roots=roots),
             host=host,
             port=port,
             log_level="warning",

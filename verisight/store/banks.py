@@ -281,6 +281,14 @@ class BankStore(Bindable):
                 videos.setdefault(sha, []).append(f)
         return videos
 
+    def entry_page(self, bank_id: int, limit: int) -> list[tuple[int, BankEntry]]:
+        """The first ``limit`` entries of a bank with their ids (for an admin page)."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(_ENTRY).where(_ENTRY.c.bank_id == bank_id).order_by(_ENTRY.c.id).limit(limit)
+            ).all()
+        return [(r.id, _entry_row(r)) for r in rows]
+
     def iter_entries(self, bank_id: int) -> Iterator[BankEntry]:
         after = 0
         while True:

@@ -10,7 +10,7 @@ limited per route before anything parses them (:mod:`verisight.web.limits`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -19,7 +19,8 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, dashboard, items
+from verisight.services.admin import AdminService
+from verisight.web import admin, admin_banks, admin_scans, auth, dashboard, exports, items
 from verisight.web.deps import BadCsrf, NotLoggedIn
 from verisight.web.limits import BodyLimit
 
@@ -55,11 +56,19 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> FastAPI:
-    """The web app over ``service``; ``secure_cookies`` when served behind TLS."""
+def create_app(
+    service: AssessmentService,
+    *,
+    secure_cookies: bool = False,
+    scan_roots: Sequence[Path] = (),
+    scan_workers: int | None = None,
+) -> FastAPI:
+    """The web app over ``service``; ``secure_cookies`` when served behind TLS; scans from
+    the browser only under ``scan_roots`` (none: off), with ``scan_workers`` processes."""
     app = FastAPI(title="Verisight", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     app.state.secure_cookies = secure_cookies
+    app.state.admin = AdminService(service, scan_roots, scan_workers=scan_workers)
     app.add_middleware(BodyLimit)  # inside the headers middleware: its 413s get them too
 
     @app.middleware("http")
@@ -115,6 +124,9 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     app.include_router(items.router)
     app.include_router(admin.router)
     app.include_router(dashboard.router)
+    app.include_router(admin_banks.router)
+    app.include_router(admin_scans.router)
+    app.include_router(exports.router)
     return app
 
 
