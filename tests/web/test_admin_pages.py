@@ -83,8 +83,18 @@ def test_other_roles_are_refused_admin_pages(admin_app: Browser, role: str,
     for url in ["/admin/banks", "/admin/scans", "/admin/scans/progress"]:
         assert admin_app.get(url).status_code == 403, url  # type: ignore[attr-defined]
     for url in POSTS[:5]:
-        assert admin_app.post(url, {"kind": "match", "enabled": "0", "format": "csv",  # type: ignore[attr-defined]
-                                    "path": "x"}).status_code == 403, url
+        assert (
+            admin_app.post(
+                url,
+                {
+                    "kind": "match",
+                    "enabled": "0",
+                    "format": "csv",  # type: ignore[attr-defined]
+                    "path": "x",
+                },
+            ).status_code
+            == 403
+        ), url
     assert _upload(admin_app, b"md5\n").status_code == 403
     assert "forbidden" in _actions(service) or any(
         e.action.startswith("denied") or "refus" in e.action for e in service.audit.entries()

@@ -67,7 +67,8 @@ class ScanJob:
 
     def update(self, s: ScanSummary) -> None:
         self.scan, self.resumed = s.scan, s.resumed
-        self.seen, self.analysed, self.failed, self.skipped = s.seen, s.analysed, s.failed, s.skipped
+        self.seen, self.analysed = s.seen, s.analysed
+        self.failed, self.skipped = s.failed, s.skipped
 
     def to_json(self) -> dict[str, Any]:
         return {

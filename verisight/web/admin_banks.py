@@ -34,6 +34,12 @@ def admin_service(request: Request) -> AdminService:
     return admin
 
 
+def download(body: bytes, media_type: str, filename: str) -> Response:
+    """``body`` as a file download called ``filename``."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def _threshold(text: str) -> int | None:
     if not text.strip():
         return None
@@ -43,7 +49,9 @@ def _threshold(text: str) -> int | None:
         raise UsageError("the PDQ threshold is a whole number") from None
 
 
-def _page(request: Request, session: SessionRecord, status_code: int = 200, **extra: Any) -> Response:
+def _page(
+    request: Request, session: SessionRecord, status_code: int = 200, **extra: Any
+) -> Response:
     banks = admin_service(request).banks(session.user)
     return render(request, "admin_banks.html", session, status_code, banks=banks,
                   read_formats=READ_FORMATS, write_formats=WRITE_FORMATS, kinds=BANK_KINDS,
@@ -121,8 +129,5 @@ def bank_export(request: Request, post: Post, name: str) -> Response:
         raise UsageError(f"the format is one of {', '.join(WRITE_FORMATS)}")
     text = admin_service(request).export_bank(post.user, name, format)
     filename = f"{_UNSAFE.sub('_', name)}.{_SUFFIX.get(format, 'txt')}"
-    return Response(
-        text.encode("utf-8"),
-        media_type="application/json" if format == "vics" else "text/plain; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    media_type = "application/json" if format == "vics" else "text/plain; charset=utf-8"
+    return download(text.encode("utf-8"), media_type, filename)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from verisight.assessment.roles import Perm
 from verisight.assessment.taxonomy import OUTCOME
 from verisight.reports.hashes import check_filters
-from verisight.web.admin_banks import admin_service
+from verisight.web.admin_banks import admin_service, download
 from verisight.web.deps import Post, Session, render
 
 router = APIRouter()
@@ -22,11 +22,6 @@ _SPLIT = re.compile(r"[\s,]+")
 
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _download(body: bytes, media_type: str, filename: str) -> Response:
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
 
 
 @router.get("/exports")
@@ -44,7 +39,7 @@ def export_evidence(request: Request, post: Post) -> Response:
         post.user, media=media, outcomes=outcomes,
         include_originals=post.form.get("include_originals") == "on",
     )  # fmt: skip
-    return _download(body, "application/zip", f"verisight-evidence-{_stamp()}.zip")
+    return download(body, "application/zip", f"verisight-evidence-{_stamp()}.zip")
 
 
 @router.post("/exports/vics")
@@ -53,4 +48,4 @@ def export_vics(request: Request, post: Post) -> Response:
         post.user, vics_model=post.form.get("vics_model", "Default"),
         include_pending=post.form.get("include_pending") == "on",
     )  # fmt: skip
-    return _download(text.encode("utf-8"), "application/json", f"verisight-vics-{_stamp()}.json")
+    return download(text.encode("utf-8"), "application/json", f"verisight-vics-{_stamp()}.json")
