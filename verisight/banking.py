@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -320,6 +321,9 @@ class Banking:
                 if dist <= limit:
                     sha, variant = owners[qi]
                     found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
+        disabled = self._store.disabled_entries(time.time())
+        if disabled:  # a disabled entry (admin page, platform API) matches nothing
+            found = [m for m in found if m.entry_id not in disabled]
         chosen_ids = {b.id for b in chosen}
         negative_media = {m.media_sha256 for m in found if m.bank_id in negative_ids}
         kept: list[NewMatch] = []

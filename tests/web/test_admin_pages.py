@@ -259,3 +259,14 @@ def test_exports_download_and_are_audited(
     assert admin_app.post("/exports/evidence", {"outcome": "nonsense"}).status_code == 400  # type: ignore[attr-defined]
     acts = _actions(service)
     assert "export-evidence" in acts and "export-hashes" in acts
+
+
+def test_a_disabled_entry_matches_nothing(admin_app: Browser, case: Case) -> None:
+    assert admin_app.login("admin") == 303
+    _upload(admin_app, _bank_csv(case))
+    assert case.banking.match().matches_found == 2
+    entry_id = case.banking.entry_page("hotline")[0][0]
+    admin_app.post(f"/admin/banks/hotline/entries/{entry_id}", {"enabled": "0"})
+    assert case.banking.match().matches_found == 1
+    admin_app.post(f"/admin/banks/hotline/entries/{entry_id}", {"enabled": "1"})
+    assert case.banking.match().matches_found == 2
