@@ -14,12 +14,13 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
 from verisight.assessment import SessionRecord
+from verisight.assessment.roles import Perm
 from verisight.banking import BANK_KINDS
 from verisight.errors import UsageError, VerisightError
 from verisight.matching import READ_FORMATS, WRITE_FORMATS
 from verisight.matching.signals import PDQ_THRESHOLD
 from verisight.services.admin import AdminService
-from verisight.web.deps import Post, Session, render
+from verisight.web.deps import Post, Session, posted, render
 
 router = APIRouter()
 
@@ -74,10 +75,12 @@ def bank_page(request: Request, session: Session, name: str) -> Response:
 
 
 @router.post("/admin/banks/import")
-async def bank_import(request: Request, post: Post) -> Response:
+async def bank_import(request: Request, session: Session) -> Response:
     """Import an uploaded hash list exactly as ``verisight bank import`` does: atomic, and an
     invalid row refuses the whole file unless "skip invalid rows" is ticked."""
     admin = admin_service(request)
+    admin.assessment.require(session.user, Perm.MANAGE)  # before a large body is parsed
+    post = await posted(request, session)
     form = await request.form()  # parsed once already by ``Post``; the upload is in it
     upload = form.get("file")
     f = post.form
@@ -113,12 +116,13 @@ def bank_settings(request: Request, post: Post, name: str) -> Response:
     return RedirectResponse(f"/admin/banks/{name}", status_code=303)
 
 
-@router.post("/admin/banks/{name}/entries/{entry_id}")
-def bank_entry(request: Request, post: Post, name: str, entry_id: int) -> Response:
-    enabled = post.form.get("enabled")
-    if enabled not in ("0", "1"):
-        raise UsageError("enabled is 0 or 1")
-    admin_service(request).set_entry_enabled(post.user, name, entry_id, enabled == "1")
+@router.post("/admin/banks/{name}/entries")
+def bank_entry(request: Request, post: Post, name: str) -> Response:
+    """Disable (``enabled=0``) or enable (``enabled=1``) the entry whose id is ``entry``."""
+    enabled, entry = post.form.get("enabled"), post.form.get("entry", "")
+    if enabled not in ("0", "1") or not entry.isdigit():
+        raise UsageError("give an entry id and enabled 0 or 1")
+    admin_service(request).set_entry_enabled(post.user, name, int(entry), enabled == "1")
     return RedirectResponse(f"/admin/banks/{name}", status_code=303)
 
 
