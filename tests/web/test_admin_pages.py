@@ -277,3 +277,23 @@ def test_an_upload_over_the_limit_is_refused(
     r = _upload(admin_app, b"md5,label\n" + b"0" * 4096)
     assert r.status_code == 413
     assert case.banking.banks() == []
+
+
+def test_serve_refuses_a_scan_root_that_is_not_a_folder(
+    case_dir_url: tuple[Path, str], tmp_path: Path
+) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from verisight.cli import web as web_cli
+
+    cli = typer.Typer()
+    cli.callback()(lambda: None)
+    web_cli.register(cli)
+    directory, url = case_dir_url
+    res = CliRunner().invoke(
+        cli,
+        ["serve", "--case", str(directory), "--database-url", url,
+         "--scan-root", str(tmp_path / "missing")],
+    )  # fmt: skip
+    assert res.exit_code != 0 and "is not a folder" in res.output
