@@ -102,6 +102,26 @@ def login(page: Any, url: str, name: str) -> None:
         page.keyboard.press("Enter")
 
 
+def admin_screens(browser: Any, url: str, out: Path, scan_root: Path) -> None:
+    """The administration pages: banks, one bank, a finished scan, exports."""
+    from playwright.sync_api import expect
+
+    admin = browser.new_page(viewport={"width": 1280, "height": 860})
+    login(admin, url, "admin")
+    admin.goto(f"{url}/admin/banks")
+    admin.screenshot(path=str(out / "admin-banks.png"), full_page=True)
+    admin.goto(f"{url}/admin/banks/example-list")
+    admin.screenshot(path=str(out / "admin-bank.png"), full_page=True)
+    admin.goto(f"{url}/admin/scans")
+    admin.fill("input[name=path]", str(scan_root))
+    with admin.expect_navigation():
+        admin.click("#scan-form button[type=submit]")
+    expect(admin.locator("#scan-state")).to_have_text("finished", timeout=120_000)
+    admin.screenshot(path=str(out / "admin-scans.png"), full_page=True)
+    admin.goto(f"{url}/exports")
+    admin.screenshot(path=str(out / "exports.png"), full_page=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screens"))
@@ -123,7 +143,8 @@ def main() -> int:
         service.submit(reviewer, shas[1], decision, 0)
         stale_cluster(service, shas[2], shas[3:6])
         reposts(case, Path(tmp))
-        with background(create_app(service)) as url, sync_playwright() as pw:
+        app = create_app(service, scan_roots=[Path(tmp) / "collection"], scan_workers=1)
+        with background(app) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.goto(f"{url}/login")
@@ -152,7 +173,9 @@ def main() -> int:
             auditor = browser.new_page(viewport={"width": 1280, "height": 860})
             login(auditor, url, "auditor")
             auditor.screenshot(path=str(out / "audit.png"))
+            admin_screens(browser, url, out, Path(tmp) / "collection")
             browser.close()
+            app.state.admin.wait(120)
         case.close()
     for p in sorted(out.glob("*.png")):
         print(p)

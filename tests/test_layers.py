@@ -25,6 +25,7 @@ ALLOWED = {
     "verisight.services.audit",  # os_actor, AuditReport
     "verisight.services.clusters",  # ClusterView, KINDS
     "verisight.services.reports",  # BY
+    "verisight.services.admin",  # AdminService: the administration pages' service
     "verisight.banking",  # ImportResult, MatchSummary, LookupHit, lookup_hashes
     "verisight.matching",  # READ_FORMATS, WRITE_FORMATS
     "verisight.matching.signals",  # HashType, PDQ_THRESHOLD

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -211,6 +212,20 @@ class Banking:
             raise
         return result
 
+    def configure(self, name: str, *, kind: str, pdq_threshold: int | None) -> BankView:
+        """Set an existing bank's kind and PDQ threshold (as ``bank import --kind
+        --threshold`` does); the matches already recorded stay until the next match."""
+        if kind not in BANK_KINDS:
+            raise UsageError(f"bank kind must be one of {', '.join(BANK_KINDS)}")
+        if pdq_threshold is not None and not 0 <= pdq_threshold <= 256:
+            raise UsageError("the PDQ threshold must be between 0 and 256")
+        bank = self._store.get(name)
+        return self._store.ensure(bank.name, label=None, kind=kind, pdq_threshold=pdq_threshold)
+
+    def entry_page(self, name: str, limit: int = 200) -> list[tuple[int, BankEntry]]:
+        """A bank's first ``limit`` entries with their ids (the admin page's list)."""
+        return self._store.entry_page(self._store.get(name).id, limit)
+
     def export(self, name: str, out: Any, format: str, *, vics_model: str = "Default") -> int:
         bank = self._store.get(name)
         entries = self._store.iter_entries(bank.id)
@@ -306,6 +321,9 @@ class Banking:
                 if dist <= limit:
                     sha, variant = owners[qi]
                     found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
+        disabled = self._store.disabled_entries(time.time())
+        if disabled:  # a disabled entry (admin page, platform API) matches nothing
+            found = [m for m in found if m.entry_id not in disabled]
         chosen_ids = {b.id for b in chosen}
         negative_media = {m.media_sha256 for m in found if m.bank_id in negative_ids}
         kept: list[NewMatch] = []

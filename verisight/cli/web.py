@@ -91,6 +91,14 @@ def serve(
             help="Allow an http provider on 127.0.0.1 (testing only; otherwise https).",
         ),
     ] = False,
+    scan_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--scan-root",
+            help="A folder admins may scan from the browser, anything under it (repeatable); "
+            "without one, scanning from the browser is off.",
+        ),
+    ] = None,
 ) -> None:
     """Start the assessment web app (the analyst's room)."""
     import uvicorn
@@ -115,6 +123,10 @@ def serve(
             fail(UsageError(f"cannot read the client secret: {exc.strerror}"))
         except VerisightError as exc:
             fail(exc)
+    roots = scan_root or []
+    for root in roots:
+        if not root.is_dir():
+            fail(VerisightError(f"--scan-root {root} is not a folder"))
     with open_case(case, database_url) as c:
         service = c.assessment
         if not service.users.all():
@@ -131,7 +143,7 @@ def serve(
                 err.print(f"[yellow]the identity provider is not answering:[/yellow] {exc}")
         out.print(f"Verisight on http://{host}:{port}/  (case {c.directory})")
         uvicorn.run(
-            create_app(service, secure_cookies=secure_cookies, sso=client),
+            create_app(service, secure_cookies=secure_cookies, sso=client, scan_roots=roots),
             host=host,
             port=port,
             log_level="warning",

@@ -24,7 +24,7 @@ from verisight.matching.entry import BankEntry
 from verisight.matching.errors import Location
 from verisight.matching.signals import HashType
 from verisight.store.db import Bindable, insert_ignoring_conflicts
-from verisight.store.schema import Bank, BankEntryRow, BankImport, Match, Media
+from verisight.store.schema import Bank, BankContentState, BankEntryRow, BankImport, Match, Media
 from verisight.store.video import iter_video_frames
 
 _BANK: Table = Bank.__table__  # type: ignore[assignment]
@@ -32,6 +32,7 @@ _ENTRY: Table = BankEntryRow.__table__  # type: ignore[assignment]
 _IMPORT: Table = BankImport.__table__  # type: ignore[assignment]
 _MATCH: Table = Match.__table__  # type: ignore[assignment]
 _MEDIA: Table = Media.__table__  # type: ignore[assignment]
+_STATE: Table = BankContentState.__table__  # type: ignore[assignment]
 
 EXACT_TYPES = (HashType.MD5, HashType.SHA1, HashType.SHA256)
 _CHUNK = 5000
@@ -280,6 +281,22 @@ class BankStore(Bindable):
             for sha, f in iter_video_frames(conn, media):
                 videos.setdefault(sha, []).append(f)
         return videos
+
+    def disabled_entries(self, now: float) -> set[int]:
+        """Entries disabled (``disable_until_ts`` 0, or a time after ``now``), which match
+        nothing until enabled again (the platform API's rule)."""
+        ts = _STATE.c.disable_until_ts
+        with self._reading() as conn:
+            q = select(_STATE.c.entry_id).where((ts == 0) | (ts > now))
+            return {int(i) for (i,) in conn.execute(q)}
+
+    def entry_page(self, bank_id: int, limit: int) -> list[tuple[int, BankEntry]]:
+        """The first ``limit`` entries of a bank with their ids (for an admin page)."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(_ENTRY).where(_ENTRY.c.bank_id == bank_id).order_by(_ENTRY.c.id).limit(limit)
+            ).all()
+        return [(r.id, _entry_row(r)) for r in rows]
 
     def iter_entries(self, bank_id: int) -> Iterator[BankEntry]:
         after = 0

@@ -10,7 +10,7 @@ limited per route before anything parses them (:mod:`verisight.web.limits`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -19,7 +19,8 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, dashboard, items, oidc
+from verisight.services.admin import AdminService
+from verisight.web import admin, admin_banks, admin_scans, auth, dashboard, exports, items, oidc
 from verisight.web.deps import BadCsrf, NotLoggedIn
 from verisight.web.limits import BodyLimit
 
@@ -60,13 +61,17 @@ def create_app(
     *,
     secure_cookies: bool = False,
     sso: oidc.OidcConfig | oidc.SingleSignOnClient | None = None,
+    scan_roots: Sequence[Path] = (),
+    scan_workers: int | None = None,
 ) -> FastAPI:
     """The web app over ``service``; ``secure_cookies`` when served behind TLS; ``sso`` to
-    offer OpenID Connect sign-in (:mod:`verisight.web.oidc`) beside passwords."""
+    offer OpenID Connect sign-in (:mod:`verisight.web.oidc`) beside passwords; scans from
+    the browser only under ``scan_roots`` (none: off), with ``scan_workers`` processes."""
     app = FastAPI(title="Verisight", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = service
     app.state.secure_cookies = secure_cookies
     app.state.oidc = oidc.SingleSignOnClient.of(sso) if isinstance(sso, oidc.OidcConfig) else sso
+    app.state.admin = AdminService(service, scan_roots, scan_workers=scan_workers)
     app.add_middleware(BodyLimit)  # inside the headers middleware: its 413s get them too
 
     @app.middleware("http")
@@ -123,6 +128,9 @@ def create_app(
     app.include_router(items.router)
     app.include_router(admin.router)
     app.include_router(dashboard.router)
+    app.include_router(admin_banks.router)
+    app.include_router(admin_scans.router)
+    app.include_router(exports.router)
     return app
 
 

@@ -30,6 +30,7 @@ LIMITS: dict[str, int] = {
     "/media/": 16 * KIB,
     "/settings": 64 * KIB,
     "/admin/": 64 * KIB,
+    "/admin/banks/import": 256 * 1024 * KIB,  # a hash list uploaded to import
 }
 
 
