@@ -46,10 +46,19 @@ def api(
         float,
         typer.Option("--poll-seconds", help="Seconds between polls of the database for changes."),
     ] = 2.0,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
+            "without it the header is ignored.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform API: HMA-compatible hashing, matching and bank curation."""
     from verisight.api import ApiSettings
     from verisight.api.server import serve
+    from verisight.cli.web import proxy_allowlist
 
     settings = ApiSettings(
         anonymous_lookups=anonymous_lookups,
@@ -64,7 +73,10 @@ def api(
                 "`verisight apikey create NAME --scope lookup`"
             )
         out.print(f"Verisight API on http://{host}:{port}/  (case {c.directory})")
-        serve(c, settings, host=host, port=port, workers=workers)
+        serve(
+            c, settings, host=host, port=port, workers=workers,
+            forwarded_allow_ips=proxy_allowlist(trusted_proxy or []),
+        )  # fmt: skip
 
 
 @apikey_app.command("create")
