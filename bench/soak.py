@@ -53,6 +53,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.web.conftest import DECISION  # noqa: E402  (the decision the web tests post)
 from verisight.case import Case  # noqa: E402
 from verisight.demo import scene  # noqa: E402
 
@@ -60,14 +61,6 @@ POSTGRES_URL = os.environ.get(
     "VERISIGHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PASSWORD = "soak test passphrase"
-DECISION = {
-    "outcome": "pseudo-photograph",
-    "category": "C",
-    "origin": "ai-photorealistic",
-    "age_band": "14-15",
-    "sex": "unidentified",
-    "note": "soak test note",
-}
 SHA = re.compile(r"[0-9a-f]{64}")
 RSS_EVERY = 10.0
 

@@ -170,26 +170,29 @@ def load_detector(path: str | None) -> Detector | None:
     return _DETECTORS[path]
 
 
-def _crash_hook(task: Task) -> None:
-    marker = os.environ.get(CRASH_MARKER_ENV)
+def _hook_content(task: Task, env: str) -> tuple[str, bytes] | None:
+    """A test hook's marker and the task's content, when the hook is on (``env`` set)."""
+    marker = os.environ.get(env)
     if not marker:
-        return
+        return None
     try:
         content = task.data if task.data is not None else Path(task.path or "").read_bytes()
     except OSError:
-        return
-    if marker.encode() in content:
+        return None
+    return marker, content
+
+
+def _crash_hook(task: Task) -> None:
+    hook = _hook_content(task, CRASH_MARKER_ENV)
+    if hook is not None and hook[0].encode() in hook[1]:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _hang_hook(task: Task) -> None:
-    marker = os.environ.get(HANG_MARKER_ENV)
-    if not marker:
+    hook = _hook_content(task, HANG_MARKER_ENV)
+    if hook is None:
         return
-    try:
-        content = task.data if task.data is not None else Path(task.path or "").read_bytes()
-    except OSError:
-        return
+    marker, content = hook
     if f"{marker}:python".encode() in content:
         while True:
             pass

@@ -9,6 +9,7 @@ import typer
 from verisight.apikeys import SCOPES
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, err, fail, open_case, out
+from verisight.cli._common import TrustedProxyOpt as ProxyOpt
 from verisight.errors import VerisightError
 
 apikey_app = typer.Typer(help="Manage the platform API's keys.", no_args_is_help=True)
@@ -46,14 +47,7 @@ def api(
         float,
         typer.Option("--poll-seconds", help="Seconds between polls of the database for changes."),
     ] = 2.0,
-    trusted_proxy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--trusted-proxy",
-            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
-            "without it the header is ignored.",
-        ),
-    ] = None,
+    trusted_proxy: ProxyOpt = None,
 ) -> None:
     """Serve the platform API: HMA-compatible hashing, matching and bank curation."""
     from verisight.api import ApiSettings
