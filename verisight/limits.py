@@ -33,6 +33,10 @@ class Limits:
     max_video_seconds: float = 4 * 3600.0
     #: Wall-clock seconds one video may spend decoding before it is cut off.
     max_video_decode_seconds: float = 300.0
+    #: Wall-clock seconds one item may take in the analysis worker (decoding, hashing, all of
+    #: it) before it is interrupted and recorded ``decode-timeout``; 0: no limit. A worker
+    #: stuck in native code past this plus a grace is killed and replaced.
+    max_item_seconds: float = 600.0
     #: Most frames decoded from one video (every decoded frame counts, sampled or not).
     max_video_frames: int = 500_000
     #: Seconds between sampled (hashed) video frames; vPDQ's default is 1.

@@ -8,6 +8,13 @@ breaks the whole pool and fails every item in flight, without saying which one k
 Those items become suspects: each is retried alone in a fresh pool, so the others are
 recorded normally and only an item that kills its worker :data:`CRASH_TRIES` times alone
 is recorded as failed, ``worker-crash``.
+
+An item past its time (``Limits.max_item_seconds``) is interrupted in its worker and recorded
+``decode-timeout``. A worker that does not come back from it (stuck in native code, signals
+blocked) is killed by the scan once :func:`verisight.scan_tasks.hard_deadline` has passed
+(the workers publish what they are on in a :class:`verisight.scan_tasks.Busy` table): its
+item is recorded ``decode-timeout``, the pool is replaced, and the other items that were in
+flight are retried alone like a crash's suspects.
 """
 
 from __future__ import annotations
@@ -15,12 +22,23 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from verisight.errors import ItemError, Reason
-from verisight.scan_tasks import CRASH_MARKER_ENV, Result, Task, analyse_task, init_pool_worker
+from verisight.scan_tasks import (
+    CRASH_MARKER_ENV,
+    HANG_MARKER_ENV,
+    Busy,
+    Result,
+    Task,
+    analyse_task,
+    hard_deadline,
+    init_pool_worker,
+    timeout_result,
+)
 from verisight.scanning import ScanState
 from verisight.sources import Item, iter_items
 
@@ -33,6 +51,8 @@ WINDOW_PER_WORKER = 4
 #: would hold it twice in the scan and twice in the worker (a 1 GiB member cost 2+ GiB a
 #: process). It also bounds what the scan holds for queued work: at most this per task.
 SPILL_BYTES = 16 << 20
+#: Seconds between checks for a worker past its hard deadline while waiting for results.
+WATCH_SECONDS = 0.5
 
 
 class LocalExecutor:
@@ -73,7 +93,8 @@ class _Pool:
     def __init__(self, workers: int, state: ScanState) -> None:
         self.workers = workers
         self.state = state
-        self.pool = _make_pool(workers)
+        self.seconds = state.limits.max_item_seconds
+        self.pool, self.busy = self._make()
         self.inflight: dict[int, tuple[Item, Task, Future[Result]]] = {}
 
     def oldest(self) -> int | None:
@@ -92,53 +113,101 @@ class _Pool:
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
 
+    def _make(self) -> tuple[ProcessPoolExecutor, Busy | None]:
+        busy = Busy(self.workers) if self.seconds > 0 else None
+        return _make_pool(self.workers, busy), busy
+
+    def _renew(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self.pool, self.busy = self._make()
+
+    def _kill_overdue(self) -> set[int]:
+        """Kill every worker past its hard deadline; the ``seq`` of the items they were on."""
+        if self.busy is None:
+            return set()
+        killed: set[int] = set()
+        for pid, seq in self.busy.overdue(hard_deadline(self.state.limits)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.add(seq)
+        return killed
+
+    def _wait(
+        self, futures: list[Future[Result]], block: bool
+    ) -> tuple[set[Future[Result]], set[int]]:
+        """Wait for one of ``futures`` (not at all unless ``block``), killing overdue workers
+        meanwhile; the finished futures and the ``seq`` of the items whose worker was killed."""
+        while True:
+            done, _ = wait(
+                futures,
+                timeout=(WATCH_SECONDS if self.busy is not None else None) if block else 0,
+                return_when=FIRST_COMPLETED,
+            )
+            killed = self._kill_overdue()
+            if done or killed or not block:
+                if killed:  # the pool breaks: wait for every future to say so
+                    wait(futures)
+                    done = set(futures)
+                return done, killed
+
     def _harvest(self, block: bool) -> None:
         if not self.inflight:
             return
-        done, _ = wait(
-            [f for _, _, f in self.inflight.values()],
-            timeout=None if block else 0,
-            return_when=FIRST_COMPLETED,
-        )
-        broken = any(isinstance(f.exception(), BrokenProcessPool) for f in done)
+        futures = [f for _, _, f in self.inflight.values()]
+        done, killed = self._wait(futures, block)
+        broken = bool(killed) or any(isinstance(f.exception(), BrokenProcessPool) for f in done)
         if broken:  # every item in flight is finished or failed with the pool
             self.pool.shutdown(cancel_futures=True)
-            wait([f for _, _, f in self.inflight.values()])
-            done = {f for _, _, f in self.inflight.values()}
+            wait(futures)
+            done = set(futures)
         suspects: list[tuple[Item, Task]] = []
         for seq in sorted(s for s, (_, _, f) in self.inflight.items() if f in done):
             item, task, fut = self.inflight.pop(seq)
-            if isinstance(fut.exception(), BrokenProcessPool) or fut.cancelled():
+            if seq in killed:
+                self.state.accept(seq, item, self._timed_out(task))
+            elif isinstance(fut.exception(), BrokenProcessPool) or fut.cancelled():
                 suspects.append((item, task))
             else:
                 self.state.accept(seq, item, fut.result())
         if broken:
-            self.pool = _make_pool(self.workers)
+            self.pool, self.busy = self._make()
             for item, task in suspects:
                 self.state.accept(task.seq, item, self._alone(task))
+
+    def _timed_out(self, task: Task) -> Result:
+        if task.spilled and task.path is not None:
+            Path(task.path).unlink(missing_ok=True)
+        return timeout_result(task.seq, self.seconds, "worker killed")
 
     def _alone(self, task: Task) -> Result:
         """``task`` run with nothing else in the pool, up to :data:`CRASH_TRIES` times."""
         for _ in range(CRASH_TRIES):
+            fut = self.pool.submit(analyse_task, task)
+            _, killed = self._wait([fut], block=True)
+            if killed:
+                self._renew()
+                return self._timed_out(task)
             try:
-                return self.pool.submit(analyse_task, task).result()
+                return fut.result()
             except BrokenProcessPool:
-                self.pool.shutdown(cancel_futures=True)
-                self.pool = _make_pool(self.workers)
+                self._renew()
         detail = f"the analysis worker process died on this item {CRASH_TRIES + 1} times"
         return Result(task.seq, None, False, ItemError(Reason.WORKER_CRASH, detail))
 
 
-def _make_pool(workers: int) -> ProcessPoolExecutor:
+def _make_pool(workers: int, busy: Busy | None) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(
         ["verisight._forkserver_guard", "verisight.analysis.analyse", "verisight.scan_tasks"]
     )
+    markers = {env: os.environ.get(env) for env in (CRASH_MARKER_ENV, HANG_MARKER_ENV)}
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=init_pool_worker,
-        initargs=(os.environ.get(CRASH_MARKER_ENV),),
+        initargs=(markers, busy),
     )
 
 

@@ -35,12 +35,22 @@ def app_from_env() -> FastAPI:
     return create_app(case, settings)
 
 
-def serve(case: Case, settings: ApiSettings, *, host: str, port: int, workers: int = 1) -> None:
+def serve(
+    case: Case,
+    settings: ApiSettings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    forwarded_allow_ips: str = "",
+) -> None:
+    """Run the API. ``X-Forwarded-For`` is read only from ``forwarded_allow_ips`` (the operator's
+    ``--trusted-proxy`` addresses); with none, proxy headers are off, even from 127.0.0.1."""
     import uvicorn
 
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": "warning", "server_header": False,
-        "proxy_headers": True, "forwarded_allow_ips": "127.0.0.1",
+        "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips,
     }  # fmt: skip
     if workers <= 1:
         uvicorn.run(create_app(case, settings), **common)

@@ -30,6 +30,14 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+TrustedProxyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trusted-proxy",
+        help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
+        "without it the header is ignored.",
+    ),
+]
 
 
 def fail(exc: VerisightError) -> NoReturn:

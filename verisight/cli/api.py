@@ -9,6 +9,7 @@ import typer
 from verisight.apikeys import SCOPES
 from verisight.case import DEFAULT_CASE_DIR
 from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, err, fail, open_case, out
+from verisight.cli._common import TrustedProxyOpt as ProxyOpt
 from verisight.errors import VerisightError
 
 apikey_app = typer.Typer(help="Manage the platform API's keys.", no_args_is_help=True)
@@ -46,10 +47,12 @@ def api(
         float,
         typer.Option("--poll-seconds", help="Seconds between polls of the database for changes."),
     ] = 2.0,
+    trusted_proxy: ProxyOpt = None,
 ) -> None:
     """Serve the platform API: HMA-compatible hashing, matching and bank curation."""
     from verisight.api import ApiSettings
     from verisight.api.server import serve
+    from verisight.cli.web import proxy_allowlist
 
     settings = ApiSettings(
         anonymous_lookups=anonymous_lookups,
@@ -64,7 +67,10 @@ def api(
                 "`verisight apikey create NAME --scope lookup`"
             )
         out.print(f"Verisight API on http://{host}:{port}/  (case {c.directory})")
-        serve(c, settings, host=host, port=port, workers=workers)
+        serve(
+            c, settings, host=host, port=port, workers=workers,
+            forwarded_allow_ips=proxy_allowlist(trusted_proxy or []),
+        )  # fmt: skip
 
 
 @apikey_app.command("create")

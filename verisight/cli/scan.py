@@ -52,6 +52,16 @@ def scan(
     max_ratio: Annotated[
         float, typer.Option(help="Highest compression ratio accepted for a member (zip bombs).")
     ] = _DEFAULTS.max_compression_ratio,
+    item_timeout: Annotated[
+        float,
+        typer.Option(
+            "--item-timeout",
+            metavar="SECONDS",
+            help="Most seconds one item may take to analyse before it is interrupted (its "
+            "worker killed and replaced if need be) and recorded decode-timeout; 0: no limit.",
+            min=0,
+        ),
+    ] = _DEFAULTS.max_item_seconds,
     batch_size: Annotated[int, typer.Option(help="Rows per database transaction.")] = 500,
     detector: Annotated[
         Path | None,
@@ -84,6 +94,7 @@ def scan(
         max_member_bytes=max_member_mb << 20,
         max_total_bytes=max_total_gb << 30,
         max_compression_ratio=max_ratio,
+        max_item_seconds=item_timeout,
     )
     executor = _connect_dask(dask) if dask else None  # before the case: nothing written
     try:

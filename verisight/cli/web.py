@@ -10,7 +10,17 @@ from typing import Annotated, Any
 import typer
 
 from verisight.case import DEFAULT_CASE_DIR
-from verisight.cli._common import CaseOpt, DbOpt, JsonOpt, emit_jsonl, err, fail, open_case, out
+from verisight.cli._common import (
+    CaseOpt,
+    DbOpt,
+    JsonOpt,
+    TrustedProxyOpt,
+    emit_jsonl,
+    err,
+    fail,
+    open_case,
+    out,
+)
 from verisight.errors import UsageError, VerisightError
 
 user_app = typer.Typer(help="Manage the people who use the web app.", no_args_is_help=True)
@@ -34,14 +44,7 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind TLS).")
     ] = False,
-    trusted_proxy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--trusted-proxy",
-            help="Address of a reverse proxy whose X-Forwarded-For is believed (repeatable); "
-            "without it the header is ignored.",
-        ),
-    ] = None,
+    trusted_proxy: TrustedProxyOpt = None,
     oidc_issuer: Annotated[
         str | None,
         typer.Option(

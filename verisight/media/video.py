@@ -64,7 +64,11 @@ from verisight.media.decode import pillow_pixel_limit
 
 __all__ = ["SampledFrame", "VideoProbe", "VideoReader", "open_video", "sample_animation"]
 
-av.logging.set_level(av.logging.PANIC)
+# PyAV's default: FFmpeg's messages are dropped in C. Any level installs a Python callback
+# that frame-decoding threads must take the GIL to call, and it deadlocks when the main
+# thread holds the GIL in ``container.close()`` waiting for those threads (a broken stream
+# logs from them): found by fuzzing, tests/video/test_exit_hang.py.
+av.logging.set_level(None)
 
 #: How :meth:`VideoReader.sampled_frames` decoded (module docstring).
 Strategy = Literal["planned", "full", "fallback"]
