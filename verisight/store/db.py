@@ -65,7 +65,7 @@ def _alembic_config(conn: Connection) -> Any:
 
 #: The newest migration. Opening a case at this revision reads one row and never loads
 #: Alembic (about a second of imports); ``tests/test_startup.py`` checks it is Alembic's head.
-SCHEMA_HEAD = "0011_api_keys"
+SCHEMA_HEAD = "0012_password_change"
 
 
 def schema_revision(conn: Connection) -> str | None:

@@ -19,8 +19,17 @@ from fastapi.staticfiles import StaticFiles
 
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
-from verisight.web import admin, auth, dashboard, items
-from verisight.web.deps import BadCsrf, NotLoggedIn
+from verisight.web import (
+    admin,
+    admin_users,
+    audit_log,
+    auth,
+    dashboard,
+    items,
+    password,
+    reports,
+)
+from verisight.web.deps import PASSWORD_PAGE, BadCsrf, NotLoggedIn, PasswordChangeRequired
 from verisight.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -86,6 +95,12 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     async def _csrf(request: Request, exc: BadCsrf) -> Response:
         return _problem(403, "CSRF token missing or wrong", "reload the page and try again")
 
+    @app.exception_handler(PasswordChangeRequired)
+    async def _change(request: Request, exc: PasswordChangeRequired) -> Response:
+        if request.method == "GET" and _wants_html(request):
+            return RedirectResponse(PASSWORD_PAGE, status_code=303)
+        return _problem(403, "Password change required", "change your password first")
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         if _wants_html(request):
@@ -115,6 +130,10 @@ def create_app(service: AssessmentService, *, secure_cookies: bool = False) -> F
     app.include_router(items.router)
     app.include_router(admin.router)
     app.include_router(dashboard.router)
+    app.include_router(admin_users.router)
+    app.include_router(audit_log.router)
+    app.include_router(reports.router)
+    app.include_router(password.router)
     return app
 
 
