@@ -43,7 +43,7 @@ def logged_in(app_factory: Factory, name: str) -> Browser:
     return b
 
 
-@pytest.mark.parametrize("url", PAGES + ["/password"])
+@pytest.mark.parametrize("url", [*PAGES, "/password"])
 def test_pages_need_a_session(browser: Browser, url: str) -> None:
     r = browser.client.get(url, headers={"accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
