@@ -139,7 +139,8 @@ def user_reset_password(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Set a new password (prompted for, or read from stdin); ends the user's sessions."""
+    """Set a new password (prompted for, or read from stdin); ends the user's sessions. The
+    user must change it at the next login."""
     password = _password(password_stdin)
     ended = _on_accounts(case, database_url, lambda a: a.reset_password(name, password))
     out.print(f"new password for {name}; {ended} session(s) ended")
