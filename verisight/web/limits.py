@@ -29,6 +29,7 @@ LIMITS: dict[str, int] = {
     "/break": 16 * KIB,
     "/media/": 16 * KIB,
     "/settings": 64 * KIB,
+    "/password": 16 * KIB,
     "/admin/": 64 * KIB,
 }
 

@@ -5,6 +5,7 @@ export (reviewers, admins, auditors)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Annotated
 
@@ -52,7 +53,7 @@ def download(
         from verisight.reports.charts import chart_uris
 
         body = to_html(rep, chart_uris(rep))
-    period = "-".join(p for p in (date_from, date_to) if p) or "all"
+    period = re.sub(r"[^0-9-]", "", "-".join(p for p in (date_from, date_to) if p)) or "all"
     name = f"verisight-report-{period}.{format}"
     return Response(body, media_type=MEDIA_TYPES[format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
