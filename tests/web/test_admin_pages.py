@@ -234,3 +234,17 @@ def test_reports(app_factory: Factory, service: AssessmentService, role: str) ->
     formats = [e.detail["format"] for e in actions(service, "report")
                if e.actor == role and e.detail["format"] != "dashboard"]  # fmt: skip
     assert sorted(formats) == ["html", "json", "pdf", "web"]
+
+
+def test_cli_changes_a_role(service: AssessmentService, case_dir_url: tuple[Any, str]) -> None:
+    from typer.testing import CliRunner
+
+    from verisight.cli import app
+
+    directory, url = case_dir_url
+    args = ["user", "role", "analyst2", "--case", str(directory), "--database-url", url]
+    res = CliRunner().invoke(app, [*args, "--role", "auditor"])
+    assert res.exit_code == 0, res.output
+    user = service.users.by_name("analyst2")
+    assert user is not None and user.role == "auditor"
+    assert CliRunner().invoke(app, [*args, "--role", "boss"]).exit_code == 2
