@@ -210,8 +210,8 @@ class Accounts:
 
     def set_role(self, name: str, role: str, *, by: UserRecord | None = None) -> UserRecord:
         """Change a user's role; her sessions end, so the next one has the new role's menu."""
-        _check_role(role)
         user = self._operated(name, by)
+        _check_role(role)
         with self.transaction() as conn:
             users = self.users.bind(conn)
             users.set_role(user.id, role)
