@@ -158,6 +158,20 @@ def test_forced_password_change(app_factory: Factory, service: AssessmentService
     assert app_factory().login("analyst2", "a new good password") == 303
 
 
+def test_password_change_is_rate_limited(app_factory: Factory) -> None:
+    user = logged_in(app_factory, "analyst")
+    wrong = {
+        "current": "not my password",
+        "new": "a new good password",
+        "confirm": "a new good password",
+    }
+    for _ in range(3):  # the fixture's limiter allows 3 failures a minute
+        assert user.post("/password", wrong).status_code == 400
+    assert user.post("/password", wrong).status_code == 429
+    right = wrong | {"current": PASSWORD}
+    assert user.post("/password", right).status_code == 429  # blocked for a while
+
+
 def test_cli_reset_password_forces_a_change(
     service: AssessmentService, case_dir_url: tuple[Any, str]
 ) -> None:

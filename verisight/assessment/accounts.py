@@ -253,14 +253,20 @@ class Accounts:
         """The user changes her own password (the current one proves it is her); clears a
         forced change and ends her other sessions."""
         user = self._fresh(s.user)
+        key = f"change:{user.id}"  # a stolen session cannot guess the password at leisure
+        if self.limiter.blocked(key):
+            self.limiter.refuse()
+            raise TooManyAttempts("too many wrong passwords: wait a few minutes and try again")
         ok: bool
         try:
             ok = self.hasher.verify(user.password_hash, current)
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok:
+            self.limiter.fail(key)
             self.audit.append(user.name, "password-change-failed")
             raise UsageError("the current password is wrong")
+        self.limiter.reset(key)
         _check_password(new)
         if new == current:
             raise UsageError("the new password must differ from the current one")
