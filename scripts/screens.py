@@ -42,6 +42,7 @@ def build_case(root: Path) -> tuple[Case, AssessmentService, list[str]]:
     service = AssessmentService(case, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
     for role in ("admin", "analyst", "reviewer", "auditor"):
         service.accounts.add_user(role, role, PASSWORD)
+    case.api_keys.create("partner-lookup", ["lookup"], actor="admin")  # for admin-keys.png
     shas = sorted(m.sha256 for m in case.media())
     now = datetime.now(UTC)
     bank: Table = Bank.__table__  # type: ignore[assignment]
@@ -173,6 +174,14 @@ def main() -> int:
             auditor = browser.new_page(viewport={"width": 1280, "height": 860})
             login(auditor, url, "auditor")
             auditor.screenshot(path=str(out / "audit.png"))
+            auditor.goto(f"{url}/reports?generate=1")
+            auditor.screenshot(path=str(out / "reports.png"), full_page=True)
+            admin = browser.new_page(viewport={"width": 1280, "height": 860})
+            login(admin, url, "admin")
+            admin.goto(f"{url}/admin/users")
+            admin.screenshot(path=str(out / "admin-users.png"), full_page=True)
+            admin.goto(f"{url}/admin/keys")
+            admin.screenshot(path=str(out / "admin-keys.png"), full_page=True)
             admin_screens(browser, url, out, Path(tmp) / "collection")
             browser.close()
             app.state.admin.wait(120)

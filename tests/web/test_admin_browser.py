@@ -1,106 +1,139 @@
-"""The administration pages in headless Chromium (Playwright, Debian's ``chromium``): upload a
-bank and see it listed, start a scan of a generated folder and see it finish, download an
-export. Skipped without Chromium unless ``CI`` is set."""
+"""Browser tests of the administration pages: headless Chromium (Playwright) against a real
+server, one flow per page: users (with the forced password change), API keys, the audit log
+and reports. Skipped when Chromium is absent, unless ``CI`` is set."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import write_images
-from tests.web.test_browser import CHROMIUM_ARGS, chromium_path, login
+from tests.web.conftest import PASSWORD
+from tests.web.test_browser import browser_ctx, chromium_path, database_url
 from verisight.assessment import AssessmentService
-from verisight.case import Case
-from verisight.web import create_app
-from verisight.web.server import background
+
+__all__ = ["browser_ctx", "chromium_path", "database_url"]  # fixtures shared with test_browser
 
 
-@pytest.fixture
-def database_url(tmp_path: Any) -> str:
-    """Browser tests run on SQLite only (the HTTP tests cover PostgreSQL)."""
-    return f"sqlite:///{tmp_path / 'case.db'}"
-
-
-@pytest.fixture
-def scan_root(tmp_path: Path) -> Path:
-    root = tmp_path / "incoming"
-    write_images(root / "batch", 3, start=60)
-    return root
-
-
-@pytest.fixture
-def admin_page(service: AssessmentService, scan_root: Path) -> Iterator[tuple[Any, str, list[str]]]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    app = create_app(service, scan_roots=[scan_root], scan_workers=1)
-    with background(app) as url, sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = chromium.new_context(accept_downloads=True)
-            page = context.new_page()
-            csp: list[str] = []
-            page.on(
-                "console", lambda m: csp.append(m.text) if "Content Security" in m.text else None
-            )
-            login(page, url, "admin")
-            yield page, url, csp
-            context.close()
-        finally:
-            chromium.close()
-            app.state.admin.wait(60)
-
-
-def test_upload_a_bank_and_see_it_listed(
-    admin_page: tuple[Any, str, list[str]], case: Case, tmp_path: Path
-) -> None:
-    from playwright.sync_api import expect
-
-    page, url, csp = admin_page
-    media = sorted(case.media(), key=lambda m: m.sha256)
-    hashes = tmp_path / "neutral-list.csv"
-    hashes.write_text("md5,label\n" + "".join(f"{m.md5},entry\n" for m in media[:3]))
-    page.goto(f"{url}/admin/banks")
-    page.set_input_files("input[name=file]", str(hashes))
-    page.fill("input[name=name]", "hotline")
-    page.click("#import-form button[type=submit]")
-    expect(page.locator("#import-result")).to_contain_text("Imported 3 entries")
-    expect(page.locator("#banks")).to_contain_text("hotline")
-    assert case.banking.bank("hotline").entries == 3
-    assert not csp, csp
-
-
-def test_start_a_scan_and_see_it_finish(
-    admin_page: tuple[Any, str, list[str]], scan_root: Path
-) -> None:
-    from playwright.sync_api import expect
-
-    page, url, csp = admin_page
-    page.goto(f"{url}/admin/scans")
-    page.fill("input[name=path]", str(scan_root / "batch"))
+def log_in(page: Any, url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(f"{url}/login")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', password)
     with page.expect_navigation():
-        page.click("#scan-form button[type=submit]")
-    expect(page.locator("#scan-state")).to_have_text("finished", timeout=60_000)
-    expect(page.locator("#scan-analysed")).to_have_text("3")
-    expect(page.locator("#scans")).to_contain_text("batch")
-    assert not csp, csp
+        page.click("form.login button[type=submit]")
+    page.wait_for_load_state()
 
 
-def test_download_exports(admin_page: tuple[Any, str, list[str]], case: Case) -> None:
-    page, url, csp = admin_page
-    page.goto(f"{url}/exports")
-    with page.expect_download() as info:
-        page.click("#vics-form button[type=submit]")
-    download = info.value
-    assert download.suggested_filename.startswith("verisight-vics-")
-    json.loads(Path(download.path()).read_text())
-    sha = next(iter(case.media())).sha256
-    page.fill("textarea[name=media]", sha)
-    with page.expect_download() as info:
-        page.click("#evidence-form button[type=submit]")
-    assert info.value.suggested_filename.endswith(".zip")
-    assert not csp, csp
+@pytest.fixture
+def chromium(browser_ctx: tuple[Any, str]) -> Any:
+    return browser_ctx
+
+
+def test_users_page_and_forced_password_change(
+    chromium: tuple[Any, str], service: AssessmentService
+) -> None:
+    from playwright.sync_api import expect
+
+    browser, url = chromium
+    admin = browser.new_context().new_page()
+    log_in(admin, url, "admin")
+    admin.click("nav a[href='/admin/users']")
+    form = admin.locator("#add-user")
+    form.locator("input[name=name]").fill("newcomer")
+    form.locator("select[name=role]").select_option("auditor")
+    with admin.expect_navigation():
+        form.locator("button").click()
+    temporary = admin.locator("#temporary-password").inner_text()
+    row = admin.locator("tr[data-user='newcomer']")
+    expect(row.locator(".state")).to_contain_text("must change password")
+
+    newcomer = browser.new_context().new_page()
+    log_in(newcomer, url, "newcomer", temporary)
+    assert newcomer.url.endswith("/password")
+    expect(newcomer.locator("#must-change")).to_be_visible()
+    assert newcomer.locator("nav").count() == 0
+    newcomer.goto(f"{url}/audit")  # anything else sends her back
+    assert newcomer.url.endswith("/password")
+    newcomer.fill("input[name=current]", temporary)
+    newcomer.fill("input[name=new]", "my own long password")
+    newcomer.fill("input[name=confirm]", "my own long password")
+    with newcomer.expect_navigation():
+        newcomer.click("#change-password button")
+    newcomer.wait_for_url("**/audit")
+    expect(newcomer.locator("#verify")).to_contain_text("Chain verified")
+
+    with admin.expect_navigation():
+        admin.locator("tr[data-user='newcomer'] form[action$='/disable'] button").click()
+    expect(admin.locator("tr[data-user='newcomer'] .state")).to_have_text("disabled")
+    user = service.users.by_name("newcomer")
+    assert user is not None and not user.active and not user.must_change_password
+
+
+def test_api_keys_page(chromium: tuple[Any, str], service: AssessmentService) -> None:
+    from playwright.sync_api import expect
+
+    browser, url = chromium
+    page = browser.new_context().new_page()
+    log_in(page, url, "admin")
+    page.click("nav a[href='/admin/keys']")
+    page.fill("#create-key input[name=name]", "partner")
+    page.check("#create-key input[name=scope_hash]")
+    with page.expect_navigation():
+        page.click("#create-key button")
+    key = page.locator("#key-text").inner_text()
+    assert key.startswith("vs_") and service.case.api_keys.authenticate(key) is not None
+    page.goto(f"{url}/admin/keys")  # shown once: never again
+    assert key not in page.content()
+    row = page.locator("tr[data-key='partner']")
+    expect(row).to_contain_text("lookup, hash")
+    with page.expect_navigation():
+        row.locator("button").click()
+    expect(page.locator("tr[data-key='partner'] .state")).to_have_text("revoked")
+    assert service.case.api_keys.authenticate(key) is None
+
+
+def test_audit_page(chromium: tuple[Any, str], service: AssessmentService) -> None:
+    from playwright.sync_api import expect
+
+    browser, url = chromium
+    for i in range(55):
+        service.audit.append("someone", "note-test", detail={"n": i})
+    page = browser.new_context().new_page()
+    log_in(page, url, "auditor")
+    assert page.url.endswith("/audit")
+    page.fill("#audit-filters input[name=actor]", "someone")
+    with page.expect_navigation():
+        page.click("#audit-filters button")
+    expect(page.locator("#audit-entries tbody tr")).to_have_count(50)
+    with page.expect_navigation():
+        page.click("#pages a[rel=next]")
+    expect(page.locator("#audit-entries tbody tr")).to_have_count(5)
+    page.fill("#audit-filters input[name=q]", '"n":7}')
+    with page.expect_navigation():
+        page.click("#audit-filters button")
+    expect(page.locator("#audit-entries tbody tr")).to_have_count(1)
+    assert page.locator("form[method=post][action^='/admin']").count() == 0  # read-only
+
+
+def test_reports_page(chromium: tuple[Any, str], service: AssessmentService) -> None:
+    from playwright.sync_api import expect
+
+    browser, url = chromium
+    page = browser.new_context(accept_downloads=True).new_page()
+    log_in(page, url, "reviewer")
+    page.click("nav a[href='/reports']")
+    page.fill("#report-period input[name=from]", "2000-01-01")
+    with page.expect_navigation():
+        page.click("#report-period button")
+    expect(page.locator("#report-figures")).to_contain_text("Distinct media")
+    with page.expect_download() as dl:
+        page.click("#downloads a:text('JSON')")
+    figures = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))["figures"]
+    assert figures["distinct_media"]["value"] == 4
+    with page.expect_download() as dl:
+        page.click("#downloads a:text('PDF')")
+    assert Path(dl.value.path()).read_bytes()[:4] == b"%PDF"
+    formats = {e.detail["format"] for e in service.audit.entries() if e.action == "report"}
+    assert {"web", "json", "pdf"} <= formats

@@ -8,10 +8,11 @@ Public API::
     service = AssessmentService(case)
 """
 
-from verisight.assessment.accounts import TooManyAttempts
+from verisight.assessment.accounts import TooManyAttempts, temporary_password
 from verisight.assessment.service import (
     AdminView,
     AssessmentService,
+    AuditFilter,
     History,
     InvalidDecision,
     ItemView,
@@ -26,6 +27,7 @@ from verisight.store.users import SessionRecord, UserRecord
 __all__ = [
     "AdminView",
     "AssessmentService",
+    "AuditFilter",
     "Forbidden",
     "History",
     "Identity",
@@ -38,4 +40,5 @@ __all__ = [
     "StaleVersion",
     "TooManyAttempts",
     "UserRecord",
+    "temporary_password",
 ]

@@ -102,6 +102,27 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_role(role: str) -> None:
+    try:
+        Role(role)
+    except ValueError:
+        raise UsageError(f"role must be one of {', '.join(r.value for r in Role)}") from None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
+
+
+def _actor(by: UserRecord | None) -> str | None:
+    return by.name if by is not None else None
+
+
+def temporary_password() -> str:
+    """A random password an admin hands on once (changed at the first login)."""
+    return secrets.token_urlsafe(12)
+
+
 class Accounts:
     def __init__(
         self,
@@ -124,21 +145,32 @@ class Accounts:
             self.audit.append(user.name, "denied", detail={"perm": perm.value})
             raise Forbidden(f"the {user.role} role may not {perm.value.replace('-', ' ')}")
 
-    def add_user(self, name: str, role: str, password: str) -> UserRecord:
-        try:
-            Role(role)
-        except ValueError:
-            raise UsageError(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        password: str,
+        *,
+        by: UserRecord | None = None,
+        must_change: bool = False,
+    ) -> UserRecord:
+        """A new user; ``by``: the admin adding her from the web (checked and audited as
+        the actor), None for the operator's shell. ``must_change``: the password is a
+        temporary one, to be changed at the first login."""
+        if by is not None:
+            self.require(by, Perm.MANAGE)
+        _check_role(role)
         name = names.normalise(name)
         why = names.problem(name, [u.name for u in self.users.all()])
         if why is not None:
             raise UsageError(why)
-        if len(password) < MIN_PASSWORD:
-            raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
+        _check_password(password)
         password_hash = self.hasher.hash(password)
         with self.transaction() as conn:
-            user = self.users.bind(conn).add(name, role, password_hash)
-            self.audit.bind(conn).append(None, "user-add", detail={"user": name, "role": role})
+            user = self.users.bind(conn).add(name, role, password_hash, must_change=must_change)
+            self.audit.bind(conn).append(
+                _actor(by), "user-add", detail={"user": name, "role": role}
+            )
         return user
 
     # operator actions (``verisight user …``): each change and its audit entry in one transaction
@@ -148,45 +180,104 @@ class Accounts:
             raise UsageError(f"no user named {name!r}")
         return user
 
-    def set_active(self, name: str, active: bool) -> UserRecord:
-        """Disable (ending every session) or enable a user."""
+    def _operated(self, name: str, by: UserRecord | None) -> UserRecord:
+        """The user ``name`` an operator acts on; an admin from the web needs ``manage``
+        and may not lock herself out (disable, demote, reset or revoke herself)."""
+        if by is not None:
+            self.require(by, Perm.MANAGE)
         user = self._named(name)
+        if by is not None and user.id == by.id:
+            raise UsageError("an admin cannot do this to her own account: ask another admin")
+        return user
+
+    def set_active(self, name: str, active: bool, *, by: UserRecord | None = None) -> UserRecord:
+        """Disable (ending every session) or enable a user."""
+        user = self._operated(name, by)
         with self.transaction() as conn:
             users = self.users.bind(conn)
             users.set_active(user.id, active)
             ended = 0 if active else users.delete_sessions_of(user.id)
             self.audit.bind(conn).append(
-                None, "user-enable" if active else "user-disable",
+                _actor(by), "user-enable" if active else "user-disable",
                 detail={"user": user.name, "sessions_ended": ended},
             )  # fmt: skip
+        return self._fresh(user)
+
+    def _fresh(self, user: UserRecord) -> UserRecord:
         fresh = self.users.by_id(user.id)
         assert fresh is not None
         return fresh
 
-    def reset_password(self, name: str, password: str) -> int:
-        """Set a new password and end every session of the user; how many were ended."""
-        if len(password) < MIN_PASSWORD:
-            raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
-        user = self._named(name)
+    def set_role(self, name: str, role: str, *, by: UserRecord | None = None) -> UserRecord:
+        """Change a user's role; her sessions end, so the next one has the new role's menu."""
+        user = self._operated(name, by)
+        _check_role(role)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            users.set_role(user.id, role)
+            ended = users.delete_sessions_of(user.id)
+            self.audit.bind(conn).append(_actor(by), "user-role", detail={
+                "user": user.name, "from": user.role, "to": role, "sessions_ended": ended,
+            })  # fmt: skip
+        return self._fresh(user)
+
+    def reset_password(self, name: str, password: str, *, by: UserRecord | None = None) -> int:
+        """Set a new (temporary) password and end every session of the user; how many were
+        ended. The user must change the password at the next login (``must_change_password``:
+        her session can do nothing else until she has)."""
+        _check_password(password)
+        user = self._operated(name, by)
         password_hash = self.hasher.hash(password)
         with self.transaction() as conn:
             users = self.users.bind(conn)
-            users.set_password_hash(user.id, password_hash)
+            users.set_password_hash(user.id, password_hash, must_change=True)
             ended = users.delete_sessions_of(user.id)
             self.audit.bind(conn).append(
-                None, "user-password", detail={"user": user.name, "sessions_ended": ended}
-            )
+                _actor(by), "user-password",
+                detail={"user": user.name, "sessions_ended": ended, "must_change": True},
+            )  # fmt: skip
         return ended
 
-    def revoke_sessions(self, name: str) -> int:
+    def revoke_sessions(self, name: str, *, by: UserRecord | None = None) -> int:
         """End every session of the user (logged out everywhere); how many were ended."""
-        user = self._named(name)
+        user = self._operated(name, by)
         with self.transaction() as conn:
             ended = self.users.bind(conn).delete_sessions_of(user.id)
             self.audit.bind(conn).append(
-                None, "user-sessions-revoked", detail={"user": user.name, "sessions_ended": ended}
-            )
+                _actor(by), "user-sessions-revoked",
+                detail={"user": user.name, "sessions_ended": ended},
+            )  # fmt: skip
         return ended
+
+    def change_password(self, s: SessionRecord, current: str, new: str) -> None:
+        """The user changes her own password (the current one proves it is her); clears a
+        forced change and ends her other sessions."""
+        user = self._fresh(s.user)
+        key = f"change:{user.id}"  # a stolen session cannot guess the password at leisure
+        if self.limiter.blocked(key):
+            self.limiter.refuse()
+            raise TooManyAttempts("too many wrong passwords: wait a few minutes and try again")
+        ok: bool
+        try:
+            ok = self.hasher.verify(user.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            self.limiter.fail(key)
+            self.audit.append(user.name, "password-change-failed")
+            raise UsageError("the current password is wrong")
+        self.limiter.reset(key)
+        _check_password(new)
+        if new == current:
+            raise UsageError("the new password must differ from the current one")
+        password_hash = self.hasher.hash(new)
+        with self.transaction() as conn:
+            users = self.users.bind(conn)
+            users.set_password_hash(user.id, password_hash, must_change=False)
+            ended = users.delete_sessions_of(user.id, keep=s.id)
+            self.audit.bind(conn).append(
+                user.name, "password-change", detail={"sessions_ended": ended}
+            )
 
     def login(self, name: str, password: str, address: str) -> LoginResult | None:
         """A new session, or None for bad credentials; raises TooManyAttempts.

@@ -40,15 +40,18 @@ from verisight.store.assessments import (
     Decision,
     StaleVersion,
 )
-from verisight.store.audit import AuditLog, AuditRecord, AuditReport
+from verisight.store.audit import AuditFilter, AuditLog, AuditRecord, AuditReport
 from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.identities import Identities
 from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
 if TYPE_CHECKING:
+    from verisight.apikeys import NewKey
     from verisight.assessment.dashboard import DashboardView, TierProgress
     from verisight.case import Case
+    from verisight.reports import Report
+    from verisight.store.apikeys import ApiKeyView
 
 from verisight.assessment.views import (
     AdminView,
@@ -64,6 +67,7 @@ from verisight.assessment.views import (
 __all__ = [
     "AdminView",
     "AssessmentService",
+    "AuditFilter",
     "Forbidden",
     "History",
     "InvalidDecision",
@@ -571,9 +575,45 @@ class AssessmentService:
         )
         return rows
 
-    def audit_log(self, user: UserRecord, limit: int = 200) -> list[AuditRecord]:
+    def audit_log(
+        self,
+        user: UserRecord,
+        limit: int = 200,
+        *,
+        filt: AuditFilter | None = None,
+        offset: int = 0,
+    ) -> list[AuditRecord]:
+        """Audit entries, newest first, matching ``filt`` (admins and auditors, read-only)."""
         self.require(user, Perm.READ_AUDIT)
-        return list(self.audit.entries(limit=limit))
+        return list(self.audit.search(filt, offset=offset, limit=limit))
+
+    # the platform API's keys (``verisight apikey``), managed by admins
+    def api_keys(self, admin: UserRecord) -> list[ApiKeyView]:
+        self.require(admin, Perm.MANAGE)
+        return self.case.api_keys.all()
+
+    def create_api_key(self, admin: UserRecord, name: str, scopes: list[str]) -> NewKey:
+        """A new key: its text is in the result only, never stored or shown again."""
+        self.require(admin, Perm.MANAGE)
+        return self.case.api_keys.create(name.strip(), scopes, actor=admin.name)
+
+    def revoke_api_key(self, admin: UserRecord, name: str) -> ApiKeyView:
+        self.require(admin, Perm.MANAGE)
+        return self.case.api_keys.revoke(name, actor=admin.name)
+
+    # period reports (``verisight report``)
+    def report(
+        self,
+        user: UserRecord,
+        format: str,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Report:
+        """A period report (counts only, no media) for roles that may export; audited."""
+        self.require(user, Perm.EXPORT)
+        return self.case.reports.report(
+            actor=user.name, format=format, date_from=date_from, date_to=date_to
+        )
 
     def verify_audit(self) -> AuditReport:
         return self.audit.verify()

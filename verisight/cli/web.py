@@ -225,6 +225,18 @@ def user_enable(
     out.print(f"enabled {name}")
 
 
+@user_app.command("role")
+def user_role(
+    name: NameArg,
+    role: Annotated[str, typer.Option("--role", help="admin, analyst, reviewer or auditor.")],
+    case: CaseOpt = DEFAULT_CASE_DIR,
+    database_url: DbOpt = None,
+) -> None:
+    """Change a user's role; her sessions end, so the next one has the new role (audited)."""
+    _on_accounts(case, database_url, lambda a: a.set_role(name, role))
+    out.print(f"{name} is now {role}")
+
+
 @user_app.command("reset-password")
 def user_reset_password(
     name: NameArg,
@@ -234,7 +246,8 @@ def user_reset_password(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Set a new password (prompted for, or read from stdin); ends the user's sessions."""
+    """Set a new password (prompted for, or read from stdin); ends the user's sessions. The
+    user must change it at the next login."""
     password = _password(password_stdin)
     ended = _on_accounts(case, database_url, lambda a: a.reset_password(name, password))
     out.print(f"new password for {name}; {ended} session(s) ended")

@@ -29,7 +29,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, Table, func, select, text, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    Table,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.exc import IntegrityError
 
 from verisight.store.db import Bindable, begin
@@ -95,6 +106,45 @@ def entry_hash(
     return hashlib.sha256(f"{prev_hash}\n{canonical(body)}".encode()).hexdigest()
 
 
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to read: exact ``actor``, ``action`` and ``media``; ``since`` (included)
+    and ``until`` (excluded); ``text`` found in the actor, action, media or detail (any case)."""
+
+    actor: str | None = None
+    action: str | None = None
+    media: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        c = _AUDIT.c
+        out: list[ColumnElement[bool]] = []
+        if self.actor:
+            out.append(c.actor == self.actor)
+        if self.action:
+            out.append(c.action == self.action)
+        if self.media:
+            out.append(c.media_sha256 == self.media)
+        if self.since is not None:
+            out.append(c.at >= self.since)
+        if self.until is not None:
+            out.append(c.at < self.until)
+        if self.text:
+            pattern = _like(self.text.lower())
+            out.append(or_(*(
+                func.lower(func.coalesce(col, "")).like(pattern, escape="\\")
+                for col in (c.actor, c.action, c.media_sha256, c.detail)
+            )))  # fmt: skip
+        return out
+
+
 class AuditLog(Bindable):
     """Append and verify audit entries (who, what, when, which media)."""
 
@@ -124,9 +174,15 @@ class AuditLog(Bindable):
         self, *, media_sha256: str | None = None, limit: int | None = None
     ) -> Iterator[AuditRecord]:
         """Entries, newest first (all of them, or those about one media)."""
-        q = select(_AUDIT).order_by(_AUDIT.c.seq.desc())
-        if media_sha256 is not None:
-            q = q.where(_AUDIT.c.media_sha256 == media_sha256)
+        return self.search(AuditFilter(media=media_sha256), limit=limit)
+
+    def search(
+        self, filt: AuditFilter | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> Iterator[AuditRecord]:
+        """Entries matching ``filt``, newest first, from ``offset``."""
+        q = select(_AUDIT).order_by(_AUDIT.c.seq.desc()).offset(offset)
+        for cond in (filt or AuditFilter()).conditions():
+            q = q.where(cond)
         if limit is not None:
             q = q.limit(limit)
         with self._reading() as conn:

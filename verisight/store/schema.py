@@ -261,6 +261,8 @@ class AppUser(Base):
     #: JSON object of this user's welfare overrides (missing keys fall back to the org's).
     settings: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set by a password reset: the next session may do nothing but change the password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SsoIdentity(Base):

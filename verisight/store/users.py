@@ -32,6 +32,7 @@ class UserRecord:
     active: bool
     password_hash: str
     settings: dict[str, Any]
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ class ExposureRecord:
 
 def _user(r: Row[Any]) -> UserRecord:
     return UserRecord(
-        r.id, r.name, r.role, bool(r.active), r.password_hash, json.loads(r.settings or "{}")
-    )
+        r.id, r.name, r.role, bool(r.active), r.password_hash, json.loads(r.settings or "{}"),
+        bool(r.must_change_password),
+    )  # fmt: skip
 
 
 class Users(Bindable):
@@ -64,7 +66,9 @@ class Users(Bindable):
         self.engine = engine
 
     # users
-    def add(self, name: str, role: str, password_hash: str) -> UserRecord:
+    def add(
+        self, name: str, role: str, password_hash: str, *, must_change: bool = False
+    ) -> UserRecord:
         try:
             with self._writing() as conn:
                 conn.execute(
@@ -73,6 +77,7 @@ class Users(Bindable):
                         role=role,
                         password_hash=password_hash,
                         active=True,
+                        must_change_password=must_change,
                         settings=None,
                         created_at=datetime.now(UTC),
                     )
@@ -97,11 +102,19 @@ class Users(Bindable):
         with self._reading() as conn:
             return [_user(r) for r in conn.execute(select(_USER).order_by(_USER.c.name))]
 
-    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+    def set_password_hash(
+        self, user_id: int, password_hash: str, *, must_change: bool | None = None
+    ) -> None:
+        """A new hash; ``must_change`` sets or clears the forced change (None: leave it)."""
+        values: dict[str, Any] = {"password_hash": password_hash}
+        if must_change is not None:
+            values["must_change_password"] = must_change
         with self._writing() as conn:
-            conn.execute(
-                update(_USER).where(_USER.c.id == user_id).values(password_hash=password_hash)
-            )
+            conn.execute(update(_USER).where(_USER.c.id == user_id).values(**values))
+
+    def set_role(self, user_id: int, role: str) -> None:
+        with self._writing() as conn:
+            conn.execute(update(_USER).where(_USER.c.id == user_id).values(role=role))
 
     def set_active(self, user_id: int, active: bool) -> None:
         with self._writing() as conn:
@@ -152,10 +165,13 @@ class Users(Bindable):
         with self._writing() as conn:
             conn.execute(delete(_SESSION).where(_SESSION.c.id == session_id))
 
-    def delete_sessions_of(self, user_id: int) -> int:
-        """End every session of the user; how many there were."""
+    def delete_sessions_of(self, user_id: int, *, keep: str | None = None) -> int:
+        """End every session of the user (but ``keep``); how many there were."""
+        q = delete(_SESSION).where(_SESSION.c.user_id == user_id)
+        if keep is not None:
+            q = q.where(_SESSION.c.id != keep)
         with self._writing() as conn:
-            done = conn.execute(delete(_SESSION).where(_SESSION.c.user_id == user_id))
+            done = conn.execute(q)
         return int(done.rowcount)
 
     # organisation settings

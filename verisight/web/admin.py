@@ -39,13 +39,6 @@ def admin_qa(service: Service, post: Post) -> Response:
     return RedirectResponse("/admin", status_code=303)
 
 
-@router.get("/audit")
-def audit_page(request: Request, service: Service, session: Session) -> Response:
-    entries = service.audit_log(session.user)
-    report = service.verify_audit()
-    return render(request, "audit.html", session, entries=entries, report=report)
-
-
 @router.get("/export.json")
 def export(service: Service, session: Session) -> Response:
     rows = service.export(session.user)

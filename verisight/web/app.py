@@ -20,8 +20,21 @@ from fastapi.staticfiles import StaticFiles
 from verisight.assessment import AssessmentService, StaleVersion, TooManyAttempts
 from verisight.errors import Forbidden, MediaNotFound, UsageError
 from verisight.services.admin import AdminService
-from verisight.web import admin, admin_banks, admin_scans, auth, dashboard, exports, items, oidc
-from verisight.web.deps import BadCsrf, NotLoggedIn
+from verisight.web import (
+    admin,
+    admin_banks,
+    admin_scans,
+    admin_users,
+    audit_log,
+    auth,
+    dashboard,
+    exports,
+    items,
+    oidc,
+    password,
+    reports,
+)
+from verisight.web.deps import PASSWORD_PAGE, BadCsrf, NotLoggedIn, PasswordChangeRequired
 from verisight.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -98,6 +111,12 @@ def create_app(
     async def _csrf(request: Request, exc: BadCsrf) -> Response:
         return _problem(403, "CSRF token missing or wrong", "reload the page and try again")
 
+    @app.exception_handler(PasswordChangeRequired)
+    async def _change(request: Request, exc: PasswordChangeRequired) -> Response:
+        if request.method == "GET" and _wants_html(request):
+            return RedirectResponse(PASSWORD_PAGE, status_code=303)
+        return _problem(403, "Password change required", "change your password first")
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         if _wants_html(request):
@@ -131,6 +150,10 @@ def create_app(
     app.include_router(admin_banks.router)
     app.include_router(admin_scans.router)
     app.include_router(exports.router)
+    app.include_router(admin_users.router)
+    app.include_router(audit_log.router)
+    app.include_router(reports.router)
+    app.include_router(password.router)
     return app
 
 

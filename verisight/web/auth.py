@@ -11,7 +11,15 @@ from fastapi.responses import RedirectResponse
 from verisight.assessment.roles import Perm, can
 from verisight.assessment.welfare import SETTINGS
 from verisight.errors import UsageError
-from verisight.web.deps import LOGIN_COOKIE, SESSION_COOKIE, Post, Service, Session, render
+from verisight.web.deps import (
+    LOGIN_COOKIE,
+    PASSWORD_PAGE,
+    SESSION_COOKIE,
+    Post,
+    Service,
+    Session,
+    render,
+)
 
 router = APIRouter()
 
@@ -61,7 +69,8 @@ def login(
     if result is None:
         return render(request, "login.html", None, 401, login_token=cookie,
                       error="Wrong name or password.")  # fmt: skip
-    response = RedirectResponse(home_for(result.user.role), status_code=303)
+    home = PASSWORD_PAGE if result.user.must_change_password else home_for(result.user.role)
+    response = RedirectResponse(home, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, result.token, httponly=True, samesite="strict",
         secure=secure_cookies(request),

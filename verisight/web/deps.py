@@ -33,6 +33,16 @@ class BadCsrf(Exception):
     """A state-changing request without the session's CSRF token."""
 
 
+class PasswordChangeRequired(Exception):
+    """The session's password was reset: it may only change it (or log out) first."""
+
+
+#: The pages a session whose password must change may reach (the server enforces it here,
+#: in the session dependency every other route depends on, not by a redirect after login).
+PASSWORD_PAGE = "/password"
+WHILE_PASSWORD_MUST_CHANGE = frozenset({PASSWORD_PAGE, "/logout"})
+
+
 def get_service(request: Request) -> AssessmentService:
     service: AssessmentService = request.app.state.service
     return service
@@ -45,6 +55,8 @@ def current_session(request: Request, service: Service) -> SessionRecord:
     s = service.accounts.session(request.cookies.get(SESSION_COOKIE))
     if s is None:
         raise NotLoggedIn()
+    if s.user.must_change_password and request.url.path not in WHILE_PASSWORD_MUST_CHANGE:
+        raise PasswordChangeRequired()
     return s
 
 

@@ -29,6 +29,7 @@ LIMITS: dict[str, int] = {
     "/break": 16 * KIB,
     "/media/": 16 * KIB,
     "/settings": 64 * KIB,
+    "/password": 16 * KIB,
     "/admin/": 64 * KIB,
     "/admin/banks/import": 256 * 1024 * KIB,  # a hash list uploaded to import
 }

@@ -1,7 +1,7 @@
 """sso_identity: OpenID Connect identities (issuer, subject) linked to users
 
 Revision ID: 0014_sso
-Revises: 0011_api_keys
+Revises: 0012_password_change
 Create Date: 2026-12-04 17:40:00
 
 """
@@ -15,7 +15,7 @@ from verisight.store.schema import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision: str = "0014_sso"
-down_revision: str | Sequence[str] | None = "0011_api_keys"
+down_revision: str | Sequence[str] | None = "0012_password_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
