@@ -130,13 +130,17 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def ceiling(images: Path, count: int, batch_size: int, store_kind: str) -> dict[str, Any]:
+def ceiling(
+    images: Path, count: int, batch_size: int, store_kind: str, *, thumbnails: bool = True
+) -> dict[str, Any]:
     from verisight.analysis import analyse_path
     from verisight.limits import Limits
     from verisight.scanning import run_scan
     from verisight.store import Store
 
     records = [analyse_path(p, Limits()) for p in sorted(images.glob("img_*.jpg"))[:20]]
+    if not thumbnails:
+        records = [dataclasses.replace(r, thumbnail=None) for r in records]
     case = Path(tempfile.mkdtemp(prefix="verisight-ceiling-"))
     replay = _Replay(records, count)
     try:
@@ -151,6 +155,7 @@ def ceiling(images: Path, count: int, batch_size: int, store_kind: str) -> dict[
     assert s.seen == s.analysed == count
     return {
         "store": store_kind,
+        "thumbnails": thumbnails,
         "items": count,
         "batch_size": batch_size,
         "seconds": round(seconds, 2),
@@ -228,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--scale", default="", help="worker counts, e.g. 1,2,4,8 (see above)")
     ap.add_argument("--ceiling-store", choices=("postgresql", "sqlite"), default="postgresql")
+    ap.add_argument(
+        "--replay-without-thumbnails",
+        action="store_true",
+        help="replay records without their thumbnails (a long memory run, sparing the disk)",
+    )
     ap.add_argument("--cache", type=Path, default=None, help="where generated images are kept")
     ap.add_argument("--jobs", type=int, default=1, help="processes generating the images")
     ap.add_argument("--budget", type=float, default=0, help="seconds; 0: no limit")
@@ -241,12 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     try:
+        if args.images == 0:  # the ceiling alone
+            args.repeat = 0
         src = build_collection(args.images, root, cache_root, args.jobs)
         warm = root / "warm-up"  # compiles (and caches) the numba kernels before any timing
         warm.mkdir()
         for f in sorted((src / "loose").iterdir())[:4]:
             os.link(f, warm / f.name)
-        scan_once(warm, root / "case-warm-up", ["--workers", "1"])
+        if args.repeat:
+            scan_once(warm, root / "case-warm-up", ["--workers", "1"])
         for rnd in range(args.repeat):  # round-robin, so that a busy spell hits every mode
             for key, how in modes_for(scale):
                 if args.budget and time.monotonic() - started > args.budget:
@@ -267,7 +280,13 @@ def main(argv: list[str] | None = None) -> int:
             result[f"{a}_vs_{b}"] = round(rate[a] / rate[b], 3)
     if args.replay:
         images = ensure_images(20, cache_root)
-        c = ceiling(images, args.replay, args.batch_size, args.ceiling_store)
+        c = ceiling(
+            images,
+            args.replay,
+            args.batch_size,
+            args.ceiling_store,
+            thumbnails=not args.replay_without_thumbnails,
+        )
         result["ceiling"] = c
     result["paper_100M_in_24h"] = paper(rate, result.get("ceiling", {}).get("items_per_s"))
     result["seconds"] = round(time.monotonic() - started, 1)
