@@ -29,12 +29,18 @@ mkdir -p "$OUT" "$SITE" "$CACHE"
 started=$(date +%s)
 
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
-  "$PY" -m pip install -q --no-index --no-deps --disable-pip-version-check --upgrade \
-    --target "$SITE" .whl/*.whl
+  if "$PY" -m pip --version >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --disable-pip-version-check --upgrade \
+      --target "$SITE" .whl/*.whl
+  else  # no pip: a wheel is a zip of the files to put on the path
+    "$PY" -c 'import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]' \
+      "$SITE" .whl/*.whl
+  fi
 else
   echo "no wheels in .whl/: using the Python environment as it is" >&2
 fi
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/verisight-numba-cache}  # the checkout may be read-only
 
 if ! "$PY" -c "import av" 2>/dev/null; then
   mkdir -p "$SITE/av"
