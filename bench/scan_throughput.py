@@ -94,23 +94,31 @@ def make_scene(seed: int) -> tuple[Image.Image, int]:
     return im, int(rng.integers(70, 96))
 
 
-def ensure_images(count: int, root: Path = OUT) -> Path:
-    """Generate (or reuse) ``count`` JPEGs; return their directory."""
+def _make_image(path: Path, seed: int) -> None:
+    im, quality = make_scene(seed)
+    tmp = path.with_suffix(".tmp")
+    im.save(tmp, "JPEG", quality=quality)
+    tmp.replace(path)
+
+
+def ensure_images(count: int, root: Path = OUT, *, jobs: int = 1) -> Path:
+    """Generate (or reuse) ``count`` JPEGs, in ``jobs`` processes; return their directory."""
     folder = root / f"images-v{GENERATOR_VERSION}"
     folder.mkdir(parents=True, exist_ok=True)
-    made = 0
+    todo = [(folder / f"img_{i:05d}.jpg", 1_000_003 + i) for i in range(count)]
+    todo = [(path, seed) for path, seed in todo if not path.exists()]
     started = time.perf_counter()
-    for i in range(count):
-        path = folder / f"img_{i:05d}.jpg"
-        if path.exists():
-            continue
-        im, quality = make_scene(1_000_003 + i)
-        tmp = path.with_suffix(".tmp")
-        im.save(tmp, "JPEG", quality=quality)
-        tmp.replace(path)
-        made += 1
-    if made:
-        print(f"generated {made} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if jobs > 1 and len(todo) > 1:
+        from multiprocessing import Pool
+
+        with Pool(jobs) as pool:
+            pool.starmap(_make_image, todo, chunksize=4)
+    else:
+        for path, seed in todo:
+            _make_image(path, seed)
+    if todo:
+        took = time.perf_counter() - started
+        print(f"generated {len(todo)} images in {took:.1f} s", file=sys.stderr)
     return folder
 
 

@@ -31,6 +31,7 @@ import itertools
 import logging
 import os
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ def _missing_roots(roots: list[str]) -> list[str]:
     return [r for r in roots if not os.path.exists(r)]
 
 
+def _sees_file(path: str) -> bool:
+    return os.path.isfile(path)
+
+
 # -- the worker side -------------------------------------------------------------------
 
 
@@ -120,6 +125,8 @@ class ContainerUnit:
     version: str
     #: The container was recorded already (so were its members): list, do not analyse.
     list_only: bool = False
+    #: The case's thumbnail folder, when the worker writes derived files there itself.
+    thumbs_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +177,7 @@ def analyse_container(unit: ContainerUnit) -> list[Outcome]:
         result = None
         if content and not unit.list_only:
             path = str(item.path) if item.path is not None else None
-            task = Task(unit.seq, path, item.data, unit.limits, None, unit.detector)
+            task = Task(unit.seq, path, item.data, unit.limits, unit.thumbs_dir, unit.detector)
             result = analyse_task(task)
         if item.data is not None:
             item = dataclasses.replace(item, data=None)
@@ -222,6 +229,9 @@ class DaskExecutor:
         self._fallbacks: deque[Iterator[Item]] = deque()
         self._pending: list[tuple[Item, Task]] = []  # loose files for the next FileBatch
         self._seq = itertools.count()
+        #: Where workers write thumbnails themselves (they see the case's folder), or None:
+        #: thumbnails then come back inside the results.
+        self._thumbs_dir: str | None = None
         #: Told of each worker refused after connecting (see :attr:`refused`).
         self.on_notice: Callable[[str], None] = log.info
         try:
@@ -341,8 +351,23 @@ class DaskExecutor:
 
     # -- the scan
 
+    def _shared_folder(self, folder: Path) -> str | None:
+        """``folder`` if every usable worker sees it (the same file system at the same
+        path, e.g. a ``local:N`` cluster), else None."""
+        probe = folder / f".probe-{uuid.uuid4().hex}"
+        try:
+            probe.write_bytes(b"")
+            seen = self.client.run(_sees_file, str(probe), on_error="return")
+        except OSError:
+            return None
+        finally:
+            probe.unlink(missing_ok=True)
+        usable = [v for a, v in seen.items() if a not in self.refused]
+        return str(folder) if usable and all(v is True for v in usable) else None
+
     def run(self, state: ScanState) -> None:
         self._check_workers(state.roots)
+        self._thumbs_dir = self._shared_folder(state.thumbs)
         opens = state.limits.max_archive_depth > 0
         walk_limits = dataclasses.replace(state.limits, max_archive_depth=0)
         walk = iter_items([Path(r) for r in state.roots], walk_limits if opens else state.limits)
@@ -390,10 +415,11 @@ class DaskExecutor:
                     state.detector,
                     worker_version_here(),
                     list_only=state.is_known(item),
+                    thumbs_dir=self._thumbs_dir,
                 )
                 self._submit(state, item, unit)
             else:
-                task = state.task_for(seq, item, thumbs_dir=None)
+                task = state.task_for(seq, item, thumbs_dir=self._thumbs_dir)
                 if task is not None and units is opens and item.data is None:  # from the walk
                     self._pending.append((item, task))
                     if len(self._pending) >= FILES_PER_TASK or not self._inflight:

@@ -254,12 +254,21 @@ def store_derived(thumbs_dir: Path, record: ItemRecord) -> tuple[ItemRecord, boo
 
 
 def write_derived(target: Path, data: bytes) -> None:
-    """Write a derived file (thumbnail, contact sheet) into the case, atomically, once."""
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    """Write a derived file (thumbnail, contact sheet) into the case, atomically, once.
+    Safe from several threads and processes at once."""
+    name = os.fspath(target)
+    if os.path.exists(name):
+        return
+    folder, base = os.path.split(name)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        f = open(tmp, "wb")  # noqa: SIM115
+    except FileNotFoundError:  # the folder's first file
+        os.makedirs(folder, exist_ok=True)
+        f = open(tmp, "wb")  # noqa: SIM115
+    with f:
+        f.write(data)
+    os.replace(tmp, name)
 
 
 def die_with_parent() -> None:

@@ -21,9 +21,11 @@ import base64
 import binascii
 import dataclasses
 import os
+import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,8 +38,8 @@ from verisight.scan_tasks import (
     Task,
     contact_sheet_path,
     load_detector,
-    store_derived,
     thumbnail_path,
+    write_derived,
 )
 from verisight.sources import Item
 from verisight.store import KnownSighting, NewSighting, Status, Store
@@ -59,6 +61,72 @@ __all__ = [
 _RETRY_REASONS = {Reason.UNREADABLE.value, Reason.INTERNAL.value}
 
 
+class DistinctShas:
+    """The SHA-256 of every media a scan saw, in bounded memory: a set while it is small,
+    then a temporary SQLite file (deleted when closed or collected) that :meth:`add`
+    spills into in chunks, as 32-byte keys. Exact either way; iterates in order."""
+
+    #: Digests kept in memory before spilling (about 150 bytes each).
+    LIMIT = 200_000
+    #: Digests collected between two spills.
+    CHUNK = 20_000
+
+    def __init__(self) -> None:
+        self._mem: set[str] = set()
+        self._db: sqlite3.Connection | None = None
+        self._spilled = 0
+
+    def add(self, sha256: str) -> None:
+        self._mem.add(sha256)
+        if len(self._mem) >= (self.CHUNK if self._db is not None else self.LIMIT):
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._db is None:
+            self._db = sqlite3.connect("", check_same_thread=False)  # "": a temporary file
+            self._db.execute("PRAGMA journal_mode=OFF")
+            self._db.execute("CREATE TABLE sha (d BLOB PRIMARY KEY) WITHOUT ROWID")
+        before = self._db.total_changes
+        self._db.executemany(
+            "INSERT OR IGNORE INTO sha VALUES (?)", ((bytes.fromhex(h),) for h in self._mem)
+        )
+        self._spilled += self._db.total_changes - before
+        self._mem.clear()
+
+    def __len__(self) -> int:
+        if self._db is not None and self._mem:
+            self._spill()
+        return self._spilled + len(self._mem)
+
+    def __bool__(self) -> bool:
+        return bool(self._mem) or self._spilled > 0
+
+    def __iter__(self) -> Iterator[str]:
+        if self._db is None:
+            yield from sorted(self._mem)
+            return
+        self._spill()
+        for (d,) in self._db.execute("SELECT d FROM sha ORDER BY d"):
+            yield bytes(d).hex()
+
+    def __contains__(self, sha256: object) -> bool:
+        if not isinstance(sha256, str):
+            return False
+        if sha256 in self._mem:
+            return True
+        return self._db is not None and (
+            self._db.execute("SELECT 1 FROM sha WHERE d = ?", (bytes.fromhex(sha256),)).fetchone()
+            is not None
+        )
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            self._mem.clear()
+            self._spilled = 0
+
+
 @dataclass
 class ScanSummary:
     """Counts of one scan run. ``seen == analysed + failed + skipped`` always holds."""
@@ -72,8 +140,6 @@ class ScanSummary:
     skipped: int = 0
     #: Items this run found already recorded (unchanged since an earlier or interrupted run).
     already_recorded: int = 0
-    distinct_media: int = 0
-    duplicate_sightings: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     errors_by_reason: Counter[str] = field(default_factory=Counter)
     elapsed_seconds: float = 0.0
@@ -81,7 +147,7 @@ class ScanSummary:
     matching: MatchSummary | None = None
     #: The incremental clustering that followed (None with ``--no-cluster``).
     clustering: UpdateSummary | None = None
-    _shas: set[str] = field(default_factory=set, repr=False)
+    _shas: DistinctShas = field(default_factory=lambda: DistinctShas(), repr=False)
     _with_media: int = field(default=0, repr=False)
 
     def count(
@@ -100,14 +166,20 @@ class ScanSummary:
         if sha256 is not None:
             self._with_media += 1
             self._shas.add(sha256)
-            self.distinct_media = len(self._shas)
-            self.duplicate_sightings = self._with_media - self.distinct_media
             if kind:
                 self.by_type[kind] += 1
 
     @property
-    def media_shas(self) -> set[str]:
-        """SHA-256 of every media this scan saw."""
+    def distinct_media(self) -> int:
+        return len(self._shas)
+
+    @property
+    def duplicate_sightings(self) -> int:
+        return self._with_media - len(self._shas)
+
+    @property
+    def media_shas(self) -> DistinctShas:
+        """SHA-256 of every media this scan saw (iterate: in order)."""
         return self._shas
 
     @property
@@ -166,14 +238,89 @@ def parse_payload_digest(digest: str) -> tuple[str, str] | None:
     return (algo, raw.hex()) if len(raw) == sizes[algo] else None
 
 
-class _Recorder:
-    """Collects outcomes, writes them in batches, keeps containers behind their members."""
+class _DerivedWriter:
+    """Writes the thumbnails and contact sheets that come back inside results (from Dask
+    workers) on threads, off the coordinator's path. :meth:`drain` waits for all of them and
+    is called before their rows are written, so a committed row never names a derived file
+    that is not on disk. (A file without a row — the scan killed in between — is what a
+    killed pool worker leaves too: ``verisight case check`` notes it, the next run's row
+    uses it.)"""
 
-    def __init__(self, store: Store, scan_id: int, summary: ScanSummary, batch_size: int) -> None:
+    #: Files per job handed to a thread.
+    CHUNK = 64
+
+    def __init__(self, thumbs: Path, threads: int = 2) -> None:
+        self.thumbs = thumbs
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._todo: list[tuple[Path, bytes]] = []
+        self._jobs: list[Future[None]] = []
+
+    def take(self, record: ItemRecord) -> tuple[ItemRecord, bool]:
+        """Queue ``record``'s derived files; the record without them, and whether it has a
+        thumbnail."""
+        if record.thumbnail is not None:
+            self._todo.append((thumbnail_path(self.thumbs, record.sha256), record.thumbnail))
+        if record.contact_sheet is not None:
+            sheet = contact_sheet_path(self.thumbs, record.sha256)
+            self._todo.append((sheet, record.contact_sheet))
+        if len(self._todo) >= self.CHUNK:
+            self._submit()
+        has_thumb = record.thumbnail is not None
+        return dataclasses.replace(record, thumbnail=None, contact_sheet=None), has_thumb
+
+    def _submit(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="verisight-derived")
+        todo, self._todo = self._todo, []
+        self._jobs.append(self._pool.submit(_write_all, todo))
+
+    def cut(self) -> list[Future[None]]:
+        """The jobs writing every file queued so far (wait for them with :func:`_wait`)."""
+        if self._todo:
+            self._submit()
+        jobs, self._jobs = self._jobs, []
+        return jobs
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _write_all(files: list[tuple[Path, bytes]]) -> None:
+    for target, data in files:
+        write_derived(target, data)
+
+
+def _wait(jobs: list[Future[None]]) -> None:
+    for job in jobs:
+        job.result()
+
+
+class _Recorder:
+    """Collects outcomes, writes them in batches, keeps containers behind their members.
+
+    Batches are written on a thread of their own, one after the other, while the next batch
+    is collected: at most one batch is being written (a write that fails raises at the next
+    :meth:`flush`). A batch's derived files are on disk before its rows are written.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        scan_id: int,
+        summary: ScanSummary,
+        batch_size: int,
+        derived: _DerivedWriter,
+    ) -> None:
         self.store = store
         self.scan_id = scan_id
         self.summary = summary
         self.batch_size = batch_size
+        self.derived = derived
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
         self.media: list[tuple[ItemRecord, bool]] = []
         self.sightings: list[NewSighting] = []
         self.containers: list[tuple[int, NewSighting]] = []
@@ -229,9 +376,39 @@ class _Recorder:
             if not (oldest_inflight is None or seq < oldest_inflight)
         ]
         if self.media or self.sightings or ready:
-            self.store.write(self.scan_id, self.media, [*self.sightings, *ready])
+            self.wait()
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="verisight-writer")
+            self._writing = self._writer.submit(
+                self._write, self.derived.cut(), self.media, [*self.sightings, *ready]
+            )
         self.media, self.sightings = [], []
         self.last_flush = time.monotonic()
+
+    def _write(
+        self,
+        derived: list[Future[None]],
+        media: list[tuple[ItemRecord, bool]],
+        sightings: list[NewSighting],
+    ) -> None:
+        _wait(derived)  # the rows name thumbnails: these must be on disk first
+        self.store.write(self.scan_id, media, sightings)
+
+    def wait(self) -> None:
+        """Wait for the batch being written (raises what its write raised)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def close(self) -> None:
+        """Wait for the last batch, then stop the writer threads."""
+        try:
+            self.wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+            self.derived.close()
 
 
 def _is_known(item: Item, known: KnownSighting | None) -> bool:
@@ -274,7 +451,8 @@ class ScanState:
         self.limits = limits
         self.thumbs = thumbs
         self.detector = detector
-        self.rec = _Recorder(store, scan_id, summary, batch_size)
+        self.derived = _DerivedWriter(thumbs)
+        self.rec = _Recorder(store, scan_id, summary, batch_size, self.derived)
         self.revisits: list[Item] = []
         self.on_progress = on_progress
 
@@ -311,7 +489,7 @@ class ScanState:
         """Record an analysed item (``item`` may have lost its ``data`` by now)."""
         record = res.record
         if record is not None and (record.thumbnail is not None or record.contact_sheet):
-            record, _ = store_derived(self.thumbs, record)  # it came back from a remote worker
+            record, _ = self.derived.take(record)  # it came back from a remote worker
         if res.error is not None and record is None:
             item = dataclasses.replace(item, error=item.error or res.error)
         self.rec.add(seq, item, record, res.has_thumbnail)
@@ -382,11 +560,15 @@ def run_scan(
         from verisight.local_pool import LocalExecutor
 
         executor = LocalExecutor(workers)
-    executor.run(state)
-    state.rec.flush(None)
-    for item in state.revisits:
-        _record_revisit(store, state.rec, item)
-    state.rec.flush(None)
+    try:
+        executor.run(state)
+        state.rec.flush(None)
+        state.rec.wait()  # revisits look up media recorded above
+        for item in state.revisits:
+            _record_revisit(store, state.rec, item)
+        state.rec.flush(None)
+    finally:
+        state.rec.close()
     summary.elapsed_seconds = time.monotonic() - started
     store.finish_scan(scan.id, summary.to_json())
     return summary

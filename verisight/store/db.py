@@ -17,7 +17,7 @@ then see every committed write and no other writer can slip in before its own wr
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -96,18 +96,76 @@ def migrate(engine: Engine) -> None:
         raise CaseError(f"cannot open the case database: {exc.__class__.__name__}: {exc}") from exc
 
 
+#: Rows from which :func:`insert_ignoring_conflicts` loads PostgreSQL with ``COPY``.
+COPY_FROM_ROWS = 64
+
+
 def insert_ignoring_conflicts(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
 ) -> None:
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` for SQLite and PostgreSQL."""
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` for SQLite and PostgreSQL.
+
+    Large batches on PostgreSQL go through ``COPY`` into a temporary table and one
+    ``INSERT … SELECT`` from it (:func:`_copy_ignoring_conflicts`): several times faster than
+    a statement per row. SQLite runs one prepared statement over all rows (``executemany``).
+    """
     if not rows:
         return
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+        columns = list(rows[0])
+        if _copyable(table, columns):
+            _copy_ignoring_conflicts(conn, table, rows, columns, key)
+            return
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
         conn.execute(pg, list(rows))
     else:
         lite = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
         conn.execute(lite, list(rows))
+
+
+def _copyable(table: Table, columns: list[str]) -> bool:
+    """Whether rows with ``columns`` need nothing from SQLAlchemy but their bind processors:
+    every column they leave out is autoincremented or has no Python-side default."""
+    given = set(columns)
+    return given <= set(table.c.keys()) and all(
+        c.name in given or c.default is None or c.autoincrement is True
+        for c in table.c
+        if not c.primary_key or c.name in given
+    )
+
+
+def _copy_ignoring_conflicts(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], columns: list[str], key: str
+) -> None:
+    """PostgreSQL: ``COPY`` the rows into a temporary table shaped like ``table``'s columns,
+    then insert them in order, skipping those whose ``key`` is taken."""
+    procs: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(columns):
+        bind = table.c[name].type.bind_processor(conn.dialect)
+        if bind is not None:
+            procs.append((i, bind))
+    cols = ", ".join(f'"{n}"' for n in columns)
+    tmp = f'"_load_{table.name}"'
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(
+            f"CREATE TEMPORARY TABLE {tmp} ON COMMIT DROP AS "
+            f'SELECT {cols} FROM "{table.name}" WITH NO DATA'
+        )
+        with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                values = [row[n] for n in columns]
+                for i, proc in procs:
+                    values[i] = proc(values[i])
+                copy.write_row(values)
+        cur.execute(
+            f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {tmp} '
+            f'ON CONFLICT ("{key}") DO NOTHING'
+        )
+        cur.execute(f"DROP TABLE {tmp}")
+    finally:
+        cur.close()
 
 
 @contextmanager
