@@ -32,6 +32,8 @@ from . import banks, extensions, matching
 from .deps import ApiError, ApiSettings, BodyTooLarge, RequestCounter
 from .index import FollowedIndex
 from .metrics import ApiMetrics, route_of
+from .notify import ChangeListener, listen_url
+from .segments import SegmentStore
 
 
 def _message(status: int, message: str) -> JSONResponse:
@@ -84,13 +86,17 @@ class BodyLimit:
 
 def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool = True) -> FastAPI:
     """The platform API over ``case``. With ``follow`` the index follows the database in a
-    background thread (started with the app); otherwise call ``app.state.index.refresh()``."""
+    background thread (started with the app), woken by PostgreSQL's NOTIFY where the case is on
+    PostgreSQL; otherwise call ``app.state.index.refresh()``."""
     settings = settings or ApiSettings()
     index = FollowedIndex(
         case.curation,
         poll_seconds=settings.poll_seconds if follow else 0,
         stale_seconds=settings.stale_seconds,
+        segments=SegmentStore(case.directory / "api-index"),
     )
+    pg = listen_url(case.database_url) if follow else None
+    listener = ChangeListener(pg, index.wake) if pg else None
     counter = RequestCounter()
     stop = threading.Event()
 
@@ -106,6 +112,8 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if listener is not None:
+            listener.start()  # before the load, so nothing written meanwhile is missed
         index.start()
         thread = threading.Thread(target=flusher, name="key-counts", daemon=True)
         thread.start()
@@ -113,6 +121,8 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
             yield
         finally:
             stop.set()
+            if listener is not None:
+                listener.stop()
             index.stop()
             flush_counts()
 
@@ -129,6 +139,7 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
     app.state.api_keys = case.api_keys
     app.state.settings = settings
     app.state.index = index
+    app.state.listener = listener
     app.state.request_counter = counter
     app.state.metrics = metrics = ApiMetrics()
     app.state.flush_counts = flush_counts
