@@ -25,7 +25,9 @@ Then, for each system in turn (same concurrency, same number of worker processes
    (every near-duplicate found, no decoy);
 4. the time from adding a hash (``POST /c/bank/<name>/signal``, each API) to its first match
    on ``GET /m/lookup``, and from disabling it (``PUT .../content/<id>``) to its last;
-5. resident memory (RSS) of each worker process, after the load.
+5. resident memory (RSS) of each worker process, after the load;
+6. Verisight's restart: the first start read every row and persisted index segments under the
+   case; a second start reads those (``restart_to_ready_s``).
 
 Needs Debian's ``wrk`` and HMA installed in its own virtual environment (docs/benchmarks.md
 says how); without them it prints ``SKIP`` with the reason and exits 0. Run::
@@ -396,6 +398,10 @@ def run_verisight(a: argparse.Namespace, work: Path, bank: np.ndarray, queries: 
             out["batch"] = batch
             out.update(add_then_match(client, truth_rows[0], a.follow_timeout))
         out["worker_rss_mib"] = worker_rss(proc.pid)
+    # a restart loads the index segments the first start persisted, plus the rows after them
+    out["segment_files"] = len(list((case_dir / "api-index").glob("pdq-*.npy")))
+    with running(cmd, dict(os.environ), work / "verisight_api2.log"):
+        out["restart_to_ready_s"] = round(wait_ready(url, probe, a.start_timeout, headers), 1)
     return out, sets
 
 
