@@ -16,6 +16,9 @@ same queries: for query ``i`` one near-duplicate of a random bank row at distanc
 
 Then, for each system in turn (same concurrency, same number of worker processes):
 
+0. the time from adding a hash (``POST /c/bank/<name>/signal``, each API) to its first match
+   on ``GET /m/lookup``, and from disabling it (``PUT .../content/<id>``) to its last, measured
+   before the load (requests ``wrk`` leaves in flight keep a server busy after it exits);
 1. single-hash ``GET /m/lookup`` under ``wrk`` (a Lua script cycles through the query hashes):
    lookups/s, p50, p99, and non-2xx answers;
 2. Verisight's ``POST /m/lookup/batch`` (``--batch`` hashes a request) under ``wrk``: hashes/s
@@ -23,10 +26,8 @@ Then, for each system in turn (same concurrency, same number of worker processes
 3. match sets: every query is looked up once on each system; the sets of matched bank rows
    (mapped back to the generated rows) must be identical and equal to the planted truth
    (every near-duplicate found, no decoy);
-4. the time from adding a hash (``POST /c/bank/<name>/signal``, each API) to its first match
-   on ``GET /m/lookup``, and from disabling it (``PUT .../content/<id>``) to its last;
-5. resident memory (RSS) of each worker process, after the load;
-6. Verisight's restart: the first start read every row and persisted index segments under the
+4. resident memory (RSS) of each worker process, after the load;
+5. Verisight's restart: the first start read every row and persisted index segments under the
    case; a second start reads those (``restart_to_ready_s``).
 
 Needs Debian's ``wrk`` and HMA installed in its own virtual environment (docs/benchmarks.md
@@ -34,6 +35,8 @@ says how); without them it prints ``SKIP`` with the reason and exits 0. Run::
 
     .venv/bin/python bench/api_lookup.py                       # 100k bank, 2 workers
     .venv/bin/python bench/api_lookup.py --sizes 100000 1000000
+    .venv/bin/python bench/api_lookup.py \\
+        --index-load postgresql+psycopg://postgres@127.0.0.1:5432/verisight_bench
 """
 
 from __future__ import annotations
@@ -348,10 +351,11 @@ def run_hma(a: argparse.Namespace, work: Path, bank: np.ndarray, queries: list[s
         out["start_to_ready_s"] = round(wait_ready(url, probe, a.start_timeout), 1)
         with httpx.Client(base_url=url, timeout=30) as client:
             sets = match_sets(client, queries, lambda i: i - 1)
+            # before the load: requests wrk leaves in flight keep a server busy after it exits
+            out.update(add_then_match(client, truth_rows[0], a.follow_timeout))
             lines = [f"/m/lookup?signal_type=pdq&signal={q}" for q in queries]
             out["single"] = wrk(url, LUA_GET, lines, "", a)
             out["batch"] = None
-            out.update(add_then_match(client, truth_rows[0], a.follow_timeout))
         out["worker_rss_mib"] = worker_rss(proc.pid)
     return out, sets
 
@@ -387,6 +391,7 @@ def run_verisight(a: argparse.Namespace, work: Path, bank: np.ndarray, queries: 
         with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
             ids = _content_rows(client, queries)
             sets = match_sets(client, queries, lambda i: ids[i])
+            out.update(add_then_match(client, truth_rows[0], a.follow_timeout))
             lines = [f"/m/lookup?signal_type=pdq&signal={q}" for q in queries]
             out["single"] = wrk(url, LUA_GET, lines, key, a)
             chunks = [queries[i : i + a.batch] for i in range(0, len(queries), a.batch)]
@@ -396,7 +401,6 @@ def run_verisight(a: argparse.Namespace, work: Path, bank: np.ndarray, queries: 
             batch["hashes_per_request"] = len(chunks[0])
             batch["hashes_per_s"] = round(batch["requests_per_s"] * len(chunks[0]))
             out["batch"] = batch
-            out.update(add_then_match(client, truth_rows[0], a.follow_timeout))
         out["worker_rss_mib"] = worker_rss(proc.pid)
     # a restart loads the index segments the first start persisted, plus the rows after them
     out["segment_files"] = len(list((case_dir / "api-index").glob("pdq-*.npy")))
@@ -418,6 +422,31 @@ def _content_rows(client: httpx.Client, queries: list[str]) -> dict[int, str]:
     return rows
 
 
+def index_load(database_url: str, rounds: int) -> None:
+    """Load the API's index from rows, then from persisted segments, alternating, in-process
+    (on the bank a previous run left in ``verisight_bench``)."""
+    from verisight.api.index import FollowedIndex
+    from verisight.api.segments import SegmentStore
+    from verisight.case import Case
+
+    with (
+        tempfile.TemporaryDirectory(prefix="api_index_load_") as d,
+        Case(Path(d) / "case", database_url, create=True) as case,
+    ):
+        segments = SegmentStore(Path(d) / "case" / "api-index")
+        for _ in range(rounds):
+            for source in ("rows", "segments"):
+                if source == "rows":
+                    segments.clear()
+                index = FollowedIndex(case.curation, poll_seconds=0, segments=segments)
+                t = time.perf_counter()
+                index.load()
+                seconds = round(time.perf_counter() - t, 2)
+                row = {"from": source, "seconds": seconds, "entries": len(index),
+                       "from_segments": index.loaded_from_segments}  # fmt: skip
+                print(json.dumps(row), flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -434,7 +463,13 @@ def main() -> int:
     p.add_argument("--follow-timeout", type=float, default=240)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument(
+        "--index-load", metavar="URL", help="only time the index's loads (rows, segments) there"
+    )
     a = p.parse_args()
+    if a.index_load:
+        index_load(a.index_load, 2)
+        return 0
     reason = skip_reason(a.hma_venv, a.hma_src)
     if reason:
         print(f"SKIP: {reason}")
