@@ -16,19 +16,19 @@ same queries: for query ``i`` one near-duplicate of a random bank row at distanc
 
 Then, for each system in turn (same concurrency, same number of worker processes):
 
-0. the time from adding a hash (``POST /c/bank/<name>/signal``, each API) to its first match
-   on ``GET /m/lookup``, and from disabling it (``PUT .../content/<id>``) to its last, measured
-   before the load (requests ``wrk`` leaves in flight keep a server busy after it exits);
-1. single-hash ``GET /m/lookup`` under ``wrk`` (a Lua script cycles through the query hashes):
-   lookups/s, p50, p99, and non-2xx answers;
-2. Verisight's ``POST /m/lookup/batch`` (``--batch`` hashes a request) under ``wrk``: hashes/s
-   (HMA has no batch endpoint: one hash per request);
-3. match sets: every query is looked up once on each system; the sets of matched bank rows
-   (mapped back to the generated rows) must be identical and equal to the planted truth
-   (every near-duplicate found, no decoy);
-4. resident memory (RSS) of each worker process, after the load;
-5. Verisight's restart: the first start read every row and persisted index segments under the
-   case; a second start reads those (``restart_to_ready_s``).
+- the time from adding a hash (``POST /c/bank/<name>/signal``, each API) to its first match
+  on ``GET /m/lookup``, and from disabling it (``PUT .../content/<id>``) to its last, measured
+  before the load (requests ``wrk`` leaves in flight keep a server busy after it exits);
+- single-hash ``GET /m/lookup`` under ``wrk`` (a Lua script cycles through the query hashes):
+  lookups/s, p50, p99, and non-2xx answers;
+- Verisight's ``POST /m/lookup/batch`` (``--batch`` hashes a request) under ``wrk``: hashes/s
+  (HMA has no batch endpoint: one hash per request);
+- match sets: every query is looked up once on each system; the sets of matched bank rows
+  (mapped back to the generated rows) must be identical and equal to the planted truth
+  (every near-duplicate found, no decoy);
+- resident memory (RSS) of each worker process, after the load;
+- Verisight's restart: the first start read every row and persisted index segments under the
+  case; a second start reads those (``restart_to_ready_s``).
 
 Needs Debian's ``wrk`` and HMA installed in its own virtual environment (docs/benchmarks.md
 says how); without them it prints ``SKIP`` with the reason and exits 0. Run::
