@@ -50,6 +50,8 @@ class IndexFeed(Protocol):
 
 #: Ids below the newest that are read again on every poll.
 LOOKBACK = 1000
+#: Seconds between two refreshes, however often the follower is woken.
+MIN_GAP = 0.05
 
 
 class FollowedIndex:
@@ -205,6 +207,8 @@ class FollowedIndex:
                 self.refresh()
             except Exception:  # the database may be briefly away: try again next time
                 log.exception("index refresh failed")
+            # a burst of notifications (a bulk import) costs one refresh per MIN_GAP at most
+            self._stop.wait(MIN_GAP)
 
     # -- searching -----------------------------------------------------------------------
 
