@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +31,8 @@ from . import banks, extensions, matching
 from .deps import ApiError, ApiSettings, BodyTooLarge, RequestCounter
 from .index import FollowedIndex
 from .metrics import ApiMetrics, route_of
+from .notify import ChangeListener, listen_url
+from .segments import SegmentStore
 
 
 def _message(status: int, message: str) -> JSONResponse:
@@ -82,15 +83,50 @@ class BodyLimit:
                 )
 
 
+class Observe:
+    """Count each request by route, method and status, and by key (a plain ASGI middleware:
+    Starlette's ``BaseHTTPMiddleware`` costs a task and two streams a request)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            seconds = time.perf_counter() - start
+            self.metrics.observe(route_of(scope), scope["method"], status, seconds)
+            principal = scope.get("state", {}).get("principal")
+            if principal is not None:
+                self.metrics.key_requests.labels(principal.name).inc()
+
+
 def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool = True) -> FastAPI:
     """The platform API over ``case``. With ``follow`` the index follows the database in a
-    background thread (started with the app); otherwise call ``app.state.index.refresh()``."""
+    background thread (started with the app), woken by PostgreSQL's NOTIFY where the case is on
+    PostgreSQL; otherwise call ``app.state.index.refresh()``."""
     settings = settings or ApiSettings()
     index = FollowedIndex(
         case.curation,
         poll_seconds=settings.poll_seconds if follow else 0,
         stale_seconds=settings.stale_seconds,
+        segments=SegmentStore(case.directory / "api-index"),
     )
+    pg = listen_url(case.database_url) if follow else None
+    listener = ChangeListener(pg, index.wake) if pg else None
     counter = RequestCounter()
     stop = threading.Event()
 
@@ -106,6 +142,8 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if listener is not None:
+            listener.start()  # before the load, so nothing written meanwhile is missed
         index.start()
         thread = threading.Thread(target=flusher, name="key-counts", daemon=True)
         thread.start()
@@ -113,6 +151,8 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
             yield
         finally:
             stop.set()
+            if listener is not None:
+                listener.stop()
             index.stop()
             flush_counts()
 
@@ -129,25 +169,12 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
     app.state.api_keys = case.api_keys
     app.state.settings = settings
     app.state.index = index
+    app.state.listener = listener
     app.state.request_counter = counter
     app.state.metrics = metrics = ApiMetrics()
     app.state.flush_counts = flush_counts
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Any) -> Any:
-        start = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = route_of(request.scope)
-            metrics.observe(route, request.method, status, time.perf_counter() - start)
-            principal = getattr(request.state, "principal", None)
-            if principal is not None:
-                metrics.key_requests.labels(principal.name).inc()
-
+    app.add_middleware(Observe, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
 
     @app.exception_handler(ApiError)

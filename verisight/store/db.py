@@ -65,7 +65,7 @@ def _alembic_config(conn: Connection) -> Any:
 
 #: The newest migration. Opening a case at this revision reads one row and never loads
 #: Alembic (about a second of imports); ``tests/test_startup.py`` checks it is Alembic's head.
-SCHEMA_HEAD = "0014_sso"
+SCHEMA_HEAD = "0015_index_notify"
 
 
 def schema_revision(conn: Connection) -> str | None:
