@@ -45,6 +45,7 @@ Animated GIF and WebP are read with Pillow instead (FFmpeg cannot decode animate
 from __future__ import annotations
 
 import io
+import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -482,7 +483,10 @@ def sample_animation(
     spf = limits.video_seconds_per_frame if seconds_per_frame is None else seconds_per_frame
     im = Image.open(io.BytesIO(data))
     try:
-        count = int(getattr(im, "n_frames", 1))
+        try:  # Pillow parses every frame header here; a malformed one raises what it likes
+            count = int(getattr(im, "n_frames", 1))
+        except Exception as exc:
+            raise _animation_failure(exc) from None
         if count < 2:
             im.close()
             return None
@@ -497,6 +501,8 @@ def sample_animation(
                     durations.append(max(0.0, duration) / 1000)
         except Image.DecompressionBombError as exc:  # a frame grows the canvas past the limit
             raise ItemFailure(Reason.DECOMPRESSION_BOMB, str(exc)[:300]) from None
+        except Exception as exc:
+            raise _animation_failure(exc) from None
         total = sum(durations)
         if total > limits.max_video_seconds:
             raise ItemFailure(Reason.VIDEO_TOO_LONG, f"{total:,.0f} s")
@@ -518,14 +524,27 @@ def sample_animation(
     return probe, _animation_frames(im, _animation_picks(starts, total, spf))
 
 
+def _animation_failure(exc: Exception) -> ItemFailure:
+    """Pillow's error for a malformed animation frame (found by fuzzing: a GIF cut inside a
+    frame header raises IndexError from ``n_frames``), as the item failure it means."""
+    if isinstance(exc, ItemFailure):
+        return exc
+    cut = isinstance(exc, EOFError | struct.error | IndexError)
+    reason = Reason.TRUNCATED if cut else Reason.CORRUPT_IMAGE
+    return ItemFailure(reason, f"animation: {type(exc).__name__}: {exc}"[:300])
+
+
 def _animation_frames(im: Image.Image, wanted: list[tuple[int, float]]) -> Iterator[SampledFrame]:
     """The picked frames of the open animation ``im``, one at a time (closes ``im``)."""
     with im:
         number, image = -1, None
         for pick, t in wanted:
             if pick != number or image is None:
-                im.seek(pick)
-                number, image = pick, im.convert("RGB")
+                try:
+                    im.seek(pick)
+                    number, image = pick, im.convert("RGB")
+                except Exception as exc:
+                    raise _animation_failure(exc) from None
             yield SampledFrame(number, t, image)
 
 

@@ -28,7 +28,7 @@ import struct
 import tarfile
 import zipfile
 from collections.abc import Generator, Iterator
-from typing import IO, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from verisight.errors import ItemError, Reason
 from verisight.names import from_bytes
@@ -230,8 +230,12 @@ def read_tar(
     except _TAR_ERRORS as exc:
         raise ContainerStop(Reason.CORRUPT_ARCHIVE, f"not a readable tar: {exc}") from exc
     counter = MemberCounter(ctx.limits)
+    first = True  # tarfile.open read the first header already; later ones lie past the data
     while True:
         try:
+            if not first:
+                _skip_to(archive, archive.offset)
+            first = False
             info = archive.next()
         except _TAR_ERRORS as exc:
             raise ContainerStop(Reason.CORRUPT_ARCHIVE, f"tar truncated or corrupt: {exc}") from exc
@@ -241,6 +245,19 @@ def read_tar(
         if info.isdir():
             continue
         yield from _tar_member(archive, info, ctx, charge)
+
+
+def _skip_to(archive: tarfile.TarFile, offset: int) -> None:
+    """Read the stream up to the next header at ``offset``, stopping at its end.
+
+    tarfile's own stream seek reads one block per loop turn and never looks for the end, so a
+    header that declares an absurd size (base-256 sizes reach 2**95 bytes) in a member we skip
+    kept ``next()`` spinning for ever on a 900-byte file (found by fuzzing).
+    """
+    stream = cast(Any, archive.fileobj)
+    while (gap := offset - stream.tell()) > 0:
+        if not stream.read(min(gap, 1 << 20)):
+            raise ContainerStop(Reason.CORRUPT_ARCHIVE, "tar truncated inside a member's data")
 
 
 def _tar_member(
