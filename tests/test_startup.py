@@ -57,6 +57,17 @@ def test_media_list_loads_no_array_decoder_kernel_or_web_stack(tmp_path: Path) -
     assert not loaded & NOT_FOR_LISTING, sorted(loaded & NOT_FOR_LISTING)
 
 
+def test_bank_list_loads_no_decoder_kernel_or_web_stack(tmp_path: Path) -> None:
+    """The bank readers use the video hashes' filters, not the video decoder (numpy is still
+    loaded: verisight.banking imports it for its PDQ queries)."""
+    from verisight.case import Case
+
+    Case(tmp_path / "case", create=True).close()
+    loaded = _loaded_after(["bank", "list", "--case", str(tmp_path / "case")], tmp_path)
+    assert "sqlalchemy" in loaded
+    assert not loaded & (NOT_FOR_LISTING - {"numpy"}), sorted(loaded & NOT_FOR_LISTING)
+
+
 def test_every_command_is_mapped_to_its_module() -> None:
     for module in MODULES:
         app = typer.Typer()
