@@ -49,7 +49,7 @@ from verisight.errors import ItemError, ItemFailure, Reason
 from verisight.limits import Limits
 from verisight.media.decode import DecodedImage, DecodeFailure, ImageHeader, decode_image
 from verisight.media.sniff import SNIFF_BYTES, FileType, sniff
-from verisight.media.thumbnail import make_thumbnail
+from verisight.media.thumbnail import THUMBNAIL_SIDE, make_thumbnail
 
 if TYPE_CHECKING:
     from verisight.analysis.detector import Detector
@@ -175,12 +175,33 @@ def _analyse_image(
         luma_grid=grid,
         exif_orientation=orientation,
         camera=camera_from_exif(decoded.exif),
-        thumbnail=make_thumbnail(image, orientation),
+        thumbnail=_thumbnail(image, orientation),
         provenance=provenance,
         detector_score=detector.score(image) if detector is not None else None,
         video=animation.info if animation is not None else None,
         contact_sheet=animation.contact_sheet if animation is not None else None,
     )
+
+
+def _thumbnail(image: Image.Image, orientation: int | None) -> bytes:
+    """The record's thumbnail, made from the pixels PDQ hashed (at most ``PDQ_SIDE``).
+
+    When the longest side is a whole multiple of the thumbnail's (every reduced image: 512 px)
+    the reduction is a box average, about 7× cheaper than make_thumbnail's bilinear resize
+    (0.15 ms against 1 ms), to the same size: the box leaves out the last line where
+    make_thumbnail rounds the short side down. Display only: no hash or grid comes from it.
+    """
+    w, h = image.size
+    factor, rest = divmod(max(w, h), THUMBNAIL_SIDE)
+    if factor < 2 or rest:
+        return make_thumbnail(image, orientation)
+    box = (
+        0,
+        0,
+        min(w, max(1, round(w / factor)) * factor),
+        min(h, max(1, round(h / factor)) * factor),
+    )
+    return make_thumbnail(image.reduce(factor, box), orientation)
 
 
 def _animation(data: bytes, ftype: FileType, limits: Limits) -> VideoHashResult | None:

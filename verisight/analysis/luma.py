@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is loaded on use: the store imports layout_key, and readers of
+    import numpy as np  # the case (``verisight media list``) must not pay for numpy
     from PIL import Image
 
 #: Side of the luma grid, in pixels (the grid is square whatever the image's aspect).
@@ -37,6 +36,8 @@ def luma_grid(image: Image.Image) -> bytes:
 
 def grid_array(grid: bytes) -> np.ndarray:
     """A stored grid as a ``(GRID_SIDE, GRID_SIDE)`` float32 array."""
+    import numpy as np
+
     if len(grid) != GRID_SIDE * GRID_SIDE:
         raise ValueError(f"a luma grid has {GRID_SIDE * GRID_SIDE} bytes, got {len(grid)}")
     return np.frombuffer(grid, np.uint8).reshape(GRID_SIDE, GRID_SIDE).astype(np.float32)
@@ -56,6 +57,8 @@ def layout_key(grid: bytes) -> bytes:
 def layout_keys(grids: np.ndarray) -> np.ndarray:
     """:func:`layout_key` of each of ``(n, GRID_SIDE, GRID_SIDE)`` grids, as an ``(n,
     KEY_BYTES)`` uint8 array."""
+    import numpy as np
+
     inner = GRID_SIDE - 2 * KEY_MARGIN
     cell = inner // KEY_SIDE
     full = grids.astype(np.float32)

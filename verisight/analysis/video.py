@@ -41,13 +41,16 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from verisight.analysis.record import VideoFrame, VideoInfo
 from verisight.errors import ItemFailure
 from verisight.limits import Limits
-from verisight.media.video import SampledFrame, VideoProbe, open_video, sample_animation
+
+if TYPE_CHECKING:  # Pillow and PyAV load on use: the bank readers import this module's filters
+    from PIL import Image
+
+    from verisight.media.video import SampledFrame, VideoProbe
 
 __all__ = [
     "SHEET_FRAMES",
@@ -113,6 +116,8 @@ def hash_video(
     :class:`ItemFailure` when the video cannot be opened or breaks a limit before any
     frame; a failure part-way is returned in :attr:`VideoHashResult.error`.
     """
+    from verisight.media.video import open_video
+
     with open_video(source, limits, threads=threads) as reader:
         sheet = _SheetCollector()
         frames: list[VideoFrame] = []
@@ -133,6 +138,8 @@ def hash_animation(
     data: bytes, limits: Limits, seconds_per_frame: float | None = None
 ) -> VideoHashResult | None:
     """Hash an animated GIF/WebP like a video; ``None`` when it is a still image."""
+    from verisight.media.video import sample_animation
+
     sampled = sample_animation(data, limits, seconds_per_frame)
     if sampled is None:
         return None
@@ -218,6 +225,8 @@ class _SheetCollector:
         rows = math.ceil(len(cells) / cols)
         cw = max(c.width for c in cells)
         ch = max(c.height for c in cells)
+        from PIL import Image
+
         sheet = Image.new("RGB", (cols * cw + (cols + 1) * 4, rows * ch + (rows + 1) * 4))
         for i, cell in enumerate(cells):
             r, c = divmod(i, cols)
