@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is imported where used: the store imports this module on start-up
+    import numpy as np
     from PIL import Image
 
 #: Side of the luma grid, in pixels (the grid is square whatever the image's aspect).
@@ -39,6 +38,8 @@ def grid_array(grid: bytes) -> np.ndarray:
     """A stored grid as a ``(GRID_SIDE, GRID_SIDE)`` float32 array."""
     if len(grid) != GRID_SIDE * GRID_SIDE:
         raise ValueError(f"a luma grid has {GRID_SIDE * GRID_SIDE} bytes, got {len(grid)}")
+    import numpy as np
+
     return np.frombuffer(grid, np.uint8).reshape(GRID_SIDE, GRID_SIDE).astype(np.float32)
 
 
@@ -56,6 +57,8 @@ def layout_key(grid: bytes) -> bytes:
 def layout_keys(grids: np.ndarray) -> np.ndarray:
     """:func:`layout_key` of each of ``(n, GRID_SIDE, GRID_SIDE)`` grids, as an ``(n,
     KEY_BYTES)`` uint8 array."""
+    import numpy as np
+
     inner = GRID_SIDE - 2 * KEY_MARGIN
     cell = inner // KEY_SIDE
     full = grids.astype(np.float32)

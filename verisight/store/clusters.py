@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -33,21 +33,21 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verisight.analysis.luma import layout_key
-from verisight.clustering.crops import CROP
-from verisight.clustering.near_duplicates import (
-    Candidate,
-    ClusterPlan,
-    Member,
-    NearDuplicateCluster,
-    Representative,
-)
 from verisight.clustering.series import GenerationInfo, Series
-from verisight.clustering.videos import VPDQ_BASIS, VideoCandidate, VideoRepresentative
 from verisight.errors import UsageError
 from verisight.names import stored_locator
 from verisight.store.db import insert_ignoring_conflicts
 from verisight.store.schema import Base, Media, MediaLuma, Sighting, UTCDateTime
 from verisight.store.video import VideoFrameRow
+
+if TYPE_CHECKING:  # numpy-backed; imported where used so that opening a case stays light
+    from verisight.clustering.near_duplicates import (
+        Candidate,
+        ClusterPlan,
+        NearDuplicateCluster,
+        Representative,
+    )
+    from verisight.clustering.videos import VideoCandidate, VideoRepresentative
 
 NEAR_DUPLICATE = "near-duplicate"
 SERIES = "series"
@@ -129,6 +129,8 @@ class ClusterView:
 
     def as_near_duplicate(self) -> NearDuplicateCluster:
         """The library's view, for :func:`verisight.clustering.plan_propagation`."""
+        from verisight.clustering.near_duplicates import Member, NearDuplicateCluster
+
         return NearDuplicateCluster(
             self.representative,
             tuple(Member(m.sha256, m.distance or 0, m.match) for m in self.members),
@@ -159,6 +161,8 @@ class ClusterStore:
     # -------------------------------------------------------------- reads for clustering
 
     def unclustered_media(self) -> list[Candidate]:
+        from verisight.clustering.near_duplicates import Candidate
+
         clustered = select(_MEMBER.c.media_sha256).where(_MEMBER.c.kind == NEAR_DUPLICATE)
         cols = (
             _MEDIA.c.sha256,
@@ -218,6 +222,7 @@ class ClusterStore:
 
     def store_grids(self, grids: Mapping[str, bytes]) -> None:
         """Store luma grids (with their layout keys) for media that have none."""
+
         rows = [{"sha256": s, "key": layout_key(g), "grid": g} for s, g in grids.items()]
         with self.engine.begin() as conn:
             for start in range(0, len(rows), _CHUNK):
@@ -225,6 +230,8 @@ class ClusterStore:
 
     def unclustered_videos(self) -> list[VideoCandidate]:
         """Videos with stored frames in no near-duplicate cluster yet."""
+        from verisight.clustering.videos import VideoCandidate
+
         clustered = select(_MEMBER.c.media_sha256).where(_MEMBER.c.kind == NEAR_DUPLICATE)
         shas = select(_MEDIA.c.sha256).where(_IS_VIDEO, _MEDIA.c.sha256.not_in(clustered))
         with self.engine.connect() as conn:
@@ -233,6 +240,8 @@ class ClusterStore:
 
     def video_representatives(self) -> list[VideoRepresentative]:
         """Representatives of the existing video clusters (basis "vpdq"), with frames."""
+        from verisight.clustering.videos import VPDQ_BASIS, VideoRepresentative
+
         q = (
             select(_CLUSTER.c.id, _CLUSTER.c.representative_sha256)
             .where(
@@ -283,6 +292,8 @@ class ClusterStore:
         return {s: tuple(f) for s, f in out.items()}
 
     def representatives(self) -> list[Representative]:
+        from verisight.clustering.near_duplicates import Representative
+
         q = (
             select(
                 _CLUSTER.c.id,
@@ -518,6 +529,8 @@ class ClusterStore:
     ) -> None:
         """Make ``sha256`` the representative, with every member's distance to it (in the
         caller's transaction, so the change and its audit entry commit together)."""
+        from verisight.clustering.crops import CROP
+
         conn.execute(
             update(_CLUSTER).where(_CLUSTER.c.id == cluster_id).values(representative_sha256=sha256)
         )
