@@ -17,7 +17,9 @@ seeds, so PDQ quality is high), cached under ``bench/out/`` (gitignored), then:
 Run: ``.venv/bin/python bench/scan_throughput.py`` (CLI) or ``... --in-process``. ``--json``
 also prints the figures as one JSON object. ``--phase-report`` adds the measurement behind
 :mod:`verisight.analysis.pdq`'s phase correction: distances with and without it, against
-threatexchange on the generated images and against Meta's ``expected.tsv``.
+threatexchange on the generated images and against Meta's ``expected.tsv``. ``--scaling N``
+times only ``verisight scan`` with ``--workers 1`` and ``--workers N`` (alternating, medians of
+3) and prints the ratio; ``--costs`` prints the mean cost of each step of the image path.
 """
 
 from __future__ import annotations
@@ -175,11 +177,12 @@ def time_in_process(
 
 
 def time_verisight_cli(
-    folder: Path, verisight: str
+    folder: Path, verisight: str, workers: int = 1
 ) -> tuple[float, dict[str, str | None], dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="verisight-bench-") as tmp:
         case = Path(tmp) / "case"
-        cmd = [verisight, "scan", str(folder), "--case", str(case), "--workers", "1", "--json"]
+        cmd = [verisight, "scan", str(folder), "--case", str(case), "--workers", str(workers)]
+        cmd.append("--json")
         started = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
@@ -281,6 +284,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also measure PDQ distances with and without the phase correction",
     )
+    parser.add_argument(
+        "--costs",
+        action="store_true",
+        help="only print the per-image cost of each analysis phase (ms, in this process)",
+    )
+    parser.add_argument(
+        "--scaling",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only time `verisight scan` with --workers 1 and --workers N, alternating (3 each)",
+    )
     args = parser.parse_args(argv)
 
     folder = bench_set(ensure_images(args.count), args.count)
@@ -292,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         "mean_megapixels": round(megapixels, 2),
         "cpu": _cpu_name(),
     }
+    if args.costs:
+        return phase_costs(files, result, args.json)
+    if args.scaling:
+        return scaling(folder, args.verisight, args.scaling, result, args.json)
     if args.in_process:
         verisight_s, ours, tx_s, theirs = time_in_process(files)
         result["verisight_mode"] = (
@@ -326,6 +345,74 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in result.get("phase_report", {}).items():
         print(f"  {key}: {value}")
     if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+def phase_costs(files: list[Path], result: dict[str, Any], as_json: bool) -> int:
+    """Mean milliseconds per image of each step of the image path of
+    :func:`verisight.analysis.analyse_bytes`, called as it calls them (file read excluded)."""
+    from verisight.analysis.luma import luma_grid
+    from verisight.analysis.pdq import (
+        PDQ_SIDE,
+        pdq_dihedral_from_pixels,
+        pdq_input,
+        pdq_trimmed_from_pixels,
+    )
+    from verisight.limits import Limits
+    from verisight.media.decode import decode_image
+    from verisight.media.thumbnail import make_thumbnail
+
+    limits = Limits()
+    pdq_dihedral_from_pixels(np.zeros((64, 64, 3), np.uint8))  # compile or load the kernel
+    spent: dict[str, float] = dict.fromkeys(
+        ("decode", "reduce to 512", "PDQ + dihedral", "trimmed PDQ", "luma grid", "thumbnail"),
+        0.0,
+    )
+    names = list(spent)
+    for f in files:
+        data = f.read_bytes()
+        marks = [time.perf_counter()]
+        decoded = decode_image(data, limits, mime="image/jpeg", draft_side=PDQ_SIDE)
+        decoded.image.load()
+        marks.append(time.perf_counter())
+        header = decoded.header
+        image = pdq_input(decoded.image, (header.width, header.height), decoded.extent)
+        marks.append(time.perf_counter())
+        pixels = np.asarray(image)
+        pdq_dihedral_from_pixels(pixels)
+        marks.append(time.perf_counter())
+        pdq_trimmed_from_pixels(pixels)
+        marks.append(time.perf_counter())
+        luma_grid(image)
+        marks.append(time.perf_counter())
+        make_thumbnail(image)
+        marks.append(time.perf_counter())
+        for name, start, end in zip(names, marks, marks[1:], strict=False):
+            spent[name] += end - start
+    result["phase_ms"] = {k: round(v / len(files) * 1e3, 2) for k, v in spent.items()}
+    print(f"images: {result['images']} JPEGs, mean {result['mean_megapixels']} MP")
+    for name, ms in result["phase_ms"].items():
+        print(f"  {name:16} {ms:6.2f} ms/image")
+    if as_json:
+        print(json.dumps(result))
+    return 0
+
+
+def scaling(folder: Path, verisight: str, n: int, result: dict[str, Any], as_json: bool) -> int:
+    """Median wall-clock of whole ``verisight scan`` runs with 1 and ``n`` workers, alternated
+    so that both see the same machine load (issue 17: ≥ 1.85× with 2 workers on 2 cores)."""
+    times: dict[int, list[float]] = {1: [], n: []}
+    for _ in range(3):
+        for workers in times:
+            times[workers].append(time_verisight_cli(folder, verisight, workers)[0])
+    one, many = (statistics.median(times[w]) for w in (1, n))
+    result["scan_s"] = {str(w): [round(t, 2) for t in ts] for w, ts in times.items()}
+    result["scaling"] = round(one / many, 2)
+    print(f"images: {result['images']} JPEGs, mean {result['mean_megapixels']} MP")
+    print(f"verisight scan --workers 1: {one:.2f} s, --workers {n}: {many:.2f} s (medians of 3)")
+    print(f"scaling with {n} workers: {result['scaling']}×")
+    if as_json:
         print(json.dumps(result))
     return 0
 
