@@ -12,8 +12,10 @@ Work units:
   every member (:func:`analyse_container`), returning one result per item, members first.
 
 So workers read originals themselves: every worker must see the collection at the same
-path as the coordinator (checked when connecting). Thumbnails, contact sheets and luma
-grids come back inside the records and the coordinator stores them.
+path as the coordinator (checked when connecting). Workers that all see the case's
+thumbnail folder (a probe file, each scan) write thumbnails and contact sheets there, as the
+local pool does; otherwise these come back inside the records and the coordinator stores
+them. Luma grids always come back in the records.
 
 Failures: a worker that dies mid-task has its task rescheduled by Dask; a task that killed
 ``distributed.scheduler.allowed-failures`` + 1 workers errs with ``KilledWorker``. A loose

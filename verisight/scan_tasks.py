@@ -6,8 +6,8 @@ its analysis ran. Two ways of handing back derived files:
 
 * the local pool writes thumbnails and contact sheets into the case itself
   (``Task.thumbs_dir`` set): the case directory is on the same machine;
-* a Dask worker may be on another host: it returns them inside the record
-  (``thumbs_dir`` ``None``) and the coordinator stores them (:func:`store_derived`).
+* a Dask worker writes them there too when it sees the case's folder; on another host it
+  returns them inside the record (``thumbs_dir`` ``None``) and the coordinator stores them.
 
 Also here: :func:`die_with_parent`, so that pool workers never outlive a scan killed with
 SIGKILL; the per-item time limit (``Limits.max_item_seconds``): a ``SIGALRM`` timer
