@@ -142,18 +142,9 @@ def create_app(
         return _problem(400, "Bad request", str(exc))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(auth.router)
-    app.include_router(oidc.router)
-    app.include_router(items.router)
-    app.include_router(admin.router)
-    app.include_router(dashboard.router)
-    app.include_router(admin_banks.router)
-    app.include_router(admin_scans.router)
-    app.include_router(exports.router)
-    app.include_router(admin_users.router)
-    app.include_router(audit_log.router)
-    app.include_router(reports.router)
-    app.include_router(password.router)
+    for module in (auth, oidc, items, admin, dashboard, admin_banks, admin_scans, exports,
+                   admin_users, audit_log, reports, password):  # fmt: skip
+        app.include_router(module.router)
     return app
 
 

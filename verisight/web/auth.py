@@ -28,6 +28,13 @@ def secure_cookies(request: Request) -> bool:
     return bool(request.app.state.secure_cookies) or request.url.scheme == "https"
 
 
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """The session cookie a login sets, by password or single sign-on alike."""
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies(request)
+    )
+
+
 def home_for(role: str) -> str:
     if can(role, Perm.RESOLVE) or can(role, Perm.MANAGE):
         return "/dashboard"  # welfare leads and admins land on the case dashboard
@@ -71,10 +78,7 @@ def login(
                       error="Wrong name or password.")  # fmt: skip
     home = PASSWORD_PAGE if result.user.must_change_password else home_for(result.user.role)
     response = RedirectResponse(home, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, result.token, httponly=True, samesite="strict",
-        secure=secure_cookies(request),
-    )  # fmt: skip
+    set_session_cookie(request, response, result.token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 

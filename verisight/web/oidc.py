@@ -48,8 +48,8 @@ from joserfc.jwk import GuestProtocol, KeySet
 from verisight.assessment import Identity, SsoRefused
 from verisight.assessment.roles import Role
 from verisight.errors import UsageError
-from verisight.web.auth import home_for, login_page, secure_cookies
-from verisight.web.deps import SESSION_COOKIE, Service
+from verisight.web.auth import home_for, login_page, secure_cookies, set_session_cookie
+from verisight.web.deps import Service
 
 FLOW_COOKIE = "verisight_oidc"
 #: Signature algorithms accepted for ID tokens: asymmetric only (no ``none``, no HMAC).
@@ -381,9 +381,6 @@ def callback(
         f"<body><main><p>Signed in as {escape(result.user.name)}. "
         f'<a href="{escape(home)}">Continue</a></p></main></body></html>'
     )
-    response.set_cookie(
-        SESSION_COOKIE, result.token, httponly=True, samesite="strict",
-        secure=secure_cookies(request),
-    )  # fmt: skip
+    set_session_cookie(request, response, result.token)
     response.delete_cookie(FLOW_COOKIE, path="/login/oidc")
     return response
