@@ -84,3 +84,33 @@ def test_item_timeout_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     res = CliRunner().invoke(app, [*args, "--item-timeout", "5", "--no-cluster", "--json"])
     assert res.exit_code == 0, res.output
     assert '"decode-timeout": 2' in res.output
+
+
+def test_an_interrupted_pool_worker_retires_before_its_next_item(tmp_path: Path) -> None:
+    """A timer can interrupt Python code anywhere (an import or a numba compile half done), so
+    a pool worker hands back ``decode-timeout`` and then exits rather than analyse again."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os
+        from verisight import scan_tasks
+        from verisight.limits import Limits
+        os.environ[scan_tasks.HANG_MARKER_ENV] = {MARKER!r}
+        scan_tasks._busy = ([0.0, -1.0, 0.0], 0)  # as init_pool_worker leaves a pool worker
+        limits = Limits(max_item_seconds=1.0)
+        stall = scan_tasks.Task(0, None, b"stalls {MARKER}:python", limits, None)
+        print(scan_tasks.analyse_task(stall).error.reason, flush=True)
+        scan_tasks.analyse_task(scan_tasks.Task(1, None, b"plain bytes", limits, None))
+        print("analysed again", flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["decode-timeout"], (done.stdout, done.stderr)
+    from verisight.scan_tasks import RETIRED_EXIT
+
+    assert done.returncode == RETIRED_EXIT

@@ -101,6 +101,14 @@ def _working_on(seq: int) -> Iterator[None]:
         table[3 * slot + 1] = -1.0
 
 
+#: Exit status of a pool worker that retires after an interrupted item: a timer can interrupt
+#: Python code anywhere (a lock held, a numba compile or an import half done), so the worker
+#: hands back that item's ``decode-timeout`` and then exits instead of taking another item; the
+#: pool is replaced and the items in flight are retried like a crash's suspects.
+RETIRED_EXIT = 75
+_retire = False
+
+
 def _raise_timeout(signum: int, frame: FrameType | None) -> None:
     raise ItemTimeout
 
@@ -205,6 +213,9 @@ def _hang_hook(task: Task) -> None:
 def analyse_task(task: Task) -> Result:
     """Analyse one item; bad input becomes an error in the result, never an exception. An
     item past ``max_item_seconds`` is interrupted and becomes ``decode-timeout``."""
+    global _retire
+    if _retire:  # interrupted mid-item before: this interpreter may hold half-made state
+        os._exit(RETIRED_EXIT)  # the pool breaks; this item is retried in a fresh worker
     _crash_hook(task)
     seconds = task.limits.max_item_seconds
     try:
@@ -214,6 +225,7 @@ def analyse_task(task: Task) -> Result:
     except ItemTimeout:
         if task.spilled and task.path is not None:
             Path(task.path).unlink(missing_ok=True)
+        _retire = _busy is not None  # a pool worker is replaced, not reused
         return timeout_result(task.seq, seconds, "interrupted")
 
 
