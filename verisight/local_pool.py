@@ -10,11 +10,12 @@ recorded normally and only an item that kills its worker :data:`CRASH_TRIES` tim
 is recorded as failed, ``worker-crash``.
 
 An item past its time (``Limits.max_item_seconds``) is interrupted in its worker and recorded
-``decode-timeout``. A worker that does not come back from it (stuck in native code, signals
-blocked) is killed by the scan once :func:`verisight.scan_tasks.hard_deadline` has passed
-(the workers publish what they are on in a :class:`verisight.scan_tasks.Busy` table): its
-item is recorded ``decode-timeout``, the pool is replaced, and the other items that were in
-flight are retried alone like a crash's suspects.
+``decode-timeout``; that worker then retires (:data:`verisight.scan_tasks.RETIRED_EXIT`), which
+breaks and replaces the pool like a crash. A worker that does not come back from it (stuck in
+native code, signals blocked) is killed by the scan once
+:func:`verisight.scan_tasks.hard_deadline` has passed (the workers publish what they are on in
+a :class:`verisight.scan_tasks.Busy` table): its item is recorded ``decode-timeout``, the pool
+is replaced, and the other items that were in flight are retried alone like a crash's suspects.
 """
 
 from __future__ import annotations
