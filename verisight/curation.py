@@ -98,6 +98,10 @@ class MatchOutcome:
     suppressed: list[int] = field(default_factory=list)
 
 
+#: A bank's (id, name, kind, PDQ threshold, label, enabled ratio): what matching needs of it.
+BankRule = tuple[int, str, str, int | None, str | None, float]
+
+
 class PDQSearcher(Protocol):
     """An in-memory PDQ index (``verisight.api.index.FollowedIndex`` in the API)."""
 
@@ -127,6 +131,10 @@ class Curation:
         self.audit = audit
 
     # -- banks ---------------------------------------------------------------------------
+
+    def bank_rules(self) -> list[BankRule]:
+        """Every bank's matching rules, in one query (the API caches them per replica)."""
+        return self.content.bank_rules()
 
     def banks(self) -> list[ApiBank]:
         ratios = self.content.enabled_ratios()
@@ -338,15 +346,16 @@ class Curation:
         negative: bool = True,
         coinflip: Callable[[], float] | None = None,
         pdq_threshold: int | None = None,
+        rules: Sequence[BankRule] | None = None,
     ) -> MatchOutcome:
         """Match each signal (for PDQ: one hash, or its 8 dihedral variants in Meta's order)
         against every bank; disabled content never appears.
 
         ``banks`` limits the banks returned; ``negative`` applies negative banks; ``coinflip``
-        (HMA's per-request coin) drops banks whose enabled ratio is below it."""
-        all_banks = {
-            r[0]: ApiBank(r[0], r[1], r[5], r[2], r[3], r[4], -1) for r in self.content.bank_rules()
-        }
+        (HMA's per-request coin) drops banks whose enabled ratio is below it; ``rules`` are
+        :meth:`bank_rules` as the caller cached them (the API's replicas), else read now."""
+        rules = self.bank_rules() if rules is None else rules
+        all_banks = {r[0]: ApiBank(r[0], r[1], r[5], r[2], r[3], r[4], -1) for r in rules}
         if coinflip is not None:
             coin = coinflip()
             allowed = {i for i, b in all_banks.items() if b.matching_enabled_ratio >= coin}
@@ -354,8 +363,9 @@ class Curation:
             allowed = set(all_banks)
         hits: list[tuple[int, int, int | str, int | None, str | None, str]] = []
         queries: list[str] = []
+        contents: dict[int, ContentView] | None = None
         if signal_type == "pdq":
-            hits, queries = self._pdq_hits(signals, searcher, all_banks, pdq_threshold)
+            hits, queries, contents = self._pdq_hits(signals, searcher, all_banks, pdq_threshold)
         elif signal_type == "vpdq":
             for qi, s in enumerate(signals):
                 v = validate_signal("vpdq", str(s))
@@ -371,7 +381,8 @@ class Curation:
                 hits.extend((qi, eid, 0, None, None, v) for eid in found.get(v, []))
         else:
             raise BadSignal(f"No such SignalType '{signal_type}'")
-        contents = self.content.get(h[1] for h in hits)
+        if contents is None:
+            contents = self.content.get(h[1] for h in hits) if hits else {}
         now = time.time()
         per_query: list[list[SignalMatch]] = [[] for _ in queries]
         for qi, eid, dist, limit, variant, q in hits:
@@ -403,7 +414,13 @@ class Curation:
         searcher: PDQSearcher,
         all_banks: dict[int, ApiBank],
         pdq_threshold: int | None,
-    ) -> tuple[list[tuple[int, int, int | str, int | None, str | None, str]], list[str]]:
+    ) -> tuple[
+        list[tuple[int, int, int | str, int | None, str | None, str]],
+        list[str],
+        dict[int, ContentView],
+    ]:
+        """The index's hits within each bank's threshold, with their content (banks and states
+        in one query, none when nothing is near)."""
         rows: list[bytes] = []
         owners: list[tuple[int, str]] = []
         queries: list[str] = []
@@ -417,23 +434,24 @@ class Curation:
                 rows.append(bytes.fromhex(h))
                 owners.append((qi, name))
         if not rows:
-            return [], queries
+            return [], queries, {}
         radius = pdq_threshold if pdq_threshold is not None else max(
             [b.threshold for b in all_banks.values()] or [PDQ_THRESHOLD]
         )  # fmt: skip
         q = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(-1, 32)
         found = searcher.search(q, radius)
-        entry_bank = self.content.entry_banks(eid for _, eid, _ in found)
+        contents = self.content.get(eid for _, eid, _ in found) if found else {}
         hits: list[tuple[int, int, int | str, int | None, str | None, str]] = []
         for row, eid, dist in found:
-            bank = all_banks.get(entry_bank.get(eid, -1))
+            c = contents.get(eid)
+            bank = all_banks.get(c.bank_id) if c is not None else None
             if bank is None:
                 continue
             limit = pdq_threshold if pdq_threshold is not None else bank.threshold
             if dist <= limit:
                 qi, variant = owners[row]
                 hits.append((qi, eid, int(dist), limit, variant, queries[qi]))
-        return hits, queries
+        return hits, queries, contents
 
     def _vpdq(self, frames: list[VideoFrame]) -> list[tuple[int, tuple[int, str], Any, int]]:
         store = self._rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -21,14 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verisight.case import Case
-from verisight.curation import BankExists, ContentNotFound
+from verisight.curation import BankExists, BankRule, ContentNotFound
 from verisight.errors import UsageError
 from verisight.hashing import BadSignal, BadUpload
-from verisight.store.apikeys import ApiKeyNotFound
+from verisight.store.apikeys import ApiKeyNotFound, ApiKeyView
 from verisight.store.banks import BankNotFound
 
 from . import banks, extensions, matching
-from .deps import ApiError, ApiSettings, BodyTooLarge, RequestCounter
+from .deps import ApiError, ApiSettings, BodyTooLarge, RequestCounter, TtlCache
 from .index import FollowedIndex
 from .metrics import ApiMetrics, route_of
 from .notify import ChangeListener, listen_url
@@ -85,11 +85,14 @@ class BodyLimit:
 
 class Observe:
     """Count each request by route, method and status, and by key (a plain ASGI middleware:
-    Starlette's ``BaseHTTPMiddleware`` costs a task and two streams a request)."""
+    Starlette's ``BaseHTTPMiddleware`` costs a task and two streams a request); after a
+    curation request that may have written (``/c/``, not GET or HEAD), call ``written`` (drops
+    this replica's caches, so its own writes show at once)."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, written: Callable[[], None]) -> None:
         self.app = app
         self.metrics = metrics
+        self.written = written
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +110,8 @@ class Observe:
         try:
             await self.app(scope, receive, observed)
         finally:
+            if scope["method"] not in ("GET", "HEAD") and scope["path"].startswith("/c/"):
+                self.written()
             seconds = time.perf_counter() - start
             self.metrics.observe(route_of(scope), scope["method"], status, seconds)
             principal = scope.get("state", {}).get("principal")
@@ -125,8 +130,20 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
         stale_seconds=settings.stale_seconds,
         segments=SegmentStore(case.directory / "api-index"),
     )
+    key_cache: TtlCache[str, ApiKeyView | None] = TtlCache()
+    rules_cache: TtlCache[None, list[BankRule]] = TtlCache()
+
+    def changed() -> None:
+        """The banks changed (NOTIFY) or this replica wrote: forget what was cached."""
+        key_cache.clear()
+        rules_cache.clear()
+
+    def woken() -> None:
+        changed()
+        index.wake()
+
     pg = listen_url(case.database_url) if follow else None
-    listener = ChangeListener(pg, index.wake) if pg else None
+    listener = ChangeListener(pg, woken) if pg else None
     counter = RequestCounter()
     stop = threading.Event()
 
@@ -171,10 +188,12 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
     app.state.index = index
     app.state.listener = listener
     app.state.request_counter = counter
+    app.state.key_cache = key_cache
+    app.state.rules_cache = rules_cache
     app.state.metrics = metrics = ApiMetrics()
     app.state.flush_counts = flush_counts
 
-    app.add_middleware(Observe, metrics=metrics)
+    app.add_middleware(Observe, metrics=metrics, written=changed)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
 
     @app.exception_handler(ApiError)

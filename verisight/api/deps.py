@@ -7,16 +7,18 @@ Nothing is global: :func:`verisight.api.app.create_app` puts everything on ``app
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 
-from verisight.apikeys import ApiKeys
-from verisight.curation import Curation
+from verisight.apikeys import ApiKeys, key_hash
+from verisight.curation import BankRule, Curation
 from verisight.limits import Limits
+from verisight.store.apikeys import ApiKeyView
 
 from .index import FollowedIndex
 
@@ -79,6 +81,39 @@ class RequestCounter:
         return out
 
 
+#: Seconds a replica trusts what it read of a key (a key revoked elsewhere, by the CLI or the
+#: web app, stops working within this) and of the banks' rules (also dropped at once on every
+#: NOTIFY and every write through this replica).
+CACHE_SECONDS = 1.0
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """Values read from the database, kept ``seconds`` (at most ``max_items``; a full cache
+    starts again, so unknown keys sent in bulk cannot grow it)."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS, max_items: int = 10_000) -> None:
+        self.seconds = seconds
+        self.max_items = max_items
+        self._items: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K, load: Callable[[], V]) -> V:
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self._items) >= self.max_items:
+            self._items = {}
+        self._items[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        self._items = {}
+
+
 def get_curation(request: Request) -> Curation:
     curation: Curation = request.app.state.curation
     return curation
@@ -92,6 +127,12 @@ def get_index(request: Request) -> FollowedIndex:
 def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
+
+
+def cached_rules(request: Request) -> list[BankRule]:
+    """The banks' matching rules, as this replica cached them (see :data:`CACHE_SECONDS`)."""
+    cache: TtlCache[None, list[BankRule]] = request.app.state.rules_cache
+    return cache.get(None, get_curation(request).bank_rules)
 
 
 CurationDep = Annotated[Curation, Depends(get_curation)]
@@ -122,7 +163,8 @@ def require(*scopes: str) -> Callable[[Request], Principal]:
                 request.state.principal = principal
                 return principal
             raise ApiError(401, "an API key is required (Authorization: Bearer <key>)")
-        view = keys.authenticate(presented)
+        cache: TtlCache[str, ApiKeyView | None] = request.app.state.key_cache
+        view = cache.get(key_hash(presented), lambda: keys.authenticate(presented))
         if view is None:
             raise ApiError(401, "unknown or revoked API key")
         principal = Principal(view.name, view.scopes, view.id)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from verisight.curation import SignalMatch
 from verisight.hashing import BadSignal
 
-from .deps import ApiError, CurationDep, IndexDep, Lookup
+from .deps import ApiError, CurationDep, IndexDep, Lookup, cached_rules
 from .metrics import ApiMetrics, count_matches
 from .schemas import BatchMatch, BatchRequest, BatchResponse, BatchResult
 
@@ -50,6 +50,7 @@ async def lookup_batch(
             lambda: curation.match(
                 body.signal_type, signals, index,
                 banks=set(body.banks) if body.banks is not None else None,
+                rules=cached_rules(request),
             )
         )  # fmt: skip
     except BadSignal as exc:

@@ -8,8 +8,8 @@ ids are read again so that an id committed out of order by a concurrent writer i
 Removing content or deleting a bank through the API appends to the change feed, and the index
 rebuilds once. Every ``verify_seconds`` it also compares its size with the database's count of PDQ
 entries (a bank deleted by the CLI) and rebuilds if they differ. Disabled content needs no
-index change: the service reads each match's state from the database, so a disabled entry is
-never returned, on any replica, from the moment it is disabled.
+index change: the service reads each match's state from the database (with its bank, in one
+query), so a disabled entry is never returned, on any replica, from the moment it is disabled.
 
 The first load reads the persisted segments of :mod:`verisight.api.segments` (when given a
 :class:`~verisight.api.segments.SegmentStore`) plus only the rows after them, and writes a new

@@ -17,7 +17,16 @@ from verisight.banking import MIN_QUALITY, VARIANTS
 from verisight.curation import MatchOutcome, coin
 from verisight.hashing import SIGNAL_TYPES, BadSignal, compare
 
-from .deps import ApiError, CurationDep, Hash, IndexDep, Lookup, LookupAndHash, SettingsDep
+from .deps import (
+    ApiError,
+    CurationDep,
+    Hash,
+    IndexDep,
+    Lookup,
+    LookupAndHash,
+    SettingsDep,
+    cached_rules,
+)
 from .metrics import count_matches
 from .uploads import hash_upload, hash_url, read_form
 
@@ -109,7 +118,9 @@ def _lookup(
         raise ApiError(503, "index not yet ready")
     flip = None if bypass_coinflip else coin(request.query_params.get("seed"))
     try:
-        outcome = curation.match(signal_type, [signal], index, banks=banks, coinflip=flip)
+        outcome = curation.match(
+            signal_type, [signal], index, banks=banks, coinflip=flip, rules=cached_rules(request)
+        )
     except BadSignal as exc:
         raise ApiError(400, str(exc)) from exc
     count_matches(request, outcome)
@@ -198,7 +209,10 @@ def raw_lookup(
     if not index.ready:
         raise ApiError(503, "index not yet ready")
     try:
-        outcome = curation.match(signal_type, [signal], index, banks=_banks(banks), negative=False)
+        outcome = curation.match(
+            signal_type, [signal], index, banks=_banks(banks), negative=False,
+            rules=cached_rules(request),
+        )  # fmt: skip
     except BadSignal as exc:
         raise ApiError(400, str(exc)) from exc
     found = outcome.matches[0]
