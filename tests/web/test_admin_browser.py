@@ -10,20 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import browser_ctx, chromium_path, database_url
+from tests.web.test_browser import browser_ctx, chromium_path, database_url, login
 from verisight.assessment import AssessmentService
 
 __all__ = ["browser_ctx", "chromium_path", "database_url"]  # fixtures shared with test_browser
-
-
-def log_in(page: Any, url: str, name: str, password: str = PASSWORD) -> None:
-    page.goto(f"{url}/login")
-    page.fill('input[name="name"]', name)
-    page.fill('input[name="password"]', password)
-    with page.expect_navigation():
-        page.click("form.login button[type=submit]")
-    page.wait_for_load_state()
 
 
 @pytest.fixture
@@ -38,7 +28,7 @@ def test_users_page_and_forced_password_change(
 
     browser, url = chromium
     admin = browser.new_context().new_page()
-    log_in(admin, url, "admin")
+    login(admin, url, "admin")
     admin.click("nav a[href='/admin/users']")
     form = admin.locator("#add-user")
     form.locator("input[name=name]").fill("newcomer")
@@ -50,7 +40,7 @@ def test_users_page_and_forced_password_change(
     expect(row.locator(".state")).to_contain_text("must change password")
 
     newcomer = browser.new_context().new_page()
-    log_in(newcomer, url, "newcomer", temporary)
+    login(newcomer, url, "newcomer", temporary)
     assert newcomer.url.endswith("/password")
     expect(newcomer.locator("#must-change")).to_be_visible()
     assert newcomer.locator("nav").count() == 0
@@ -76,7 +66,7 @@ def test_api_keys_page(chromium: tuple[Any, str], service: AssessmentService) ->
 
     browser, url = chromium
     page = browser.new_context().new_page()
-    log_in(page, url, "admin")
+    login(page, url, "admin")
     page.click("nav a[href='/admin/keys']")
     page.fill("#create-key input[name=name]", "partner")
     page.check("#create-key input[name=scope_hash]")
@@ -101,7 +91,7 @@ def test_audit_page(chromium: tuple[Any, str], service: AssessmentService) -> No
     for i in range(55):
         service.audit.append("someone", "note-test", detail={"n": i})
     page = browser.new_context().new_page()
-    log_in(page, url, "auditor")
+    login(page, url, "auditor")
     assert page.url.endswith("/audit")
     page.fill("#audit-filters input[name=actor]", "someone")
     with page.expect_navigation():
@@ -122,7 +112,7 @@ def test_reports_page(chromium: tuple[Any, str], service: AssessmentService) -> 
 
     browser, url = chromium
     page = browser.new_context(accept_downloads=True).new_page()
-    log_in(page, url, "reviewer")
+    login(page, url, "reviewer")
     page.click("nav a[href='/reports']")
     page.fill("#report-period input[name=from]", "2000-01-01")
     with page.expect_navigation():

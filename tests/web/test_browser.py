@@ -59,7 +59,7 @@ def browser_ctx(service: AssessmentService) -> Iterator[tuple[Any, str]]:
             chromium.close()
 
 
-def login(page: Any, url: str, name: str) -> None:
+def login(page: Any, url: str, name: str, password: str = PASSWORD) -> None:
     page.goto(f"{url}/login")
     # Wait for the autofocused field before typing: on a loaded machine keystrokes sent
     # before focus lands would be lost.
@@ -67,7 +67,7 @@ def login(page: Any, url: str, name: str) -> None:
     page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.locator("input[name=password]:focus").wait_for()
-    page.keyboard.type(PASSWORD)
+    page.keyboard.type(password)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_load_state()
