@@ -25,14 +25,15 @@ from verisight.clustering.propagation import (
     plan_propagation,
     require_settled,
 )
-from verisight.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of, triage_key
+from verisight.clustering.triage import Tier, TriageItem, TriagePolicy, tier_of
 from verisight.clustering.videos import VPDQ_BASIS
 from verisight.errors import UsageError
 from verisight.store.assessments import Assessments, QueueCandidate, StaleVersion
 from verisight.store.audit import AuditLog
 from verisight.store.clusters import ClusterStore, ClusterView, MemberFacts, Placement
+from verisight.store.queue import DecisionRow, RankTable
 from verisight.store.users import UserRecord
-from verisight.vocab import Stage, Status
+from verisight.vocab import Stage, Status, Verdict
 
 #: The opinion stage (and audit ``stage``) of a decision received from a representative.
 PROPAGATED = Stage.PROPAGATED
@@ -250,36 +251,41 @@ class ClusterDecisions:
         return PropagationResult(source, c.id, tuple(applied), tuple(kept))
 
     # the queue
-    def triage(self, cands: list[QueueCandidate], policy: TriagePolicy) -> list[Triaged] | None:
-        """The decisions left, in triage order: one row per near-duplicate cluster (opening
-        its representative) or singleton, by tier, then largest clusters first; clusters whose
-        representative is decided but whose members still lack a decision come last (the
-        decision left is applying it). None when the case has no clusters yet."""
-        if not cands or self.clusters.count_clusters("near-duplicate") == 0:
-            return None
-        where = self.clusters.placements([c.sha256 for c in cands])
-        groups: dict[str, list[QueueCandidate]] = {}
-        for c in cands:
-            p = where.get(c.sha256)
-            groups.setdefault(p.representative if p else c.sha256, []).append(c)
-        waiting = {c.sha256 for c in cands}
-        decided = self.assessments.latest_stages([k for k in groups if k not in waiting])
+    def is_clustered(self) -> bool:
+        """Whether the case has near-duplicate clusters (the queue then follows triage)."""
+        return self.clusters.count_clusters("near-duplicate") > 0
+
+    def triage(self, rows: list[DecisionRow], policy: TriagePolicy) -> list[Triaged]:
+        """The queue's rows (already in triage order, from
+        :meth:`verisight.store.queue.QueueStore.decisions` with :func:`triage_ranks`) with
+        their tiers and the variants each cluster holds."""
         facts = self.clusters.member_facts(
-            sorted({p.cluster_id for p in where.values() if p.size > 1})
+            sorted({r.cluster_id for r in rows if r.cluster_id is not None and r.size > 1})
         )
-        rows: list[tuple[tuple[bool, int, int, str], Triaged]] = []
-        for key, members in groups.items():
-            head = next((c for c in members if c.sha256 == key), members[0])
-            p = where.get(head.sha256)
-            size = p.size if p else 1
-            item = TriageItem(key, head.provenance, head.provenance_conflict,
-                              any(c.matched for c in members), size)  # fmt: skip
-            awaiting = key in decided
-            t = Triaged(head, tier_of(item), p, key, len(members), awaiting,
-                        describe_variants(facts.get(p.cluster_id, [])) if p else "")  # fmt: skip
-            rows.append(((awaiting, *triage_key(item, policy)), t))
-        rows.sort(key=lambda r: r[0])
-        return [t for _, t in rows]
+        out = []
+        for r in rows:
+            head = QueueCandidate(r.sha256, r.kind, r.provenance, r.bank_category, r.matched,
+                                  r.first_seen, r.provenance_conflict)  # fmt: skip
+            cid = r.cluster_id
+            out.append(
+                Triaged(head, policy.order[r.rank],
+                        Placement(cid, r.sha256, r.size) if cid is not None else None,
+                        r.sha256, r.undecided, r.awaiting_apply,
+                        describe_variants(facts.get(cid, [])) if cid is not None else "")
+            )  # fmt: skip
+        return out
+
+
+def triage_ranks(policy: TriagePolicy) -> RankTable:
+    """The triage policy as the store's rank table: each combination of what the database
+    knows of a row (provenance verdict or any other, conflict, on a bank) → the index of its
+    tier in the policy's order (:func:`verisight.clustering.triage.tier_of`)."""
+    return {
+        (p, c, m): policy.order.index(tier_of(TriageItem("", p, c, m)))
+        for p in (*Verdict, None)
+        for c in (False, True)
+        for m in (False, True)
+    }
 
 
 def describe_variants(members: list[MemberFacts]) -> str:

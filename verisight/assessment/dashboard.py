@@ -16,14 +16,13 @@ Who sees what is decided here (:func:`parts_for`), so the web route only renders
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from verisight.assessment import welfare as wf
+from verisight.assessment.clusters import triage_ranks
 from verisight.assessment.roles import Perm, can
-from verisight.clustering.triage import Tier, TriageItem, tier_of
 from verisight.errors import Forbidden
 from verisight.reports.statistics import Report
 from verisight.store.users import UserRecord
@@ -130,20 +129,13 @@ def build(
 
 
 def triage_progress(service: AssessmentService) -> list[TierProgress]:
-    left: Counter[str] = Counter()
-    cands = service.assessments.candidates(limit=None)
-    triaged = service.clusters.triage(cands, service.triage_policy())
-    if triaged is None:
-        for c in cands:
-            left[tier_of(TriageItem(c.sha256, c.provenance, c.provenance_conflict, c.matched))] += 1
-    else:
-        left.update(t.tier for t in triaged)
-    made: Counter[str] = Counter(
-        tier_of(TriageItem(c.sha256, c.provenance, c.provenance_conflict, c.matched))
-        for c in service.assessments.candidates(limit=None, decided=True)
-    )
-    order = service.triage_policy().order
-    return [TierProgress(t.value, made[t], left[t]) for t in order if isinstance(t, Tier)]
+    """Decisions made (per media) and left (per decision: a cluster counts once) by tier,
+    counted by the database over the whole case."""
+    policy = service.triage_policy()
+    order, ranks = policy.order, triage_ranks(policy)
+    left = service.queued.rank_counts(ranks)
+    made = service.queued.rank_counts(ranks, decided=True)
+    return [TierProgress(t.value, made.get(i, 0), left.get(i, 0)) for i, t in enumerate(order)]
 
 
 def _scans(service: AssessmentService) -> list[ScanRow]:

@@ -80,5 +80,17 @@ def priority(c: QueueCandidate) -> int:
 
 
 def order(cands: list[QueueCandidate]) -> list[QueueCandidate]:
-    """Highest priority first; ties in order of first sighting, then SHA-256."""
+    """Highest priority first; ties in order of first sighting, then SHA-256 (the queue's
+    order before a case has clusters; the database sorts by :func:`priority_ranks`)."""
     return sorted(cands, key=lambda c: (-priority(c), c.first_seen, c.sha256))
+
+
+def priority_ranks() -> dict[tuple[str | None, bool, bool], int]:
+    """:func:`priority` as the store's rank table (lower ranks first): each provenance verdict
+    (None: any other) × conflict × on a bank → minus its priority."""
+    return {
+        (p, c, m): -priority(QueueCandidate("", "image", p, None, m, "", c))
+        for p in (*Verdict, None)
+        for c in (False, True)
+        for m in (False, True)
+    }

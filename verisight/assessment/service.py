@@ -24,6 +24,7 @@ from verisight.assessment.clusters import (
     PROPAGATED,
     ClusterDecisions,
     PropagationResult,
+    triage_ranks,
 )
 from verisight.assessment.mappings import map_decision, prefill_from_bank
 from verisight.assessment.roles import Perm, can
@@ -43,6 +44,7 @@ from verisight.store.assessments import (
 from verisight.store.audit import AuditFilter, AuditLog, AuditRecord, AuditReport
 from verisight.store.clusters import ClusterStore, ClusterView
 from verisight.store.identities import Identities
+from verisight.store.queue import QueueFilters, QueueStore
 from verisight.store.users import UserRecord, Users
 from verisight.vocab import Mode, Stage, Status
 
@@ -106,6 +108,7 @@ class AssessmentService:
         self.users = Users(engine)
         self.audit = AuditLog(engine)
         self.assessments = Assessments(engine)
+        self.queued = QueueStore(engine)
         self.accounts = Accounts(self.users, self.audit, limiter, hasher, case.transaction)
         self.sso = SingleSignOn(self.users, Identities(engine), self.audit, case.transaction)
         self.clusters = ClusterDecisions(
@@ -144,38 +147,45 @@ class AssessmentService:
         return parse_decision(form)
 
     # queue
-    def queue(self, user: UserRecord, filt: QueueFilter, limit: int = 50) -> QueueView:
+    def queue(self, user: UserRecord, filt: QueueFilter, limit: int | None = 50) -> QueueView:
         self.require(user, Perm.VIEW_MEDIA)
         if filt.provenance and filt.provenance not in review.PROVENANCE_VERDICTS:
             raise UsageError(f"provenance: one of {', '.join(review.PROVENANCE_VERDICTS)}")
-        cands = review.order(
-            self.assessments.candidates(
-                provenance=filt.provenance, bank=filt.bank, source=filt.source
-            )
-        )
-        triaged = self.clusters.triage(cands, self.triage_policy())
-        total = len(cands) if triaged is None else len(triaged)
-        if triaged is None:
-            entries = [
-                QueueEntry(c.sha256, review.priority(c), c.provenance, c.matched,
-                           c.bank_category, c.first_seen)
-                for c in cands[:limit]
-            ]  # fmt: skip
-        else:
-            entries = [
-                QueueEntry(t.sha256, review.priority(t.candidate),
-                           t.candidate.provenance, t.candidate.matched,
-                           t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
-                           t.placement.size if t.placement else 1, None,
-                           t.undecided, t.awaiting_apply, t.variants)
-                for t in triaged[:limit]
-            ]  # fmt: skip
+        entries, total = self._decisions(filt, limit)
         pending = self.assessments.by_status((Status.AWAITING_REVIEW,))
         seconds = [a for a in pending if a.analyst != user.name]
         disputes = (
             self.assessments.by_status((Status.DISPUTED,)) if can(user.role, Perm.RESOLVE) else []
         )
         return QueueView(entries, total, seconds, disputes)
+
+    def _decisions(self, filt: QueueFilter, limit: int | None) -> tuple[list[QueueEntry], int]:
+        """A page of the decisions left, in the queue's order, and how many are left: by
+        triage policy once the case has clusters, by review priority before (both ordered and
+        counted by the database, over the whole case)."""
+        filters = QueueFilters(filt.provenance, filt.bank, filt.source)
+        if not self.clusters.is_clustered():
+            rows, total = self.queued.page(
+                review.priority_ranks(), filters, order="priority", limit=limit
+            )
+            return [
+                QueueEntry(r.sha256, -r.rank, r.provenance, r.matched, r.bank_category,
+                           r.first_seen)
+                for r in rows
+            ], total  # fmt: skip
+        policy = self.triage_policy()
+        rows, total = self.queued.page(
+            triage_ranks(policy), filters, order="triage",
+            largest_first=policy.largest_clusters_first, limit=limit,
+        )  # fmt: skip
+        return [
+            QueueEntry(t.sha256, review.priority(t.candidate),
+                       t.candidate.provenance, t.candidate.matched,
+                       t.candidate.bank_category, t.candidate.first_seen, t.tier.value,
+                       t.placement.size if t.placement else 1, None,
+                       t.undecided, t.awaiting_apply, t.variants)
+            for t in self.clusters.triage(rows, policy)
+        ], total  # fmt: skip
 
     def next_item(
         self, user: UserRecord, filt: QueueFilter, after: str | None = None
