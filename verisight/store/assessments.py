@@ -12,16 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Engine,
     Row,
     Select,
     Table,
-    exists,
-    func,
     inspect,
     literal_column,
-    or_,
     select,
     update,
 )
@@ -282,89 +278,6 @@ class Assessments(Bindable):
         with self._reading() as conn:
             v = conn.execute(q).scalar()
         return str(v) if v else None
-
-    def candidates(
-        self,
-        *,
-        provenance: str | None = None,
-        bank: str | None = None,
-        source: str | None = None,
-        limit: int | None = 5000,
-        decided: bool = False,
-    ) -> list[QueueCandidate]:
-        """Unassessed (``decided``: assessed), analysable media; ``bank`` is "matched",
-        "unmatched" or a bank name."""
-        matched = exists().where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
-        bank_cat = (
-            select(func.max(_ENTRY.c.category))
-            .join(_MATCH, _MATCH.c.entry_id == _ENTRY.c.id)
-            .where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
-            .scalar_subquery()
-        )
-        first_seen = (
-            select(func.min(_SIGHTING.c.path))
-            .where(_SIGHTING.c.media_sha256 == _MEDIA.c.sha256)
-            .scalar_subquery()
-        )
-        prov: ColumnElement[Any] = (
-            literal_column("media.provenance") if self.has_provenance else literal_column("NULL")
-        )
-        conflict: ColumnElement[Any] = (
-            literal_column("media.provenance_conflict")
-            if self.has_provenance
-            else literal_column("NULL")
-        )
-        q: Select[Any] = (
-            select(
-                _MEDIA.c.sha256,
-                _MEDIA.c.kind,
-                prov.label("provenance"),
-                bank_cat.label("bank_category"),
-                matched.label("matched"),
-                first_seen.label("first_seen"),
-                conflict.label("provenance_conflict"),
-            )
-            .where(
-                _MEDIA.c.error_reason.is_(None),
-                _MEDIA.c.kind.in_(ASSESSABLE_KINDS),  # archives and captures are containers
-            )
-            .order_by(_MEDIA.c.sha256)
-            .limit(limit)
-        )
-        has_decision = exists().where(_ASSESSMENT.c.media_sha256 == _MEDIA.c.sha256)
-        q = q.where(has_decision if decided else ~has_decision)
-        if provenance and self.has_provenance:
-            if provenance == "none":
-                q = q.where(or_(prov.is_(None), prov == "none"))
-            else:
-                q = q.where(prov == provenance)
-        if bank == "matched":
-            q = q.where(matched)
-        elif bank == "unmatched":
-            q = q.where(~matched)
-        elif bank:
-            q = q.where(
-                exists()
-                .where(_MATCH.c.media_sha256 == _MEDIA.c.sha256)
-                .where(_MATCH.c.bank_id == _BANK.c.id, _BANK.c.name == bank)
-            )
-        if source:
-            q = q.where(  # a plain substring: autoescape makes % and _ match themselves
-                exists().where(
-                    _SIGHTING.c.media_sha256 == _MEDIA.c.sha256,
-                    or_(
-                        _SIGHTING.c.path.contains(source, autoescape=True),
-                        _SIGHTING.c.url.contains(source, autoescape=True),
-                    ),
-                )
-            )
-        with self._reading() as conn:
-            rows = conn.execute(q).all()
-        return [
-            QueueCandidate(r.sha256, r.kind, r.provenance, r.bank_category, bool(r.matched),
-                      r.first_seen or "", bool(r.provenance_conflict))
-            for r in rows
-        ]  # fmt: skip
 
     def assessed_page(self, offset: int, limit: int) -> list[str]:
         q = (
