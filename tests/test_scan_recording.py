@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from tests.conftest import jpeg_bytes, write_images
 from tests.helpers import dump_case
-from verisight import scanning
 from verisight.analysis import analyse_path
 from verisight.case import Case
 from verisight.limits import Limits
@@ -153,24 +152,17 @@ def test_returned_thumbnails_are_on_disk_before_their_rows(tmp_path: Path) -> No
         assert c.check().problems == []
 
 
-def test_a_thumbnail_write_that_fails_stops_the_scan_before_its_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_thumbnail_write_that_fails_stops_the_scan_before_its_rows(tmp_path: Path) -> None:
     images = write_images(tmp_path / "img", 12)
     executor = _Returning(images)
     doomed = executor.records[7].sha256
-    real = scanning.write_derived
-
-    def failing(target: Path, data: bytes) -> None:
-        if doomed in target.name:
-            raise OSError(28, "No space left on device")
-        real(target, data)
-
-    monkeypatch.setattr(scanning, "write_derived", failing)
     case = tmp_path / "case"
-    case.mkdir()
+    # The thumbnail's folder is a file: the write fails in the writer process.
+    (case / "thumbs").mkdir(parents=True)
+    blocker = thumbnail_path(case / "thumbs", doomed).parent
+    blocker.write_bytes(b"")
     store = Store.open(sqlite_url(case))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="Not a directory"):
         run_scan(store, case, [tmp_path / "img"], executor=executor, batch_size=5)
     recorded = [m.sha256 for m in store.iter_media()]
     assert doomed not in recorded and len(recorded) < 12
