@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -197,3 +201,75 @@ def test_a_summary_counts_distinct_media_past_the_spill(
         s = case.scan([src], workers=1, cluster=False)
     assert (s.seen, s.distinct_media, s.duplicate_sightings) == (9, 8, 1)
     assert len(list(s.media_shas)) == 8 and s.to_json()["distinct_media"] == 8
+
+
+_ENDLESS_COORDINATOR = """
+import dataclasses, secrets, sys, time
+from pathlib import Path
+
+from verisight.analysis import analyse_path
+from verisight.limits import Limits
+from verisight.scan_tasks import Result
+from verisight.scanning import run_scan
+from verisight.sources import Item, Provenance
+from verisight.store import Store
+from verisight.store.db import sqlite_url
+
+
+class Endless:
+    def __init__(self, images):
+        self.records = [analyse_path(p, Limits()) for p in images]
+
+    def run(self, state):
+        seq = 0
+        while True:
+            rec = dataclasses.replace(self.records[seq % 3], sha256=secrets.token_hex(32))
+            item = Item(Provenance(chain=(f"/remote/{seq}.jpg",)), path=None, size=rec.size)
+            if state.settle(seq, item, has_content=True):
+                state.accept(seq, item, Result(seq, rec, True, None))
+            state.tick(None)
+            seq += 1
+            time.sleep(0.002)
+
+
+if __name__ == "__main__":
+    case = Path(sys.argv[1])
+    images = sorted(Path(sys.argv[2]).glob("*.jpg"))
+    store = Store.open(sqlite_url(case))
+    run_scan(store, case, [Path(sys.argv[2])], executor=Endless(images), batch_size=20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+def test_a_killed_coordinator_leaves_no_thumbnail_writer_behind(tmp_path: Path) -> None:
+    """The process writing returned thumbnails dies with a coordinator killed by SIGKILL."""
+    from tests.test_scan_crashes import _alive, _descendants
+
+    write_images(tmp_path / "img", 3)
+    case = tmp_path / "case"
+    case.mkdir()
+    script = tmp_path / "coordinator.py"
+    script.write_text(_ENDLESS_COORDINATOR)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(case), str(tmp_path / "img")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kids: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids |= _descendants(proc.pid)
+        if kids and any((case / "thumbs").rglob("*.jpg")):
+            break
+        time.sleep(0.05)
+    kids |= _descendants(proc.pid)
+    assert proc.poll() is None and kids, "the writer must be running when the scan is killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(k) for k in kids):
+        time.sleep(0.1)
+    survivors = {k: Path(f"/proc/{k}/cmdline").read_text() for k in kids if _alive(k)}
+    for k in survivors:  # clean up before failing
+        os.kill(k, signal.SIGKILL)
+    assert not survivors
