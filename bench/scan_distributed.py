@@ -131,7 +131,13 @@ def rss_mb() -> float:
 
 
 def ceiling(
-    images: Path, count: int, batch_size: int, store_kind: str, *, thumbnails: bool = True
+    images: Path,
+    count: int,
+    batch_size: int,
+    store_kind: str,
+    *,
+    thumbnails: bool = True,
+    case_dir: Path | None = None,
 ) -> dict[str, Any]:
     import resource
 
@@ -143,7 +149,9 @@ def ceiling(
     records = [analyse_path(p, Limits()) for p in sorted(images.glob("img_*.jpg"))[:20]]
     if not thumbnails:
         records = [dataclasses.replace(r, thumbnail=None) for r in records]
-    case = Path(tempfile.mkdtemp(prefix="verisight-ceiling-"))
+    if case_dir is not None:
+        case_dir.mkdir(parents=True)
+    case = case_dir or Path(tempfile.mkdtemp(prefix="verisight-ceiling-"))
     replay = _Replay(records, count)
     try:
         with _database(store_kind, case) as url:
@@ -160,7 +168,8 @@ def ceiling(
             pg = [_cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in backends]
             store.close()
     finally:
-        shutil.rmtree(case, ignore_errors=True)
+        if case_dir is None:
+            shutil.rmtree(case, ignore_errors=True)
     assert s.seen == s.analysed == count
 
     def per_item(cpu: float) -> float:
@@ -293,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replay records without their thumbnails (a long memory run, sparing the disk)",
     )
+    ap.add_argument(
+        "--case-dir",
+        type=Path,
+        default=None,
+        help="a new folder for the replay's case, kept afterwards (default: a temporary one, "
+        "deleted; on ext4 without a journal, files created within minutes of many deletions "
+        "nearby cost several times the kernel time, so a run right after another is slower)",
+    )
     ap.add_argument("--cache", type=Path, default=None, help="where generated images are kept")
     ap.add_argument("--jobs", type=int, default=1, help="processes generating the images")
     ap.add_argument("--budget", type=float, default=0, help="seconds; 0: no limit")
@@ -341,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             args.batch_size,
             args.ceiling_store,
             thumbnails=not args.replay_without_thumbnails,
+            case_dir=args.case_dir,
         )
         result["ceiling"] = c
     result["paper_100M_in_24h"] = paper(rate, result.get("ceiling", {}).get("items_per_s"))
