@@ -66,8 +66,16 @@ def layout_keys_of(grids: Sequence[bytes]) -> list[bytes]:
     for grid in grids:
         if len(grid) != size:
             raise ValueError(f"a luma grid has {size} bytes, got {len(grid)}")
-    stacked = np.frombuffer(b"".join(grids), np.uint8).reshape(len(grids), GRID_SIDE, GRID_SIDE)
-    return [bytes(row.tobytes()) for row in layout_keys(stacked)]
+    keys: list[bytes] = []
+    for start in range(0, len(grids), _KEYS_AT_ONCE):  # ~4 MiB of float32 at a time
+        part = grids[start : start + _KEYS_AT_ONCE]
+        stacked = np.frombuffer(b"".join(part), np.uint8).reshape(len(part), GRID_SIDE, GRID_SIDE)
+        keys += [bytes(row.tobytes()) for row in layout_keys(stacked)]
+    return keys
+
+
+#: Grids per array in :func:`layout_keys_of`.
+_KEYS_AT_ONCE = 256
 
 
 def layout_keys(grids: np.ndarray) -> np.ndarray:
