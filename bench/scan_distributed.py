@@ -131,8 +131,16 @@ def rss_mb() -> float:
 
 
 def ceiling(
-    images: Path, count: int, batch_size: int, store_kind: str, *, thumbnails: bool = True
+    images: Path,
+    count: int,
+    batch_size: int,
+    store_kind: str,
+    *,
+    thumbnails: bool = True,
+    case_dir: Path | None = None,
 ) -> dict[str, Any]:
+    import resource
+
     from verisight.analysis import analyse_path
     from verisight.limits import Limits
     from verisight.scanning import run_scan
@@ -141,27 +149,83 @@ def ceiling(
     records = [analyse_path(p, Limits()) for p in sorted(images.glob("img_*.jpg"))[:20]]
     if not thumbnails:
         records = [dataclasses.replace(r, thumbnail=None) for r in records]
-    case = Path(tempfile.mkdtemp(prefix="verisight-ceiling-"))
+    if case_dir is not None:
+        case_dir.mkdir(parents=True)
+    case = case_dir or Path(tempfile.mkdtemp(prefix="verisight-ceiling-"))
     replay = _Replay(records, count)
     try:
         with _database(store_kind, case) as url:
             store = Store.open(url)
+            backends = _backend_pids(store.engine)
+            pg_before = {pid: _cpu_seconds(pid) for pid in backends}
+            me = resource.getrusage(resource.RUSAGE_SELF)
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             s = run_scan(store, case, [REPO], executor=replay, batch_size=batch_size)
             seconds = time.perf_counter() - started
+            me2 = resource.getrusage(resource.RUSAGE_SELF)
+            kids2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            pg = [_cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in backends]
             store.close()
     finally:
-        shutil.rmtree(case, ignore_errors=True)
+        if case_dir is None:
+            shutil.rmtree(case, ignore_errors=True)
     assert s.seen == s.analysed == count
-    return {
+
+    def per_item(cpu: float) -> float:
+        return round(cpu / count * 1e6, 1)
+
+    out: dict[str, Any] = {
         "store": store_kind,
         "thumbnails": thumbnails,
         "items": count,
         "batch_size": batch_size,
         "seconds": round(seconds, 2),
         "items_per_s": round(count / seconds, 1),
+        # CPU per item (µs), which the machine's other load disturbs less than items/s: the
+        # coordinator's threads, its thumbnail writer process, and (a local server) PostgreSQL.
+        "cpu_us_per_item": {
+            "coordinator": per_item(me2.ru_utime - me.ru_utime + me2.ru_stime - me.ru_stime),
+            "thumbnail_writer": per_item(
+                kids2.ru_utime - kids.ru_utime + kids2.ru_stime - kids.ru_stime
+            ),
+        },
         "rss_mb": [(n, round(mb, 1)) for n, mb in replay.rss],
     }
+    if pg and all(v >= 0 for v in pg):
+        out["cpu_us_per_item"]["postgresql"] = per_item(sum(pg))
+    return out
+
+
+def _backend_pids(engine: Any) -> set[int]:
+    """PostgreSQL: the server processes behind ``engine``'s connections, now and to come
+    (their CPU is readable in ``/proc`` when the server is on this machine)."""
+    import sqlalchemy as sa
+
+    pids: set[int] = set()
+    if engine.dialect.name != "postgresql":
+        return pids
+
+    @sa.event.listens_for(engine, "connect")
+    def _note(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        pids.add(int(cur.fetchone()[0]))
+        cur.close()
+
+    with engine.connect() as conn:
+        pids.add(int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()))
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux ``/proc``; -1 when unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -238,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replay records without their thumbnails (a long memory run, sparing the disk)",
     )
+    ap.add_argument(
+        "--case-dir",
+        type=Path,
+        default=None,
+        help="a new folder for the replay's case, kept afterwards (default: a temporary one, "
+        "deleted; on ext4 without a journal, files created within minutes of many deletions "
+        "nearby cost several times the kernel time, so a run right after another is slower)",
+    )
     ap.add_argument("--cache", type=Path, default=None, help="where generated images are kept")
     ap.add_argument("--jobs", type=int, default=1, help="processes generating the images")
     ap.add_argument("--budget", type=float, default=0, help="seconds; 0: no limit")
@@ -286,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             args.batch_size,
             args.ceiling_store,
             thumbnails=not args.replay_without_thumbnails,
+            case_dir=args.case_dir,
         )
         result["ceiling"] = c
     result["paper_100M_in_24h"] = paper(rate, result.get("ceiling", {}).get("items_per_s"))
@@ -322,10 +395,12 @@ def print_table(result: dict[str, Any], rate: dict[str, float], scale: list[int]
         print(f"dask local:2 / local:1 = {result['dask2_vs_dask1']:.2f} (goal ≥ 1.8)")
     if "ceiling" in result:
         c = result["ceiling"]
+        cpu = ", ".join(f"{k} {v:.0f}" for k, v in c["cpu_us_per_item"].items())
         print(
             f"coordinator ceiling into {c['store']}: {c['items_per_s']:,.0f} items/s "
-            f"({c['items']:,} replayed, batch {c['batch_size']}; goal ≥ 5,000); "
-            f"RSS {c['rss_mb'][0][1]:.0f} → {c['rss_mb'][-1][1]:.0f} MiB"
+            f"({c['items']:,} replayed, batch {c['batch_size']}, "
+            f"{'with' if c['thumbnails'] else 'without'} thumbnails; goal ≥ 5,000); "
+            f"CPU µs/item: {cpu}; RSS {c['rss_mb'][0][1]:.0f} → {c['rss_mb'][-1][1]:.0f} MiB"
         )
     if result.get("skipped_over_budget"):
         print(f"not run (over --budget): {', '.join(result['skipped_over_budget'])}")

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -18,7 +22,6 @@ import sqlalchemy as sa
 
 from tests.conftest import jpeg_bytes, write_images
 from tests.helpers import dump_case
-from verisight import scanning
 from verisight.analysis import analyse_path
 from verisight.case import Case
 from verisight.limits import Limits
@@ -153,24 +156,17 @@ def test_returned_thumbnails_are_on_disk_before_their_rows(tmp_path: Path) -> No
         assert c.check().problems == []
 
 
-def test_a_thumbnail_write_that_fails_stops_the_scan_before_its_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_thumbnail_write_that_fails_stops_the_scan_before_its_rows(tmp_path: Path) -> None:
     images = write_images(tmp_path / "img", 12)
     executor = _Returning(images)
     doomed = executor.records[7].sha256
-    real = scanning.write_derived
-
-    def failing(target: Path, data: bytes) -> None:
-        if doomed in target.name:
-            raise OSError(28, "No space left on device")
-        real(target, data)
-
-    monkeypatch.setattr(scanning, "write_derived", failing)
     case = tmp_path / "case"
-    case.mkdir()
+    # The thumbnail's folder is a file: the write fails in the writer process.
+    (case / "thumbs").mkdir(parents=True)
+    blocker = thumbnail_path(case / "thumbs", doomed).parent
+    blocker.write_bytes(b"")
     store = Store.open(sqlite_url(case))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="Not a directory"):
         run_scan(store, case, [tmp_path / "img"], executor=executor, batch_size=5)
     recorded = [m.sha256 for m in store.iter_media()]
     assert doomed not in recorded and len(recorded) < 12
@@ -205,3 +201,75 @@ def test_a_summary_counts_distinct_media_past_the_spill(
         s = case.scan([src], workers=1, cluster=False)
     assert (s.seen, s.distinct_media, s.duplicate_sightings) == (9, 8, 1)
     assert len(list(s.media_shas)) == 8 and s.to_json()["distinct_media"] == 8
+
+
+_ENDLESS_COORDINATOR = """
+import dataclasses, secrets, sys, time
+from pathlib import Path
+
+from verisight.analysis import analyse_path
+from verisight.limits import Limits
+from verisight.scan_tasks import Result
+from verisight.scanning import run_scan
+from verisight.sources import Item, Provenance
+from verisight.store import Store
+from verisight.store.db import sqlite_url
+
+
+class Endless:
+    def __init__(self, images):
+        self.records = [analyse_path(p, Limits()) for p in images]
+
+    def run(self, state):
+        seq = 0
+        while True:
+            rec = dataclasses.replace(self.records[seq % 3], sha256=secrets.token_hex(32))
+            item = Item(Provenance(chain=(f"/remote/{seq}.jpg",)), path=None, size=rec.size)
+            if state.settle(seq, item, has_content=True):
+                state.accept(seq, item, Result(seq, rec, True, None))
+            state.tick(None)
+            seq += 1
+            time.sleep(0.002)
+
+
+if __name__ == "__main__":
+    case = Path(sys.argv[1])
+    images = sorted(Path(sys.argv[2]).glob("*.jpg"))
+    store = Store.open(sqlite_url(case))
+    run_scan(store, case, [Path(sys.argv[2])], executor=Endless(images), batch_size=20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+def test_a_killed_coordinator_leaves_no_thumbnail_writer_behind(tmp_path: Path) -> None:
+    """The process writing returned thumbnails dies with a coordinator killed by SIGKILL."""
+    from tests.test_scan_crashes import _alive, _descendants
+
+    write_images(tmp_path / "img", 3)
+    case = tmp_path / "case"
+    case.mkdir()
+    script = tmp_path / "coordinator.py"
+    script.write_text(_ENDLESS_COORDINATOR)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(case), str(tmp_path / "img")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kids: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids |= _descendants(proc.pid)
+        if kids and any((case / "thumbs").rglob("*.jpg")):
+            break
+        time.sleep(0.05)
+    kids |= _descendants(proc.pid)
+    assert proc.poll() is None and kids, "the writer must be running when the scan is killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(k) for k in kids):
+        time.sleep(0.1)
+    survivors = {k: Path(f"/proc/{k}/cmdline").read_text() for k in kids if _alive(k)}
+    for k in survivors:  # clean up before failing
+        os.kill(k, signal.SIGKILL)
+    assert not survivors

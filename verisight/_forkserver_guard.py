@@ -5,6 +5,6 @@ tracker, which waits for the forkserver's end of its pipe) running for ever. Nev
 this module anywhere else: it would tie the importing process to its parent's life.
 """
 
-from verisight.scan_tasks import die_with_parent
+from verisight.derived import die_with_parent
 
 die_with_parent()

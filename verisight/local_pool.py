@@ -1,7 +1,7 @@
 """The local executor of a scan: in-process with one worker, else a process pool.
 
 The pool (forkserver, analysis modules preloaded) holds a bounded window of items in
-flight. Its workers die with the scan (:func:`verisight.scan_tasks.die_with_parent`).
+flight. Its workers die with the scan (:func:`verisight.derived.die_with_parent`).
 
 When a worker process dies (a decoder crashing the interpreter, the OOM killer), Python
 breaks the whole pool and fails every item in flight, without saying which one killed it.

@@ -9,21 +9,20 @@ its analysis ran. Two ways of handing back derived files:
 * a Dask worker writes them there too when it sees the case's folder; on another host it
   returns them inside the record (``thumbs_dir`` ``None``) and the coordinator stores them.
 
-Also here: :func:`die_with_parent`, so that pool workers never outlive a scan killed with
-SIGKILL; the per-item time limit (``Limits.max_item_seconds``): a ``SIGALRM`` timer
+Also here: the per-item time limit (``Limits.max_item_seconds``): a ``SIGALRM`` timer
 interrupts an item stuck in Python code and records it ``decode-timeout``, and each pool
 worker publishes what it is working on (:class:`Busy`) so that the scan can kill a worker
 stuck in native code; and the test-only crash and hang hooks (:data:`CRASH_MARKER_ENV`,
-:data:`HANG_MARKER_ENV`).
+:data:`HANG_MARKER_ENV`). Pool workers die with a scan killed with SIGKILL
+(:func:`verisight.derived.die_with_parent`); derived files are written by
+:func:`verisight.derived.write_derived`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from typing import Any
 
 from verisight.analysis import ItemRecord, analyse_bytes, analyse_path
 from verisight.analysis.detector import Detector
+from verisight.derived import die_with_parent, write_derived
 from verisight.errors import ItemError, Reason
 from verisight.limits import Limits
 
@@ -46,8 +46,6 @@ CRASH_MARKER_ENV = "VERISIGHT_TEST_CRASH_MARKER"
 #: blocks ``SIGALRM`` and sleeps (a decoder stuck in native code), MARKER being this
 #: variable's value.
 HANG_MARKER_ENV = "VERISIGHT_TEST_HANG_MARKER"
-
-_PR_SET_PDEATHSIG = 1
 
 
 class ItemTimeout(BaseException):
@@ -263,38 +261,6 @@ def store_derived(thumbs_dir: Path, record: ItemRecord) -> tuple[ItemRecord, boo
     if record.thumbnail is None and record.contact_sheet is None:
         return record, has_thumb
     return dataclasses.replace(record, thumbnail=None, contact_sheet=None), has_thumb
-
-
-def write_derived(target: Path, data: bytes) -> None:
-    """Write a derived file (thumbnail, contact sheet) into the case, atomically, once.
-    Safe from several threads and processes at once."""
-    name = os.fspath(target)
-    if os.path.exists(name):
-        return
-    folder, base = os.path.split(name)
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        f = open(tmp, "wb")  # noqa: SIM115
-    except FileNotFoundError:  # the folder's first file
-        os.makedirs(folder, exist_ok=True)
-        f = open(tmp, "wb")  # noqa: SIM115
-    with f:
-        f.write(data)
-    os.replace(tmp, name)
-
-
-def die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when its parent dies (a scan killed with
-    SIGKILL must not leave analysis workers behind). Elsewhere: nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if os.getppid() == 1:  # the parent died before the call: the signal will never come
-        os._exit(1)
 
 
 def init_pool_worker(markers: dict[str, str | None], busy: Busy | None = None) -> None:

@@ -20,17 +20,19 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import multiprocessing
 import os
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from verisight.analysis import ItemRecord
+from verisight.derived import die_with_parent, write_all
 from verisight.errors import ItemError, Reason, UsageError
 from verisight.limits import Limits
 from verisight.scan_tasks import (
@@ -39,7 +41,6 @@ from verisight.scan_tasks import (
     contact_sheet_path,
     load_detector,
     thumbnail_path,
-    write_derived,
 )
 from verisight.sources import Item
 from verisight.store import KnownSighting, NewSighting, Status, Store
@@ -240,19 +241,21 @@ def parse_payload_digest(digest: str) -> tuple[str, str] | None:
 
 class _DerivedWriter:
     """Writes the thumbnails and contact sheets that come back inside results (from Dask
-    workers) on threads, off the coordinator's path. :meth:`drain` waits for all of them and
-    is called before their rows are written, so a committed row never names a derived file
-    that is not on disk. (A file without a row — the scan killed in between — is what a
-    killed pool worker leaves too: ``verisight case check`` notes it, the next run's row
-    uses it.)"""
+    workers) in a process of its own, off the coordinator's path (in a thread, each of a
+    file's system calls would wait for the GIL behind the coordinator's busy threads: see
+    :mod:`verisight.derived`). :meth:`cut` hands over the jobs writing every file queued so
+    far; they are waited for before their rows are written, so a committed row never names a
+    derived file that is not on disk. (A file without a row — the scan killed in between — is
+    what a killed pool worker leaves too: ``verisight case check`` notes it, the next run's
+    row uses it.)"""
 
-    #: Files per job handed to a thread.
-    CHUNK = 64
+    #: Files per job handed to the writer process.
+    CHUNK = 256
 
-    def __init__(self, thumbs: Path, threads: int = 2) -> None:
+    def __init__(self, thumbs: Path, processes: int = 1) -> None:
         self.thumbs = thumbs
-        self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
         self._todo: list[tuple[Path, bytes]] = []
         self._jobs: list[Future[None]] = []
 
@@ -271,9 +274,13 @@ class _DerivedWriter:
 
     def _submit(self) -> None:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="verisight-derived")
+            self._pool = ProcessPoolExecutor(
+                self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+            )
         todo, self._todo = self._todo, []
-        self._jobs.append(self._pool.submit(_write_all, todo))
+        self._jobs.append(self._pool.submit(write_all, todo))
 
     def cut(self) -> list[Future[None]]:
         """The jobs writing every file queued so far (wait for them with :func:`_wait`)."""
@@ -286,11 +293,6 @@ class _DerivedWriter:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-
-
-def _write_all(files: list[tuple[Path, bytes]]) -> None:
-    for target, data in files:
-        write_derived(target, data)
 
 
 def _wait(jobs: list[Future[None]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from verisight.analysis import analyse_bytes
-from verisight.analysis.luma import GRID_SIDE, KEY_BYTES, grid_array, layout_key, luma_grid
+from verisight.analysis.luma import (
+    GRID_SIDE,
+    KEY_BYTES,
+    grid_array,
+    layout_key,
+    layout_keys_of,
+    luma_grid,
+)
 from verisight.case import Case
 from verisight.cli import app
 from verisight.clustering import Candidate, ClusterPlan, update_clusters
@@ -67,6 +75,18 @@ def test_grid_and_key_shapes() -> None:
     assert grid_array(grid).shape == (GRID_SIDE, GRID_SIDE)
     with pytest.raises(ValueError, match="4096 bytes"):
         grid_array(b"\0" * 10)
+
+
+def test_layout_keys_of_a_batch_are_those_of_each_grid() -> None:
+    """The scan computes a batch's keys together (:func:`layout_keys_of`): byte for byte
+    the keys of :func:`layout_key`, for real grids and for noise."""
+    rng = random.Random(5)
+    grids = [_grid(_jpeg(scene(s, (320 + 16 * s, 240)))) for s in range(1, 9)]
+    grids += [rng.randbytes(GRID_SIDE * GRID_SIDE) for _ in range(600)]  # arrays of 256
+    assert layout_keys_of(grids) == [layout_key(g) for g in grids]
+    assert layout_keys_of([]) == []
+    with pytest.raises(ValueError, match="4096 bytes"):
+        layout_keys_of([grids[0], b"\0" * 10])
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

@@ -11,6 +11,7 @@ reading the grids. :mod:`verisight.clustering.crops` uses both; nothing else doe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy is loaded on use: the store imports layout_key, and readers of
@@ -52,6 +53,29 @@ def layout_key(grid: bytes) -> bytes:
     pixels in from each edge) — a coarse layout that a crop changes little — followed by the
     grid's column means and row means (the profiles crops are aligned with), as bytes."""
     return bytes(layout_keys(grid_array(grid)[None]).tobytes())
+
+
+def layout_keys_of(grids: Sequence[bytes]) -> list[bytes]:
+    """:func:`layout_key` of each stored grid, computed as one array: the same bytes, about
+    a third of the time per grid for a scan's batch."""
+    import numpy as np
+
+    if not grids:
+        return []
+    size = GRID_SIDE * GRID_SIDE
+    for grid in grids:
+        if len(grid) != size:
+            raise ValueError(f"a luma grid has {size} bytes, got {len(grid)}")
+    keys: list[bytes] = []
+    for start in range(0, len(grids), _KEYS_AT_ONCE):  # ~4 MiB of float32 at a time
+        part = grids[start : start + _KEYS_AT_ONCE]
+        stacked = np.frombuffer(b"".join(part), np.uint8).reshape(len(part), GRID_SIDE, GRID_SIDE)
+        keys += [bytes(row.tobytes()) for row in layout_keys(stacked)]
+    return keys
+
+
+#: Grids per array in :func:`layout_keys_of`.
+_KEYS_AT_ONCE = 256
 
 
 def layout_keys(grids: np.ndarray) -> np.ndarray:

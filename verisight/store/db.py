@@ -139,7 +139,10 @@ def _copy_ignoring_conflicts(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], columns: list[str], key: str
 ) -> None:
     """PostgreSQL: ``COPY`` the rows into a temporary table shaped like ``table``'s columns,
-    then insert them in order, skipping those whose ``key`` is taken."""
+    then insert them in order, skipping those whose ``key`` is taken.
+
+    The ``COPY`` is binary, typed by the temporary table's columns: no text to format here
+    and parse there (a 4 KiB luma grid is 8 KiB of hex as text)."""
     procs: list[tuple[int, Callable[[Any], Any]]] = []
     for i, name in enumerate(columns):
         bind = table.c[name].type.bind_processor(conn.dialect)
@@ -153,7 +156,10 @@ def _copy_ignoring_conflicts(
             f"CREATE TEMPORARY TABLE {tmp} ON COMMIT DROP AS "
             f'SELECT {cols} FROM "{table.name}" WITH NO DATA'
         )
-        with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN") as copy:
+        cur.execute(f"SELECT {cols} FROM {tmp} LIMIT 0")
+        types = [c.type_code for c in cur.description or ()]
+        with cur.copy(f"COPY {tmp} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 values = [row[n] for n in columns]
                 for i, proc in procs:
@@ -166,6 +172,31 @@ def _copy_ignoring_conflicts(
         cur.execute(f"DROP TABLE {tmp}")
     finally:
         cur.close()
+
+
+def prefer_fast_compression(conn: Connection) -> None:
+    """PostgreSQL: compress the large values this transaction writes (luma grids) with
+    ``lz4`` rather than the default ``pglz``, when the server has it (PostgreSQL 14+ built
+    with lz4): about 5× less server time per grid, ~10 % larger. The choice is stored with
+    each value, so values written either way read back the same. Elsewhere: nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    engine = conn.engine
+    has_lz4 = _LZ4.get(engine.url)
+    if has_lz4 is None:
+        has_lz4 = bool(
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_settings "
+                "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+            ).scalar()
+        )
+        _LZ4[engine.url] = has_lz4
+    if has_lz4:
+        conn.exec_driver_sql("SET LOCAL default_toast_compression = lz4")
+
+
+#: Whether the server behind a URL offers lz4 compression (asked once per URL).
+_LZ4: dict[Any, bool] = {}
 
 
 @contextmanager

@@ -15,12 +15,17 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Table, func, select, update
 
-from verisight.analysis.luma import layout_key
+from verisight.analysis.luma import layout_keys_of
 from verisight.analysis.provenance.model import ProvenanceReport
 from verisight.analysis.record import Camera, ItemRecord, VideoInfo
 from verisight.errors import MediaNotFound, UsageError
 from verisight.names import escaped, is_exact_text, json_text, stored_locator, to_bytes
-from verisight.store.db import insert_ignoring_conflicts, make_engine, migrate
+from verisight.store.db import (
+    insert_ignoring_conflicts,
+    make_engine,
+    migrate,
+    prefer_fast_compression,
+)
 from verisight.store.records import (
     KnownSighting,
     MediaView,
@@ -275,17 +280,19 @@ class Store:
         Idempotent: media are keyed by SHA-256 and sightings by place + content.
         """
         media_rows = list({r.sha256: _media_row(r, t) for r, t in media}.values())
-        luma_rows = list(
-            {
-                r.sha256: {"sha256": r.sha256, "key": layout_key(r.luma_grid), "grid": r.luma_grid}
-                for r, _ in media
-                if r.luma_grid is not None
-            }.values()
-        )
+        grids = {r.sha256: r.luma_grid for r, _ in media if r.luma_grid is not None}
+        luma_rows = [
+            {"sha256": sha, "key": key, "grid": grid}
+            for (sha, grid), key in zip(
+                grids.items(), layout_keys_of(list(grids.values())), strict=True
+            )
+        ]
         sighting_rows = list(
             {row["key"]: row for row in (_sighting_row(s, scan_id) for s in sightings)}.values()
         )
         with self.engine.begin() as conn:
+            if luma_rows:
+                prefer_fast_compression(conn)
             insert_ignoring_conflicts(conn, _MEDIA, media_rows, "sha256")
             insert_ignoring_conflicts(conn, _LUMA, luma_rows, "sha256")
             write_videos(conn, [r for r, _ in media])
