@@ -83,6 +83,35 @@ def test_pdq_threshold_per_bank_and_negative_banks(tmp_path: Path, database_url:
     case.close()
 
 
+def test_matching_in_chunks_equals_one_pass(tmp_path: Path, database_url: str) -> None:
+    """A scan's media are matched a chunk at a time (bounded memory at millions): the
+    summary and the recorded matches equal one pass over all of them, negative banks
+    included (a suppressed media's hits stay suppressed whichever chunk holds it)."""
+    case = _case(tmp_path, database_url, 6)
+    h = _by_name(case)
+    names = sorted(h)
+    (tmp_path / "bank.csv").write_text(
+        "md5,pdq,label\n"
+        + "".join(f"{h[n]['md5']},,exact\n" for n in names[:2])
+        + "".join(f",{h[n]['pdq']},near\n" for n in names[1:5])
+    )
+    (tmp_path / "allow.txt").write_text(f"{h[names[3]]['sha1']}\n")
+    case.banking.import_file(tmp_path / "bank.csv", "list", rematch=False)
+    case.banking.import_file(tmp_path / "allow.txt", "fp", kind="negative", rematch=False)
+    media = sorted(h[n]["sha256"] for n in names)
+    chunked = case.banking.match(media=iter(media), chunk=2)
+    rows = sorted((m.media_sha256, m.bank, m.hash_type) for m in case.banking.matches())
+    case.banking.delete("list")
+    case.banking.import_file(tmp_path / "bank.csv", "list", rematch=False)
+    whole = case.banking.match(media=media)
+    # the second pass finds the allow-list's hit already recorded: only new_matches differs
+    assert chunked.new_matches == chunked.matches_found
+    assert chunked.to_json() | {"new_matches": 0} == whole.to_json() | {"new_matches": 0}
+    assert chunked.media_considered == 6 and chunked.suppressed >= 1
+    assert sorted((m.media_sha256, m.bank, m.hash_type) for m in case.banking.matches()) == rows
+    case.close()
+
+
 def test_rotations_are_matched_when_asked(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

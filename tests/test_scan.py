@@ -207,3 +207,28 @@ def test_killed_scan_resumes_to_identical_content(tmp_path: Path, workers: str) 
     thumbs = lambda c: sorted(p.name for p in (c / "thumbs").rglob("*.jpg"))  # noqa: E731
     assert thumbs(killed_case) == thumbs(clean_case)
     assert not list((killed_case / "thumbs").rglob("*.tmp"))
+
+
+def test_a_rescan_past_the_in_memory_limit_reads_known_places_from_disk(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known places past ``KnownPlaces.LIMIT`` move to a temporary file (bounded memory on
+    resume at millions of items): the re-scan skips exactly the same items."""
+    from verisight.store.known import KnownPlaces
+
+    monkeypatch.setattr(KnownPlaces, "LIMIT", 4)
+    monkeypatch.setattr(KnownPlaces, "CHUNK", 3)
+    src = _collection(tmp_path / "src")
+    with Case(tmp_path / "case", database_url, create=True) as case:
+        first = case.scan([src], workers=1)
+        before = dump_case(case.database_url)
+        known = case.store.known_sightings([str(src)])
+        assert known.spilled and len(known) == first.seen > 4
+        for locator in known:
+            assert known[locator].status in (Status.ANALYSED, Status.FAILED, Status.SKIPPED)
+        assert "/nowhere" not in known and known.get("/nowhere") is None
+        known.close()
+        again = case.scan([src], workers=1)
+        assert again.already_recorded == first.seen and again.reconciles
+        after = dump_case(case.database_url)
+    assert before["media"] == after["media"] and before["sighting"] == after["sighting"]

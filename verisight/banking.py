@@ -29,7 +29,7 @@ import hashlib
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -61,6 +61,8 @@ VARIANTS = (
     "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1",
 )  # fmt: skip
 MIN_QUALITY = 50
+#: Media matched at a time by :meth:`Banking.match` (their rows and hashes in memory).
+MATCH_CHUNK = 100_000
 BANK_KINDS = ("match", "negative")
 
 
@@ -272,72 +274,33 @@ class Banking:
         self,
         *,
         banks: Sequence[str] | None = None,
-        media: Sequence[str] | None = None,
+        media: Iterable[str] | None = None,
         pdq_threshold: int | None = None,
         min_quality: int = MIN_QUALITY,
         rotations: bool = False,
+        chunk: int = MATCH_CHUNK,
     ) -> MatchSummary:
-        """Match media (all, or ``media``) against banks (all, or ``banks``); record matches."""
+        """Match media (all, or ``media``) against banks (all, or ``banks``); record matches.
+
+        ``media`` is taken ``chunk`` at a time (one index load for all of them), so that
+        matching the media of a scan of millions holds one chunk's rows in memory."""
         all_banks = self._store.all()
-        by_id = {b.id: b for b in all_banks}
         chosen = [self._store.get(n) for n in banks] if banks is not None else all_banks
         summary = MatchSummary()
         if not chosen:
             return summary
-        negative_ids = [b.id for b in all_banks if b.kind == "negative"]
-        wanted = {b.id for b in chosen} | set(negative_ids)
-        media_list = list(media) if media is not None else None
-        found: list[NewMatch] = []
-        for t in EXACT_TYPES:
-            found.extend(self._store.exact_matches(t, media_list, sorted(wanted)))
-        found.extend(self._video_matches(media_list, sorted(wanted), min_quality, pdq_threshold))
-        rows = self._store.media_pdq(media_list)
-        summary.media_considered = len(rows) if media_list is None else len(media_list)
-        queries: list[bytes] = []
-        owners: list[tuple[str, str]] = []
-        for sha, pdq, quality, variants, trimmed in rows:
-            if quality is None or quality < min_quality:
-                summary.low_quality += 1
-                continue
-            hashes = [pdq, *(variants.split(",") if rotations and variants else [])]
-            named = list(zip(VARIANTS, hashes, strict=False))
-            if trimmed:
-                named.append(("trimmed", trimmed))
-            for variant, h in named:
-                queries.append(bytes.fromhex(h))
-                owners.append((sha, variant))
-        if queries:
-            index, entry_bank = self._index()
-            radius = max(
-                [pdq_threshold or b.pdq_threshold or PDQ_THRESHOLD for b in chosen]
-                + [b.pdq_threshold or PDQ_THRESHOLD for b in all_banks if b.kind == "negative"]
-            )
-            q = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
-            for qi, entry_id, dist in index.search(q, radius=radius):
-                bank = by_id[entry_bank[entry_id]]
-                if bank.id not in wanted:
-                    continue
-                limit = pdq_threshold or bank.pdq_threshold or PDQ_THRESHOLD
-                if dist <= limit:
-                    sha, variant = owners[qi]
-                    found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
-        disabled = self._store.disabled_entries(time.time())
-        if disabled:  # a disabled entry (admin page, platform API) matches nothing
-            found = [m for m in found if m.entry_id not in disabled]
-        chosen_ids = {b.id for b in chosen}
-        negative_media = {m.media_sha256 for m in found if m.bank_id in negative_ids}
-        kept: list[NewMatch] = []
-        for m in found:
-            if m.bank_id in negative_ids:
-                kept.append(m)  # the allow-list hit itself is evidence: keep it
-            elif m.media_sha256 in negative_media:
-                summary.suppressed += 1
-            elif m.bank_id in chosen_ids:
-                kept.append(m)
-        summary.matches_found = len(kept)
-        summary.new_matches = self._store.write_matches(kept)
-        summary.media_matched = len({m.media_sha256 for m in kept})
-        summary.by_bank.update(by_id[m.bank_id].name for m in kept)
+        pass_ = _MatchPass(self, all_banks, chosen, pdq_threshold, min_quality, rotations)
+        if media is None:
+            pass_.run(None, summary)
+            return summary
+        part: list[str] = []
+        for sha in media:
+            part.append(sha)
+            if len(part) >= chunk:
+                pass_.run(part, summary)
+                part = []
+        if part:
+            pass_.run(part, summary)
         return summary
 
     def _video_matches(
@@ -487,3 +450,90 @@ def _bank_videos(
         known.setdefault((bank_id, vid), []).append(frame)
         first.setdefault((bank_id, vid), entry_id)
     return known, first
+
+
+class _MatchPass:
+    """One :meth:`Banking.match` call: the banks and rules fixed once, the PDQ index loaded
+    at the first chunk that needs it, then each chunk of media matched and recorded."""
+
+    def __init__(
+        self,
+        banking: Banking,
+        all_banks: list[BankView],
+        chosen: list[BankView],
+        pdq_threshold: int | None,
+        min_quality: int,
+        rotations: bool,
+    ) -> None:
+        self.banking = banking
+        self.by_id = {b.id: b for b in all_banks}
+        self.chosen = chosen
+        self.negative_ids = [b.id for b in all_banks if b.kind == "negative"]
+        self.wanted = {b.id for b in chosen} | set(self.negative_ids)
+        self.pdq_threshold = pdq_threshold
+        self.min_quality = min_quality
+        self.rotations = rotations
+        self.radius = max(
+            [pdq_threshold or b.pdq_threshold or PDQ_THRESHOLD for b in chosen]
+            + [b.pdq_threshold or PDQ_THRESHOLD for b in all_banks if b.kind == "negative"]
+        )
+        self._index: tuple[PDQIndex, dict[int, int]] | None = None
+        self._disabled: set[int] | None = None
+
+    def run(self, media_list: list[str] | None, summary: MatchSummary) -> None:
+        """Match ``media_list`` (None: every media) and add to ``summary`` (chunks hold
+        distinct media, so every count adds up)."""
+        banking, store = self.banking, self.banking._store
+        wanted = sorted(self.wanted)
+        found: list[NewMatch] = []
+        for t in EXACT_TYPES:
+            found.extend(store.exact_matches(t, media_list, wanted))
+        found.extend(
+            banking._video_matches(media_list, wanted, self.min_quality, self.pdq_threshold)
+        )
+        rows = store.media_pdq(media_list)
+        summary.media_considered += len(rows) if media_list is None else len(media_list)
+        queries: list[bytes] = []
+        owners: list[tuple[str, str]] = []
+        for sha, pdq, quality, variants, trimmed in rows:
+            if quality is None or quality < self.min_quality:
+                summary.low_quality += 1
+                continue
+            hashes = [pdq, *(variants.split(",") if self.rotations and variants else [])]
+            named = list(zip(VARIANTS, hashes, strict=False))
+            if trimmed:
+                named.append(("trimmed", trimmed))
+            for variant, h in named:
+                queries.append(bytes.fromhex(h))
+                owners.append((sha, variant))
+        if queries:
+            if self._index is None:
+                self._index = banking._index()
+            index, entry_bank = self._index
+            q = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
+            for qi, entry_id, dist in index.search(q, radius=self.radius):
+                bank = self.by_id[entry_bank[entry_id]]
+                if bank.id not in self.wanted:
+                    continue
+                limit = self.pdq_threshold or bank.pdq_threshold or PDQ_THRESHOLD
+                if dist <= limit:
+                    sha, variant = owners[qi]
+                    found.append(NewMatch(sha, bank.id, entry_id, HashType.PDQ, dist, variant))
+        if self._disabled is None:
+            self._disabled = store.disabled_entries(time.time())
+        if self._disabled:  # a disabled entry (admin page, platform API) matches nothing
+            found = [m for m in found if m.entry_id not in self._disabled]
+        chosen_ids = {b.id for b in self.chosen}
+        negative_media = {m.media_sha256 for m in found if m.bank_id in self.negative_ids}
+        kept: list[NewMatch] = []
+        for m in found:
+            if m.bank_id in self.negative_ids:
+                kept.append(m)  # the allow-list hit itself is evidence: keep it
+            elif m.media_sha256 in negative_media:
+                summary.suppressed += 1
+            elif m.bank_id in chosen_ids:
+                kept.append(m)
+        summary.matches_found += len(kept)
+        summary.new_matches += store.write_matches(kept)
+        summary.media_matched += len({m.media_sha256 for m in kept})
+        summary.by_bank.update(self.by_id[m.bank_id].name for m in kept)

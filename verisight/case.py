@@ -179,7 +179,7 @@ class Case:
             executor=dask,
         )
         if summary.media_shas and self.banking.banks():
-            summary.matching = self.banking.match(media=sorted(summary.media_shas))
+            summary.matching = self.banking.match(media=summary.media_shas)  # sorted, streamed
         if cluster and summary.media_shas:
             summary.clustering = self.clusters.update()
             self.store.finish_scan(summary.scan, summary.to_json())  # the summary records it

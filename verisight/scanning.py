@@ -44,6 +44,7 @@ from verisight.scan_tasks import (
 )
 from verisight.sources import Item
 from verisight.store import KnownSighting, NewSighting, Status, Store
+from verisight.store.known import KnownPlaces
 
 if TYPE_CHECKING:
     from verisight.banking import MatchSummary
@@ -439,7 +440,7 @@ class ScanState:
         summary: ScanSummary,
         *,
         roots: list[str],
-        known: dict[str, KnownSighting],
+        known: KnownPlaces,
         limits: Limits,
         thumbs: Path,
         detector: str | None,
@@ -468,8 +469,8 @@ class ScanState:
         ``has_content`` defaults to whether the item carries a path or bytes."""
         if has_content is None:
             has_content = item.path is not None or item.data is not None
-        if self.is_known(item):
-            k = self.known[item.provenance.locator]
+        k = self.known.get(item.provenance.locator)
+        if k is not None and _is_known(item, k):
             self.summary.already_recorded += 1
             self.summary.count(k.status, k.reason, k.media_sha256, k.kind)
         elif item.revisit_digest is not None:
@@ -571,6 +572,7 @@ def run_scan(
         state.rec.flush(None)
     finally:
         state.rec.close()
+        state.known.close()
     summary.elapsed_seconds = time.monotonic() - started
     store.finish_scan(scan.id, summary.to_json())
     return summary

@@ -26,6 +26,7 @@ from verisight.store.db import (
     migrate,
     prefer_fast_compression,
 )
+from verisight.store.known import KnownPlaces
 from verisight.store.records import (
     KnownSighting,
     MediaView,
@@ -241,9 +242,12 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def known_sightings(self, roots: Iterable[str]) -> dict[str, KnownSighting]:
-        """Everything already recorded under ``roots`` (absolute paths), by locator."""
-        known: dict[str, KnownSighting] = {}
+    def known_sightings(self, roots: Iterable[str]) -> KnownPlaces:
+        """Everything already recorded under ``roots`` (absolute paths), by locator, in
+        bounded memory (see :mod:`verisight.store.known`)."""
+        return KnownPlaces(self._known_rows(list(roots)))
+
+    def _known_rows(self, roots: list[str]) -> Iterator[tuple[str, KnownSighting]]:
         with self.engine.connect() as conn:
             for root in roots:
                 text = escaped(root)
@@ -263,11 +267,14 @@ class Store:
                     .where(_SIGHTING.c.locator.like(prefix + "%", escape="\\"))
                     .order_by(_SIGHTING.c.id)
                 )
-                for r in conn.execute(q):
-                    known[stored_locator(r.locator, r.locator_raw)] = KnownSighting(
-                        r.size, r.mtime_ns, Status(r.status), r.reason, r.media_sha256, r.kind
+                # streamed (a server-side cursor on PostgreSQL): never all rows at once
+                for r in conn.execution_options(yield_per=10_000).execute(q):
+                    yield (
+                        stored_locator(r.locator, r.locator_raw),
+                        KnownSighting(
+                            r.size, r.mtime_ns, Status(r.status), r.reason, r.media_sha256, r.kind
+                        ),
                     )
-        return known
 
     def write(
         self,
