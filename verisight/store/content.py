@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, delete, func, not_, or_, select
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, not_, or_, select
 
 from verisight.matching.entry import BankEntry
 from verisight.store.banks import _entry_row, entry_values
@@ -34,6 +34,21 @@ _CHANGE: Table = BankChange.__table__  # type: ignore[assignment]
 ENABLED = 1
 DISABLED = 0
 _NOT_FRAME = or_(_ENTRY.c.extra.is_(None), not_(_ENTRY.c.extra.like('%"vpdq_frame"%')))
+
+#: Entries with their bank and state, by id (``ids``: a list). Built once: every matched
+#: look-up runs it, and building the statement cost as much as running it.
+_GET_CONTENT = (
+    select(
+        _ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"),
+        _STATE.c.disable_until_ts, _STATE.c.note, _STATE.c.user_metadata,
+    )
+    .select_from(
+        _ENTRY.join(_BANK, _ENTRY.c.bank_id == _BANK.c.id).outerjoin(
+            _STATE, _STATE.c.entry_id == _ENTRY.c.id
+        )
+    )
+    .where(_ENTRY.c.id.in_(bindparam("ids", expanding=True)))
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,19 +159,7 @@ class ContentStore:
     def _get(conn: Connection, wanted: list[int]) -> dict[int, ContentView]:
         out: dict[int, ContentView] = {}
         for i in range(0, len(wanted), 900):
-            q = (
-                select(
-                    _ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"),
-                    _STATE.c.disable_until_ts, _STATE.c.note, _STATE.c.user_metadata,
-                )
-                .select_from(
-                    _ENTRY.join(_BANK, _ENTRY.c.bank_id == _BANK.c.id).outerjoin(
-                        _STATE, _STATE.c.entry_id == _ENTRY.c.id
-                    )
-                )
-                .where(_ENTRY.c.id.in_(wanted[i : i + 900]))
-            )  # fmt: skip
-            for r in conn.execute(q):
+            for r in conn.execute(_GET_CONTENT, {"ids": wanted[i : i + 900]}):
                 out[r.id] = ContentView(
                     r.id, r.bank_id, r.bank_name, r.bank_kind, _entry_row(r),
                     ENABLED if r.disable_until_ts is None else int(r.disable_until_ts),
