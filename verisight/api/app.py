@@ -37,9 +37,12 @@ from .segments import SegmentStore
 
 #: Database connections each API process keeps for its look-ups' reads (a key, the banks'
 #: rules, the matched entries and their states; :meth:`verisight.case.Case.for_lookups`). A
-#: request beyond them waits for one to come back: a new connection per request (PostgreSQL
-#: starts a backend process for each) was the look-ups' latency tail.
-LOOKUP_CONNECTIONS = 8
+#: request beyond them waits for one to come back. Opening a connection per request beyond the
+#: pool (PostgreSQL starts a backend process for each) was the look-ups' latency tail; and more
+#: busy backends than cores, all reading the same hot pages, stall together for seconds when the
+#: cores are oversubscribed (8 a process: p99 363-475 ms; 2: 64-80 ms, same throughput; see
+#: docs/benchmarks.md). A read takes well under a millisecond, so 2 serve one process's look-ups.
+LOOKUP_CONNECTIONS = 2
 
 
 def _message(status: int, message: str) -> JSONResponse:
