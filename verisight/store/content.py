@@ -229,17 +229,6 @@ class ContentStore:
                 ).scalar_one()
             )
 
-    def entry_banks(self, ids: Iterable[int]) -> dict[int, int]:
-        wanted = sorted(set(ids))
-        out: dict[int, int] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(wanted), 900):
-                q = select(_ENTRY.c.id, _ENTRY.c.bank_id).where(
-                    _ENTRY.c.id.in_(wanted[i : i + 900])
-                )
-                out.update({int(a): int(b) for a, b in conn.execute(q)})
-        return out
-
     def exact(self, column: str, values: list[str]) -> dict[str, list[int]]:
         """Entry ids whose ``column`` (md5, sha1 or sha256) equals each value."""
         if column not in ("md5", "sha1", "sha256"):
