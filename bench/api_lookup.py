@@ -255,8 +255,9 @@ def wrk(url: str, lua: str, lines: list[str], key: str, a: argparse.Namespace) -
         env = {**os.environ, "BENCH_LINES": str(data), "BENCH_KEY": key}
         cmd = ["wrk", f"-t{a.threads}", f"-c{a.connections}", f"-d{a.duration}s", "--latency",
                "--timeout", "10s", "-s", str(script), url]  # fmt: skip
+        load = os.getloadavg()[0]  # the machine's own state, beside each figure
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    result: dict[str, Any] = {"non_2xx": 0}
+    result: dict[str, Any] = {"non_2xx": 0, "load_1min_before": round(load, 2)}
     for line in out.splitlines():
         parts = line.split()
         if line.startswith("Requests/sec:"):

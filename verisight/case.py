@@ -249,6 +249,24 @@ class Case:
 
         return Curation(self.banking, BankStore(engine), ContentStore(engine), AuditLog(engine))
 
+    def for_lookups(self, connections: int) -> tuple[Curation, ApiKeys]:
+        """The platform API's :attr:`curation` and :attr:`api_keys`, whose look-up reads (a
+        key, the banks' rules, the matched entries with their states) go through a pool of
+        ``connections`` kept for them on PostgreSQL (:func:`~verisight.store.db.make_read_engine`:
+        one round trip a read). Writes go through the case's engine, as everywhere else. On SQLite
+        the case's engine serves both. The pool closes with the case."""
+        from verisight.apikeys import ApiKeys
+        from verisight.curation import Curation
+        from verisight.store.apikeys import ApiKeyStore
+        from verisight.store.banks import BankStore
+        from verisight.store.content import ContentStore
+
+        engine = self.store.engine
+        reads = self.store.read_engine(connections)
+        content = ContentStore(engine, reads=reads)
+        curation = Curation(self.banking, BankStore(engine), content, AuditLog(engine))
+        return curation, ApiKeys(ApiKeyStore(engine, reads=reads), AuditLog(engine))
+
     @cached_property
     def api_keys(self) -> ApiKeys:
         """The platform API's keys (see :mod:`verisight.apikeys`)."""

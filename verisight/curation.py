@@ -356,8 +356,8 @@ class Curation:
         :meth:`bank_rules` as the caller cached them (the API's replicas), else read now."""
         rules = self.bank_rules() if rules is None else rules
         all_banks = {r[0]: ApiBank(r[0], r[1], r[5], r[2], r[3], r[4], -1) for r in rules}
-        if coinflip is not None:
-            coin = coinflip()
+        if coinflip is not None and any(b.matching_enabled_ratio < 1 for b in all_banks.values()):
+            coin = coinflip()  # (a coin in [0, 1) never drops a bank at ratio 1: not drawn)
             allowed = {i for i, b in all_banks.items() if b.matching_enabled_ratio >= coin}
         else:
             allowed = set(all_banks)
@@ -484,5 +484,6 @@ def _check_note(note: Any) -> None:
 
 
 def coin(seed: str | None) -> Callable[[], float]:
-    """HMA's coin flip for enabled ratios, seeded by the request's ``seed``."""
-    return random.Random(seed).random
+    """HMA's coin flip for enabled ratios, seeded by the request's ``seed`` (the generator is
+    made when the coin is flipped: seeding one from the OS costs more than a look-up's search)."""
+    return lambda: random.Random(seed).random()

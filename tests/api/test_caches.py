@@ -4,13 +4,15 @@ disabled entry is never returned (its state is read with the hit)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import Api
-from verisight.api.deps import CACHE_SECONDS
+from verisight.api.deps import CACHE_SECONDS, TtlCache
 from verisight.case import Case
 
 PDQ = "f" * 64
@@ -60,11 +62,80 @@ def test_a_miss_makes_no_query_and_a_hit_one(api: Api, case: Case) -> None:
 
     miss = {"signal_type": "pdq", "signal": "0" * 64}
     assert api.get("/m/lookup", params=miss).json() == {}  # fills the caches
-    sa.event.listen(case.store.engine, "before_cursor_execute", seen)
+    # every engine: on PostgreSQL the look-ups read through a pool of their own
+    sa.event.listen(sa.Engine, "before_cursor_execute", seen)
     try:
         assert api.get("/m/lookup", params=miss).json() == {}
         assert statements == []
         assert _found(api)
         assert len(statements) == 1, statements
     finally:
-        sa.event.remove(case.store.engine, "before_cursor_execute", seen)
+        sa.event.remove(sa.Engine, "before_cursor_execute", seen)
+
+
+def test_lookups_survive_their_connections_being_dropped(
+    api: Api, case: Case, database_url: str
+) -> None:
+    """The look-ups' pool does not ping a connection before each use (a round trip): a
+    connection the server closed (PostgreSQL restarted, a proxy timed out) is found dead on
+    use, and the read is made again on a fresh one instead of failing the request."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: no server to drop connections")
+    assert api.post("/c/banks", json={"name": "B"}).status_code == 201
+    assert api.post("/c/bank/B/signal", json={"pdq": PDQ}).status_code == 200
+    api.refresh()
+    time.sleep(CACHE_SECONDS + 0.05)  # the next look-up reads the key and the rules too
+    used: set[int] = set()
+
+    def checkout(dbapi_conn: Any, *args: Any) -> None:
+        used.add(dbapi_conn.info.backend_pid)
+
+    sa.event.listen(sa.pool.Pool, "checkout", checkout)
+    try:
+        assert _found(api)
+    finally:
+        sa.event.remove(sa.pool.Pool, "checkout", checkout)
+    assert used
+    with case.store.engine.connect() as conn:  # only the connections that look-up used
+        for pid in used:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    time.sleep(CACHE_SECONDS + 0.05)
+    for _ in range(3):
+        assert _found(api)
+
+
+def test_an_expired_entry_is_read_once_however_many_requests_want_it() -> None:
+    """When a cached key or rule set expires under load, one request reads it again and the
+    others wait for that read (they used to read it all at once, once a second)."""
+    cache: TtlCache[str, int] = TtlCache(seconds=60)
+    reads: list[int] = []
+    gate = threading.Event()
+
+    def load() -> int:
+        reads.append(1)
+        gate.wait(5)
+        return 7
+
+    threads = [threading.Thread(target=cache.get, args=("k", load)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert reads == [1]
+    assert cache.cached("k") == (7,)
+
+
+def test_a_value_read_before_a_clear_is_not_kept() -> None:
+    """A change (NOTIFY, or a write through this replica) that lands while a value is being read
+    drops that value too: the next request reads the new state."""
+    cache: TtlCache[str, int] = TtlCache(seconds=60)
+
+    def load() -> int:
+        cache.clear()  # the change arrives during the read
+        return 1
+
+    assert cache.get("k", load) == 1
+    assert cache.cached("k") is None
+    assert cache.get("k", lambda: 2) == 2

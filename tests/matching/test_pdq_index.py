@@ -233,3 +233,36 @@ def test_both_back_ends_build_identical_arrays(rng: np.random.Generator, split: 
     for name in ("hashes", "ids", "offsets", "positions"):
         assert np.array_equal(getattr(built[0], name), getattr(built[1], name)), name
     assert built[0].check(full=True) is None
+
+
+def test_searches_in_other_threads_see_every_row_while_rows_are_added() -> None:
+    """The API searches from many request threads while its follower adds rows (and an index
+    may be compacted): no lock, yet a search never misses a row that was there before it."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(0, 256, size=(3000, 32), dtype=np.uint8)
+    index = PDQIndex.build(hashes, np.arange(3000, dtype=np.int64))
+    probes = hashes[:50]
+    stop = threading.Event()
+    missed: list[int] = []
+
+    def search() -> None:
+        while not stop.is_set():
+            found = index.search(probes, radius=0)
+            if len({int(q) for q in found.query_idx}) != len(probes):
+                missed.append(len(found))
+
+    threads = [threading.Thread(target=search) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for k in range(20):
+        more = rng.integers(0, 256, size=(200, 32), dtype=np.uint8)
+        index.add(more, np.arange(3000 + 200 * k, 3200 + 200 * k, dtype=np.int64))
+        if k % 5 == 4:
+            index.compact()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert missed == []
+    assert len(index) == 7000

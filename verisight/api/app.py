@@ -9,6 +9,7 @@ within the scan limits (400). The server stays up for every input.
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,15 @@ from .index import FollowedIndex
 from .metrics import ApiMetrics, route_of
 from .notify import ChangeListener, listen_url
 from .segments import SegmentStore
+
+#: Database connections each API process keeps for its look-ups' reads (a key, the banks'
+#: rules, the matched entries and their states; :meth:`verisight.case.Case.for_lookups`). A
+#: request beyond them waits for one to come back. Opening a connection per request beyond the
+#: pool (PostgreSQL starts a backend process for each) was the look-ups' latency tail; and more
+#: busy backends than cores, all reading the same hot pages, stall together for seconds when the
+#: cores are oversubscribed (8 a process: p99 363-475 ms; 2: 64-80 ms, same throughput; see
+#: docs/benchmarks.md). A read takes well under a millisecond, so 2 serve one process's look-ups.
+LOOKUP_CONNECTIONS = 2
 
 
 def _message(status: int, message: str) -> JSONResponse:
@@ -124,8 +134,9 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
     background thread (started with the app), woken by PostgreSQL's NOTIFY where the case is on
     PostgreSQL; otherwise call ``app.state.index.refresh()``."""
     settings = settings or ApiSettings()
+    curation, api_keys = case.for_lookups(LOOKUP_CONNECTIONS)
     index = FollowedIndex(
-        case.curation,
+        curation,
         poll_seconds=settings.poll_seconds if follow else 0,
         stale_seconds=settings.stale_seconds,
         segments=SegmentStore(case.directory / "api-index"),
@@ -164,9 +175,15 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
         index.start()
         thread = threading.Thread(target=flusher, name="key-counts", daemon=True)
         thread.start()
+        # Everything alive now (imported modules, the app) lives as long as the process: out of
+        # the collector's sight, a full collection walks only what requests allocate (it walked
+        # every object numba, SQLAlchemy and FastAPI made at import: 0.1-0.6 s pauses under load)
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             stop.set()
             if listener is not None:
                 listener.stop()
@@ -182,8 +199,8 @@ def create_app(case: Case, settings: ApiSettings | None = None, *, follow: bool 
         lifespan=lifespan,
     )
     app.state.case = case
-    app.state.curation = case.curation
-    app.state.api_keys = case.api_keys
+    app.state.curation = curation
+    app.state.api_keys = api_keys
     app.state.settings = settings
     app.state.index = index
     app.state.listener = listener

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from verisight.apikeys import ApiKeys, key_hash
 from verisight.curation import BankRule, Curation
@@ -92,39 +93,64 @@ V = TypeVar("V")
 
 class TtlCache(Generic[K, V]):
     """Values read from the database, kept ``seconds`` (at most ``max_items``; a full cache
-    starts again, so unknown keys sent in bulk cannot grow it)."""
+    starts again, so unknown keys sent in bulk cannot grow it).
+
+    One load at a time (:meth:`get`): when an entry expires under load, the first thread reads
+    it again and the others wait for that read instead of each making its own (all of a
+    replica's requests used to miss in the same instant, once a second). A value read before a
+    :meth:`clear` is not kept after it."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, max_items: int = 10_000) -> None:
         self.seconds = seconds
         self.max_items = max_items
         self._items: dict[K, tuple[float, V]] = {}
+        self._loading = threading.Lock()
+        self._generation = 0
+
+    def cached(self, key: K) -> tuple[V] | None:
+        """The value, in a 1-tuple, if it is cached and fresh (never reads the database)."""
+        hit = self._items.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return (hit[1],)
+        return None
 
     def get(self, key: K, load: Callable[[], V]) -> V:
-        now = time.monotonic()
-        hit = self._items.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = load()
-        if len(self._items) >= self.max_items:
-            self._items = {}
-        self._items[key] = (now + self.seconds, value)
-        return value
+        hit = self.cached(key)
+        if hit is not None:
+            return hit[0]
+        with self._loading:
+            hit = self.cached(key)  # read by the thread this one waited for
+            if hit is not None:
+                return hit[0]
+            generation = self._generation
+            expires = time.monotonic() + self.seconds
+            value = load()
+            if generation == self._generation:
+                if len(self._items) >= self.max_items:
+                    self._items = {}
+                self._items[key] = (expires, value)
+            return value
 
     def clear(self) -> None:
+        self._generation += 1
         self._items = {}
 
 
-def get_curation(request: Request) -> Curation:
+# The dependencies below only read ``app.state``: ``async`` so that FastAPI calls them on the
+# event loop (a plain ``def`` dependency costs a trip through the thread pool on every request).
+
+
+async def get_curation(request: Request) -> Curation:
     curation: Curation = request.app.state.curation
     return curation
 
 
-def get_index(request: Request) -> FollowedIndex:
+async def get_index(request: Request) -> FollowedIndex:
     index: FollowedIndex = request.app.state.index
     return index
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
@@ -132,7 +158,8 @@ def get_settings(request: Request) -> ApiSettings:
 def cached_rules(request: Request) -> list[BankRule]:
     """The banks' matching rules, as this replica cached them (see :data:`CACHE_SECONDS`)."""
     cache: TtlCache[None, list[BankRule]] = request.app.state.rules_cache
-    return cache.get(None, get_curation(request).bank_rules)
+    curation: Curation = request.app.state.curation
+    return cache.get(None, curation.bank_rules)
 
 
 CurationDep = Annotated[Curation, Depends(get_curation)]
@@ -147,13 +174,13 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require(*scopes: str) -> Callable[[Request], Principal]:
+def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency: the caller, who must hold every scope in ``scopes``.
 
     No key, an unknown or a revoked key: 401. A key without a scope: 403. Anonymous callers
     pass only ``lookup`` and only with ``--anonymous-lookups``."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         keys: ApiKeys = request.app.state.api_keys
         settings: ApiSettings = request.app.state.settings
         presented = _presented_key(request)
@@ -164,7 +191,12 @@ def require(*scopes: str) -> Callable[[Request], Principal]:
                 return principal
             raise ApiError(401, "an API key is required (Authorization: Bearer <key>)")
         cache: TtlCache[str, ApiKeyView | None] = request.app.state.key_cache
-        view = cache.get(key_hash(presented), lambda: keys.authenticate(presented))
+        digest = key_hash(presented)
+        hit = cache.cached(digest)  # on the event loop: no thread for a cached key
+        if hit is not None:
+            view = hit[0]
+        else:
+            view = await run_in_threadpool(cache.get, digest, lambda: keys.authenticate(presented))
         if view is None:
             raise ApiError(401, "unknown or revoked API key")
         principal = Principal(view.name, view.scopes, view.id)

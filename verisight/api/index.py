@@ -213,6 +213,10 @@ class FollowedIndex:
     # -- searching -----------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, radius: int) -> list[tuple[int, int, int]]:
-        with self._lock:
-            found = self._index.search(queries, radius=radius)
+        # No lock: a PDQIndex's segments are immutable and ``add`` swaps in a new list of them,
+        # as ``_install`` swaps in a new index, so a search reads one consistent version. (A
+        # lock here serialised every request's search, and a thread holding it while waiting
+        # for the GIL after the kernel held up all the others.)
+        index = self._index
+        found = index.search(queries, radius=radius)
         return [(int(q), int(e), int(d)) for q, e, d in found]

@@ -15,7 +15,9 @@ Worked example::
 
 Rows are kept in immutable segments; ``add`` builds a new segment and merges the newest
 segments while one is at least half the size of the one before it (Bentley–Saxe), so there
-are ``O(log n)`` segments and each row is rebuilt ``O(log n)`` times. There is no delete: the
+are ``O(log n)`` segments and each row is rebuilt ``O(log n)`` times. ``add`` and ``compact``
+swap in a new list of segments whole, so searches may run in other threads meanwhile, without
+a lock, each on one consistent version. There is no delete: the
 hash rows in the case database are the source of truth, and an index that no longer matches
 them is rebuilt (:meth:`PDQIndex.save` takes a ``tag`` for the caller to tell). Ids are the
 caller's; the index does not check that they are unique.
@@ -30,6 +32,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -123,6 +126,7 @@ class PDQIndex:
         self.tag = ""
         self._segments: list[Segment] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
 
@@ -142,20 +146,23 @@ class PDQIndex:
 
     def add(self, hashes: npt.ArrayLike, ids: npt.ArrayLike) -> None:
         """Add rows; they are searchable when this returns."""
+        self._segments = self._added(list(self._segments), hashes, ids)
+
+    def _added(
+        self, segments: list[Segment], hashes: npt.ArrayLike, ids: npt.ArrayLike
+    ) -> list[Segment]:
         rows = _as_hashes(hashes, "hashes")
         labels = _as_ids(ids, rows.shape[0])
-        segments = list(self._segments)
         for start in range(0, rows.shape[0], MAX_ROWS):
             stop = start + MAX_ROWS
             part = Segment.build(rows[start:stop], labels[start:stop], self.backend, self.threads)
             segments = _merge_tail([*segments, part], self.backend, self.threads)
-        self._segments = segments
+        return segments
 
     def compact(self) -> None:
         """Merge segments into as few as possible (fewer probes per query)."""
         hashes, ids = self.rows()
-        self._segments = []
-        self.add(hashes, ids)
+        self._segments = self._added([], hashes, ids)
 
     def rows(self) -> tuple[U8, I64]:
         """Every ``(hashes, ids)`` row in the index (in the index's own order)."""
@@ -197,8 +204,9 @@ class PDQIndex:
             return found
 
         if self.threads > 1 and len(spans) > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pdq-index")
+            with self._pool_lock:  # searches may run in several threads at once
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="pdq-index")
             parts = [p for ps in self._pool.map(run, spans) for p in ps]
         else:
             parts = [p for span in spans for p in run(span)]

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, Row, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from verisight.errors import UsageError
+from verisight.store.db import read_retrying
 from verisight.store.schema import ApiKey
 
 _KEY: Table = ApiKey.__table__  # type: ignore[assignment]
@@ -52,8 +53,12 @@ def _view(r: Row[Any]) -> ApiKeyView:
 
 
 class ApiKeyStore:
-    def __init__(self, engine: Engine) -> None:
+    """``reads``, when given, serves :meth:`by_hash` (every request's key check, in the API):
+    :func:`~verisight.store.db.make_read_engine`."""
+
+    def __init__(self, engine: Engine, reads: Engine | None = None) -> None:
         self.engine = engine
+        self.reads = reads or engine
 
     def add(self, name: str, prefix: str, key_hash: str, scopes: tuple[str, ...]) -> ApiKeyView:
         try:
@@ -76,8 +81,8 @@ class ApiKeyStore:
         return _view(r)
 
     def by_hash(self, key_hash: str) -> ApiKeyView | None:
-        with self.engine.connect() as conn:
-            r = conn.execute(select(_KEY).where(_KEY.c.key_hash == key_hash)).first()
+        q = select(_KEY).where(_KEY.c.key_hash == key_hash)
+        r = read_retrying(self.reads, lambda conn: conn.execute(q).first())
         return None if r is None else _view(r)
 
     def all(self) -> list[ApiKeyView]:

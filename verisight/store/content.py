@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, delete, func, not_, or_, select
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, not_, or_, select
 
 from verisight.matching.entry import BankEntry
 from verisight.store.banks import _entry_row, entry_values
-from verisight.store.db import insert_ignoring_conflicts
+from verisight.store.db import insert_ignoring_conflicts, read_retrying
 from verisight.store.schema import Bank, BankChange, BankContentState, BankEntryRow, BankSetting
 
 _BANK: Table = Bank.__table__  # type: ignore[assignment]
@@ -34,6 +34,21 @@ _CHANGE: Table = BankChange.__table__  # type: ignore[assignment]
 ENABLED = 1
 DISABLED = 0
 _NOT_FRAME = or_(_ENTRY.c.extra.is_(None), not_(_ENTRY.c.extra.like('%"vpdq_frame"%')))
+
+#: Entries with their bank and state, by id (``ids``: a list). Built once: every matched
+#: look-up runs it, and building the statement cost as much as running it.
+_GET_CONTENT = (
+    select(
+        _ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"),
+        _STATE.c.disable_until_ts, _STATE.c.note, _STATE.c.user_metadata,
+    )
+    .select_from(
+        _ENTRY.join(_BANK, _ENTRY.c.bank_id == _BANK.c.id).outerjoin(
+            _STATE, _STATE.c.entry_id == _ENTRY.c.id
+        )
+    )
+    .where(_ENTRY.c.id.in_(bindparam("ids", expanding=True)))
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +74,13 @@ class Change:
 
 
 class ContentStore:
-    def __init__(self, engine: Engine) -> None:
+    """``reads``, when given, serves what a look-up reads (:meth:`get`, :meth:`bank_rules`,
+    :meth:`exact`): the API's :func:`~verisight.store.db.make_read_engine`. Everything else,
+    writes included, goes through ``engine``."""
+
+    def __init__(self, engine: Engine, reads: Engine | None = None) -> None:
         self.engine = engine
+        self.reads = reads or engine
 
     # -- bank settings -------------------------------------------------------------------
 
@@ -75,11 +95,13 @@ class ContentStore:
             _BANK.c.id, _BANK.c.name, _BANK.c.kind, _BANK.c.pdq_threshold, _BANK.c.label,
             func.coalesce(_SETTING.c.enabled_ratio, 1.0),
         ).select_from(_BANK.outerjoin(_SETTING, _SETTING.c.bank_id == _BANK.c.id))  # fmt: skip
-        with self.engine.connect() as conn:
-            return [
+        return read_retrying(
+            self.reads,
+            lambda conn: [
                 (int(r[0]), r[1], r[2], r[3], r[4], float(r[5]))
                 for r in conn.execute(q.order_by(_BANK.c.name))
-            ]
+            ],
+        )
 
     def set_enabled_ratio(self, bank_id: int, ratio: float) -> None:
         with self.engine.begin() as conn:
@@ -131,27 +153,18 @@ class ContentStore:
 
     def get(self, ids: Iterable[int]) -> dict[int, ContentView]:
         wanted = sorted(set(ids))
+        return read_retrying(self.reads, lambda conn: self._get(conn, wanted))
+
+    @staticmethod
+    def _get(conn: Connection, wanted: list[int]) -> dict[int, ContentView]:
         out: dict[int, ContentView] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(wanted), 900):
-                q = (
-                    select(
-                        _ENTRY, _BANK.c.name.label("bank_name"), _BANK.c.kind.label("bank_kind"),
-                        _STATE.c.disable_until_ts, _STATE.c.note, _STATE.c.user_metadata,
-                    )
-                    .select_from(
-                        _ENTRY.join(_BANK, _ENTRY.c.bank_id == _BANK.c.id).outerjoin(
-                            _STATE, _STATE.c.entry_id == _ENTRY.c.id
-                        )
-                    )
-                    .where(_ENTRY.c.id.in_(wanted[i : i + 900]))
+        for i in range(0, len(wanted), 900):
+            for r in conn.execute(_GET_CONTENT, {"ids": wanted[i : i + 900]}):
+                out[r.id] = ContentView(
+                    r.id, r.bank_id, r.bank_name, r.bank_kind, _entry_row(r),
+                    ENABLED if r.disable_until_ts is None else int(r.disable_until_ts),
+                    r.note, json.loads(r.user_metadata) if r.user_metadata else None,
                 )  # fmt: skip
-                for r in conn.execute(q):
-                    out[r.id] = ContentView(
-                        r.id, r.bank_id, r.bank_name, r.bank_kind, _entry_row(r),
-                        ENABLED if r.disable_until_ts is None else int(r.disable_until_ts),
-                        r.note, json.loads(r.user_metadata) if r.user_metadata else None,
-                    )  # fmt: skip
         return out
 
     def update(self, entry_id: int, *, disable_until_ts: int, note: str | None) -> None:
@@ -216,30 +229,22 @@ class ContentStore:
                 ).scalar_one()
             )
 
-    def entry_banks(self, ids: Iterable[int]) -> dict[int, int]:
-        wanted = sorted(set(ids))
-        out: dict[int, int] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(wanted), 900):
-                q = select(_ENTRY.c.id, _ENTRY.c.bank_id).where(
-                    _ENTRY.c.id.in_(wanted[i : i + 900])
-                )
-                out.update({int(a): int(b) for a, b in conn.execute(q)})
-        return out
-
     def exact(self, column: str, values: list[str]) -> dict[str, list[int]]:
         """Entry ids whose ``column`` (md5, sha1 or sha256) equals each value."""
         if column not in ("md5", "sha1", "sha256"):
             raise ValueError(column)
         col = _ENTRY.c[column]
         wanted = sorted(set(values))
-        out: dict[str, list[int]] = {}
-        with self.engine.connect() as conn:
+
+        def read(conn: Connection) -> dict[str, list[int]]:
+            out: dict[str, list[int]] = {}
             for i in range(0, len(wanted), 900):
                 q = select(col, _ENTRY.c.id).where(col.in_(wanted[i : i + 900]))
                 for v, eid in conn.execute(q.order_by(_ENTRY.c.id)):
                     out.setdefault(v, []).append(int(eid))
-        return out
+            return out
+
+        return read_retrying(self.reads, read)
 
     def disabled(self) -> dict[int, int]:
         """Entries whose ``disable_until_ts`` is not "enabled": entry id → the value."""

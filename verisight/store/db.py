@@ -20,15 +20,16 @@ import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from verisight.errors import CaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 def sqlite_url(case_dir: Path) -> str:
@@ -49,9 +50,45 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    return create_engine(_psycopg(url), pool_pre_ping=True)
+
+
+def _psycopg(url: str) -> str:
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def make_read_engine(url: str, connections: int) -> Engine:
+    """A PostgreSQL engine for hot reads of one statement each (the platform API's look-ups):
+    every read costs one round trip and nothing else.
+
+    The case's engine (:func:`make_engine`) pings each connection it hands out
+    (``pool_pre_ping``: a round trip), reads in a transaction that returning the connection
+    rolls back (another), and opens a new connection whenever more than 5 are busy, closing it
+    after use (PostgreSQL starts a backend for each). Under load those were most of a look-up's
+    time and all of its tail. This one runs in autocommit (a read sees every committed write,
+    there is nothing to roll back), does not ping (:func:`read_retrying` reads again once on a
+    connection found dead), and keeps exactly ``connections`` open: a caller beyond them waits
+    for one to come back rather than opening another."""
+    return create_engine(
+        _psycopg(url), isolation_level="AUTOCOMMIT", pool_size=connections, max_overflow=0,
+        pool_use_lifo=True,
+    )  # fmt: skip
+
+
+def read_retrying(engine: Engine, read: Callable[[Connection], T]) -> T:
+    """``read`` on a connection of ``engine``, once more on a fresh connection if the first
+    was found closed (PostgreSQL restarted, a proxy dropped it): what ``pool_pre_ping`` would
+    have caught, without its round trip on every read. Only for reads, which can be repeated."""
+    try:
+        with engine.connect() as conn:
+            return read(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with engine.connect() as conn:
+        return read(conn)
 
 
 def _alembic_config(conn: Connection) -> Any:

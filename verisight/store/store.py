@@ -23,6 +23,7 @@ from verisight.names import escaped, is_exact_text, json_text, stored_locator, t
 from verisight.store.db import (
     insert_ignoring_conflicts,
     make_engine,
+    make_read_engine,
     migrate,
     prefer_fast_compression,
 )
@@ -184,6 +185,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._read_engines: list[Engine] = []
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -191,7 +193,19 @@ class Store:
         migrate(engine)
         return cls(engine)
 
+    def read_engine(self, connections: int) -> Engine:
+        """A pool of ``connections`` for hot one-statement reads (:func:`make_read_engine`) on
+        PostgreSQL, disposed of with the store; on SQLite, the store's engine."""
+        if self.engine.dialect.name != "postgresql":
+            return self.engine
+        engine = make_read_engine(self.engine.url.render_as_string(hide_password=False),
+                                  connections)  # fmt: skip
+        self._read_engines.append(engine)
+        return engine
+
     def close(self) -> None:
+        for engine in self._read_engines:
+            engine.dispose()
         self.engine.dispose()
 
     # -- scans ---------------------------------------------------------------------------
