@@ -7,6 +7,7 @@ import io
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,20 +49,29 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty schema in the test database; dropped afterwards."""
+@contextmanager
+def fresh_schema(admin_url: str) -> Iterator[str]:
+    """The URL of a fresh, empty schema in the test database; dropped afterwards."""
     import sqlalchemy as sa
 
     schema = f"verisight_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_admin_url)
+    admin = sa.create_engine(admin_url)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in postgres_admin_url else "?"
-    yield f"{postgres_admin_url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        sep = "&" if "?" in admin_url else "?"
+        yield f"{admin_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty schema in the test database; dropped afterwards."""
+    with fresh_schema(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -85,7 +85,8 @@ def test_every_decision_is_counted_and_ordered_past_the_old_window(case: Case) -
     assert view.total == left
     policy = service.triage_policy()
     expected = expected_triage(truth, policy)
-    rows = service.queued.decisions(triage_ranks(policy), limit=None)
+    rows, total = service.queued.page(triage_ranks(policy), limit=None)
+    assert total == left
     assert [r.sha256 for r in rows] == expected
     assert [e.sha256 for e in view.to_assess] == expected[:50]
     # a cluster row: its size, waiting members, and whether only applying is left
@@ -98,8 +99,8 @@ def test_every_decision_is_counted_and_ordered_past_the_old_window(case: Case) -
         assert policy.order[r.rank] == tier_of(triage_item(truth, key, members))
     assert service.next_item(user, QueueFilter()) == expected[0]
     # pages
-    page = service.queued.decisions(triage_ranks(policy), limit=7, offset=4000)
-    assert [r.sha256 for r in page] == expected[4000:4007]
+    page, total = service.queued.page(triage_ranks(policy), limit=7, offset=4000)
+    assert [r.sha256 for r in page] == expected[4000:4007] and total == left
 
 
 def test_next_offers_what_the_policy_puts_first_wherever_its_sha_falls(case: Case) -> None:
@@ -135,7 +136,7 @@ def test_next_offers_what_the_policy_puts_first_wherever_its_sha_falls(case: Cas
     highest = max(banked)
     assert highest > sorted(waiting)[5000]
     assert expected.index(highest) < tiers.index(Tier.DECLARED_AI)
-    rows = service.queued.decisions(triage_ranks(policy), limit=len(banked))
+    rows, _ = service.queued.page(triage_ranks(policy), limit=len(banked))
     assert highest in {r.sha256 for r in rows}
 
 
@@ -166,4 +167,4 @@ def test_filters_and_the_dashboard_count_what_the_rules_count(case: Case) -> Non
 
 def test_an_empty_rank_table_is_refused(case: Case) -> None:
     with pytest.raises(ValueError):
-        QueueStore(case.store.engine).decisions({})
+        QueueStore(case.store.engine).page({})

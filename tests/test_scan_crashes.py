@@ -3,8 +3,6 @@ else is recorded; and a scan killed with SIGKILL leaves no process behind."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import jpeg_bytes, write_images
-from tests.helpers import dump_case
+from tests.helpers import descendants, dump_case, kill_and_survivors
 from verisight.case import Case
 from verisight.scan_tasks import CRASH_MARKER_ENV
 
@@ -56,32 +54,6 @@ def test_local_pool_marks_only_the_culprit(tmp_path: Path, monkeypatch: pytest.M
     }
 
 
-def _descendants(pid: int) -> set[int]:
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        kids: list[str] = []
-        for task in Path(f"/proc/{p}/task").glob("*"):  # children of every thread
-            try:
-                kids += (task / "children").read_text().split()
-            except OSError:
-                continue
-        for k in map(int, kids):
-            if k not in out:
-                out.add(k)
-                todo.append(k)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 @pytest.mark.parametrize("how", [["--workers", "2"], ["--dask", "local:2"]])
 def test_sigkilled_scan_leaves_no_process_behind(tmp_path: Path, how: list[str]) -> None:
@@ -92,7 +64,7 @@ def test_sigkilled_scan_leaves_no_process_behind(tmp_path: Path, how: list[str])
     kids: set[int] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        kids |= _descendants(proc.pid)
+        kids |= descendants(proc.pid)
         if (
             len(kids) >= 2
             and (tmp_path / "c" / "thumbs").is_dir()
@@ -100,14 +72,6 @@ def test_sigkilled_scan_leaves_no_process_behind(tmp_path: Path, how: list[str])
         ):
             break
         time.sleep(0.05)
-    kids |= _descendants(proc.pid)
+    kids |= descendants(proc.pid)
     assert proc.poll() is None and len(kids) >= 2, "the scan must be killed mid-way"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(k) for k in kids):
-        time.sleep(0.1)
-    survivors = {k: Path(f"/proc/{k}/cmdline").read_text() for k in kids if _alive(k)}
-    for k in survivors:  # clean up before failing
-        os.kill(k, signal.SIGKILL)
-    assert not survivors
+    assert not kill_and_survivors(proc, kids)

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import sys
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import jpeg_bytes, write_images
-from tests.helpers import dump_case
+from tests.conftest import fresh_schema, jpeg_bytes, write_images
+from tests.helpers import descendants, dump_case, kill_and_survivors
 from verisight.analysis import analyse_path
 from verisight.case import Case
 from verisight.limits import Limits
@@ -66,14 +64,8 @@ def _bulk_collection(root: Path) -> Path:
 @pytest.fixture
 def other_postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A second fresh schema (``postgres_url`` gives one per test)."""
-    schema = f"verisight_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_admin_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{postgres_admin_url}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_schema(postgres_admin_url) as url:
+        yield url
 
 
 def _side_rows(url: str) -> tuple[list[bytes], list[tuple[str, bytes, bytes]]]:
@@ -243,8 +235,6 @@ if __name__ == "__main__":
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 def test_a_killed_coordinator_leaves_no_thumbnail_writer_behind(tmp_path: Path) -> None:
     """The process writing returned thumbnails dies with a coordinator killed by SIGKILL."""
-    from tests.test_scan_crashes import _alive, _descendants
-
     write_images(tmp_path / "img", 3)
     case = tmp_path / "case"
     case.mkdir()
@@ -258,18 +248,10 @@ def test_a_killed_coordinator_leaves_no_thumbnail_writer_behind(tmp_path: Path) 
     kids: set[int] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        kids |= _descendants(proc.pid)
+        kids |= descendants(proc.pid)
         if kids and any((case / "thumbs").rglob("*.jpg")):
             break
         time.sleep(0.05)
-    kids |= _descendants(proc.pid)
+    kids |= descendants(proc.pid)
     assert proc.poll() is None and kids, "the writer must be running when the scan is killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(k) for k in kids):
-        time.sleep(0.1)
-    survivors = {k: Path(f"/proc/{k}/cmdline").read_text() for k in kids if _alive(k)}
-    for k in survivors:  # clean up before failing
-        os.kill(k, signal.SIGKILL)
-    assert not survivors
+    assert not kill_and_survivors(proc, kids)

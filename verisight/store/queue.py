@@ -116,21 +116,6 @@ class QueueStore(Bindable):
 
     # ------------------------------------------------------------------ reads
 
-    def decisions(
-        self,
-        ranks: RankTable,
-        filters: QueueFilters = QueueFilters(),
-        *,
-        order: Order = "triage",
-        largest_first: bool = True,
-        limit: int | None = 50,
-        offset: int = 0,
-    ) -> list[DecisionRow]:
-        """The decisions left, in ``order``, ``limit`` of them from ``offset``."""
-        return self.page(
-            ranks, filters, order=order, largest_first=largest_first, limit=limit, offset=offset
-        )[0]
-
     def page(
         self,
         ranks: RankTable,
@@ -141,8 +126,8 @@ class QueueStore(Bindable):
         limit: int | None = 50,
         offset: int = 0,
     ) -> tuple[list[DecisionRow], int]:
-        """:meth:`decisions` and how many decisions are left in all, in one statement (the
-        total is a window count over every row, taken before the limit)."""
+        """The decisions left, in ``order``, ``limit`` of them from ``offset``, and how many
+        are left in all, in one statement (a window count over every row, before the limit)."""
         rows_q = self._rows(ranks, filters)
         r = rows_q.subquery("row")
         q = select(r, func.count().over().label("total"))
@@ -186,9 +171,9 @@ class QueueStore(Bindable):
         self, ranks: RankTable, filters: QueueFilters = QueueFilters(), *, decided: bool = False
     ) -> dict[int, int]:
         """Decisions left per rank; ``decided``: decided media per rank, each media on its
-        own (clusters play no part in what was decided)."""
+        own (clusters play no part in what was decided). Both narrowed by ``filters``."""
         if decided:
-            m = self._media_rows(decided=True).subquery("m")
+            m = self._media_rows(filters, decided=True).subquery("m")
             rank = _rank(ranks, m.c.provenance, m.c.conflict, m.c.matched)
             q: Select[Any] = select(rank.label("rank"), func.count()).group_by(rank)
         else:
