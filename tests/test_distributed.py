@@ -248,3 +248,22 @@ def test_a_killed_coordinator_resumes(tmp_path: Path, cluster: LocalCluster) -> 
     b = dump_case(f"sqlite:///{tmp_path / 'clean' / 'verisight.db'}")
     assert (a["media"], a["sighting"]) == (b["media"], b["sighting"])
     assert _thumbs(killed) == _thumbs(tmp_path / "clean")
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_a_local_cluster_runs_with_the_recommended_settings() -> None:
+    # `--dask local:N` itself (not a cluster the test builds): workers keep glibc's adaptive
+    # allocator (Dask's default MALLOC_TRIM_THRESHOLD_ costs ~20 % CPU per image), the
+    # scheduler sends one task per thread and gives up on a task after 3 tries
+    from verisight.distributed import LOCAL_ALLOWED_FAILURES, DaskExecutor
+
+    with DaskExecutor("local:1") as ex:
+        envs = ex.client.run(_env, "MALLOC_TRIM_THRESHOLD_")
+        assert list(envs.values()) == [None]
+        assert list(ex.client.run(_env, "OMP_NUM_THREADS").values()) == ["1"]
+        sched = ex.cluster.scheduler
+        assert sched.WORKER_SATURATION == 1.0
+        assert sched.allowed_failures == LOCAL_ALLOWED_FAILURES

@@ -255,9 +255,7 @@ class DaskExecutor:
                 n = 0
             if n < 1:
                 raise UsageError(f"--dask local:N needs a number of workers, not {address!r}")
-            with dask.config.set(
-                {"distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES}
-            ):
+            with dask.config.set(LOCAL_SCHEDULER_CONFIG):
                 self.cluster = LocalCluster(
                     n_workers=n,
                     threads_per_worker=1,
