@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,16 @@ import dask
 import pytest
 from distributed import Client, LocalCluster
 
+from tests.conftest import jpeg_bytes, write_images
 from tests.helpers import dump_case
+from tests.test_item_timeout import MARKER as STALL
 from tests.test_scan import _collection
 from tests.test_scan_crashes import MARKER, failed_items, poison_collection
+from verisight.analysis import analyse_bytes
 from verisight.case import Case
 from verisight.distributed import FAKE_VERSION_ENV, LOCAL_SCHEDULER_CONFIG, DaskUnavailable
-from verisight.scan_tasks import CRASH_MARKER_ENV
+from verisight.limits import Limits
+from verisight.scan_tasks import CRASH_MARKER_ENV, HANG_MARKER_ENV
 from verisight.scanning import ScanSummary
 
 
@@ -267,3 +272,44 @@ def test_a_local_cluster_runs_with_the_recommended_settings() -> None:
         sched = ex.cluster.scheduler
         assert sched.WORKER_SATURATION == 1.0
         assert sched.allowed_failures == LOCAL_ALLOWED_FAILURES
+
+
+def _warm() -> None:
+    """Load the compiled kernels on a worker before any timed item."""
+    analyse_bytes(jpeg_bytes(1), Limits(), None)
+
+
+def test_an_item_past_its_time_on_a_worker_is_decode_timeout(tmp_path: Path) -> None:
+    """A Dask task runs on a worker thread, where no timer can interrupt it: the coordinator
+    asks the workers what they are on, has one stuck past the item's hard deadline stopped
+    (its nanny starts a fresh one), and records that item ``decode-timeout``; the files batched
+    with it, the other members of its zip and the rest of the scan complete, as locally."""
+    src = tmp_path / "src"
+    write_images(src / "a", 6)
+    for mode in ("python", "native"):  # a hang in Python code, and one with signals blocked
+        (src / "a" / f"{mode}.bin").write_bytes(f"stalls {STALL}:{mode}".encode())
+    with zipfile.ZipFile(src / "b.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(2):
+            zf.writestr(f"m/{i}.jpg", jpeg_bytes(700 + i))
+        zf.writestr("m/native.bin", f"stalls {STALL}:native".encode())
+    with dask.config.set(LOCAL_SCHEDULER_CONFIG):
+        lc = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+            env={HANG_MARKER_ENV: STALL},
+        )
+    with lc, Client(lc) as client:
+        client.run(_warm)
+        limits = Limits(max_item_seconds=3.0)  # a worker is stopped after 6 s (hard_deadline)
+        s, url = _scan(tmp_path, "dask", src, dask=lc.scheduler_address, limits=limits)
+    assert s.reconciles and s.seen == 6 + 2 + 1 + 3
+    assert failed_items(url, src) == {
+        "a/python.bin": "decode-timeout",
+        "a/native.bin": "decode-timeout",
+        "b.zip › m/native.bin": "decode-timeout",
+    }
+    assert s.errors_by_reason == {"decode-timeout": 3}
+    assert s.analysed == 6 + 1 + 2

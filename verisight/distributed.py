@@ -22,6 +22,12 @@ Failures: a worker that dies mid-task has its task rescheduled by Dask; a task t
 file is then recorded as failed, ``worker-crash``; a container is taken apart by the
 coordinator and its members sent one by one, so only the member at fault fails.
 
+Time limits: a task runs on a worker thread, where no timer can interrupt it, so the
+coordinator asks the workers every :data:`WATCH_SECONDS` which items of the scan they have
+been on for longer than :func:`~verisight.scan_tasks.hard_deadline`; such a worker is stopped
+(its nanny starts a fresh one), the item recorded ``decode-timeout`` and the other items of its
+task sent again (a container's members one by one), as the local pool does.
+
 Workers whose Verisight version differs from the coordinator's, or that cannot see the
 roots, are refused (no task is sent to them) and the reason is reported.
 """
@@ -32,10 +38,13 @@ import dataclasses
 import itertools
 import logging
 import os
+import signal
+import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +52,7 @@ from typing import Any, TypeVar
 import verisight
 from verisight.errors import ItemError, Reason, UsageError
 from verisight.limits import Limits
-from verisight.scan_tasks import Result, Task, analyse_task
+from verisight.scan_tasks import Result, Task, analyse_task, hard_deadline, timeout_result
 from verisight.scanning import ScanState
 from verisight.sources import Item, iter_items
 
@@ -76,6 +85,8 @@ LOCAL_SCHEDULER_CONFIG: dict[str, Any] = {
 NO_WORKER_TIMEOUT = 120.0
 #: Seconds to wait for the scheduler, and then for a first worker.
 CONNECT_TIMEOUT = 10.0
+#: Seconds between asking the workers what they are on (items past their time limit).
+WATCH_SECONDS = 2.0
 
 
 class DaskUnavailable(UsageError):
@@ -115,7 +126,46 @@ def _sees_file(path: str) -> bool:
     return os.path.isfile(path)
 
 
+def _kill_worker(dask_worker: Any) -> int:
+    """Runs on a nanny: SIGKILL its worker process (the nanny then starts a fresh one)."""
+    pid = int(dask_worker.process.process.pid)
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def _exit_now() -> None:
+    """Runs on a worker without a nanny: end its process."""
+    os._exit(1)
+
+
 # -- the worker side -------------------------------------------------------------------
+
+#: What this worker's threads are analysing: thread id → (scan token, seq, start). A Dask
+#: task runs on a worker thread, where no ``SIGALRM`` can interrupt it: the coordinator reads
+#: this (:func:`_overdue`) and has a worker stuck past an item's time limit stopped.
+_ON: dict[int, tuple[str, int, float]] = {}
+
+
+@contextmanager
+def _working_on(token: str, seq: int) -> Iterator[None]:
+    me = threading.get_ident()
+    _ON[me] = (token, seq, time.monotonic())
+    try:
+        yield
+    finally:
+        _ON.pop(me, None)
+
+
+def _analyse(token: str, task: Task) -> Result:
+    with _working_on(token, task.seq):
+        return analyse_task(task)
+
+
+def _overdue(token: str, seconds: float) -> list[int]:
+    """Runs on a worker: the ``seq`` of each item of scan ``token`` it has been on for over
+    ``seconds``."""
+    now = time.monotonic()
+    return [seq for tok, seq, since in list(_ON.values()) if tok == token and now - since > seconds]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +179,8 @@ class ContainerUnit:
     list_only: bool = False
     #: The case's thumbnail folder, when the worker writes derived files there itself.
     thumbs_dir: str | None = None
+    #: The scan's token (see :func:`_overdue`).
+    token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +207,19 @@ class FileBatch:
     seq: int  # the first task's
     tasks: tuple[Task, ...]
     version: str
+    token: str = ""
 
 
 def analyse_items(batch: FileBatch) -> list[Result]:
     """Runs on a worker: a batch of loose files."""
     _check_version(batch.version)
-    return [analyse_task(t) for t in batch.tasks]
+    return [_analyse(batch.token, t) for t in batch.tasks]
 
 
-def analyse_item(task: Task, version: str) -> Result:
+def analyse_item(task: Task, version: str, token: str = "") -> Result:
     """Runs on a worker: one loose file (or, after a crash, one member)."""
     _check_version(version)
-    return analyse_task(task)
+    return _analyse(token, task)
 
 
 def analyse_container(unit: ContainerUnit) -> list[Outcome]:
@@ -180,7 +233,7 @@ def analyse_container(unit: ContainerUnit) -> list[Outcome]:
         if content and not unit.list_only:
             path = str(item.path) if item.path is not None else None
             task = Task(unit.seq, path, item.data, unit.limits, unit.thumbs_dir, unit.detector)
-            result = analyse_task(task)
+            result = _analyse(unit.token, task)
         if item.data is not None:
             item = dataclasses.replace(item, data=None)
         out.append(Outcome(item, content, result))
@@ -223,6 +276,9 @@ class DaskExecutor:
         #: Worker address → why no task goes there.
         self.refused: dict[str, str] = {}
         self._usable: list[str] | None = None
+        #: Workers checked (version, roots) for this scan, and the scan's roots.
+        self._checked: set[str] = set()
+        self._roots: list[str] = []
         self._inflight: dict[int, _Flight] = {}
         self._seq_of: dict[Any, int] = {}  # future key → seq
         self._completed: Any = None  # distributed.as_completed, per scan
@@ -231,6 +287,9 @@ class DaskExecutor:
         self._fallbacks: deque[Iterator[Item]] = deque()
         self._pending: list[tuple[Item, Task]] = []  # loose files for the next FileBatch
         self._seq = itertools.count()
+        #: This scan's token: workers report the items of this scan they are on.
+        self._token = ""
+        self._watched = 0.0
         #: Where workers write thumbnails themselves (they see the case's folder), or None:
         #: thumbnails then come back inside the results.
         self._thumbs_dir: str | None = None
@@ -277,15 +336,33 @@ class DaskExecutor:
             self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         except Exception:
             raise DaskUnavailable(f"the Dask cluster at {self.address} has no worker") from None
-        versions = self.client.run(worker_version, on_error="return")
+        self._roots = roots
+        self._checked.clear()
+        self._vet(None)
+        if not any(a not in self.refused for a in self._checked):
+            reasons = "; ".join(f"{a} {why}" for a, why in sorted(self.refused.items()))
+            raise DaskUnavailable(f"no usable Dask worker at {self.address}: {reasons}")
+
+    def _admit_new(self) -> None:
+        """Check the workers that joined since (a worker restarted by its nanny comes back
+        at a new address): once a worker is refused, tasks go only to checked ones."""
+        new = [a for a in self.client.nthreads() if a not in self._checked]
+        if new:
+            self._vet(new)
+
+    def _vet(self, workers: list[str] | None) -> None:
+        """Check ``workers`` (``None``: all), refusing those that cannot serve this scan."""
+        versions = self.client.run(worker_version, workers=workers, on_error="return")
         mine = worker_version_here()
         for addr, v in versions.items():
             if isinstance(v, BaseException):  # e.g. Verisight not installed there
                 self._refuse(addr, f"cannot run Verisight: {v.__class__.__name__}: {v}")
             elif v != mine:
                 self._refuse(addr, f"runs Verisight {v}, the coordinator {mine}")
-        if roots:
-            seen = self.client.run(_missing_roots, roots, on_error="return")
+        if self._roots and versions:
+            seen = self.client.run(
+                _missing_roots, self._roots, workers=list(versions), on_error="return"
+            )
             for addr, missing in seen.items():
                 if isinstance(missing, BaseException):
                     self._refuse(addr, f"cannot run Verisight: {missing}")
@@ -295,10 +372,8 @@ class DaskExecutor:
                         f"cannot see {missing[0]} (every worker needs the collection at the "
                         "same path as the coordinator)",
                     )
-        usable = [a for a in versions if a not in self.refused]
-        if not usable:
-            reasons = "; ".join(f"{a} {why}" for a, why in sorted(self.refused.items()))
-            raise DaskUnavailable(f"no usable Dask worker at {self.address}: {reasons}")
+        self._checked.update(versions)
+        usable = [a for a in self._checked if a not in self.refused]
         self._usable = usable if self.refused else None
 
     def _refuse(self, addr: str, why: str) -> None:
@@ -367,6 +442,8 @@ class DaskExecutor:
 
     def run(self, state: ScanState) -> None:
         self._check_workers(state.roots)
+        self._token = uuid.uuid4().hex
+        self._watched = time.monotonic()
         self._thumbs_dir = self._shared_folder(state.thumbs)
         opens = state.limits.max_archive_depth > 0
         walk_limits = dataclasses.replace(state.limits, max_archive_depth=0)
@@ -416,6 +493,7 @@ class DaskExecutor:
                     worker_version_here(),
                     list_only=state.is_known(item),
                     thumbs_dir=self._thumbs_dir,
+                    token=self._token,
                 )
                 self._submit(state, item, unit)
             else:
@@ -432,7 +510,7 @@ class DaskExecutor:
     def _submit_pending(self, state: ScanState) -> None:
         pending, self._pending = self._pending, []
         tasks = tuple(t for _, t in pending)
-        batch = FileBatch(tasks[0].seq, tasks, worker_version_here())
+        batch = FileBatch(tasks[0].seq, tasks, worker_version_here(), self._token)
         self._submit(state, pending[0][0], batch, tuple(i for i, _ in pending))
 
     def _submit(
@@ -452,7 +530,9 @@ class DaskExecutor:
         elif isinstance(payload, FileBatch):
             fut = self.client.submit(analyse_items, payload, **options)
         else:
-            fut = self.client.submit(analyse_item, payload, worker_version_here(), **options)
+            fut = self.client.submit(
+                analyse_item, payload, worker_version_here(), self._token, **options
+            )
         self._inflight[payload.seq] = _Flight(item, payload, fut, items)
         self._seq_of[fut.key] = payload.seq
         self._completed.add(fut)
@@ -460,6 +540,7 @@ class DaskExecutor:
     def _window_size(self) -> int:
         now = time.monotonic()
         if now - self._window_checked > 5.0:
+            self._admit_new()
             threads = sum(n for a, n in self.client.nthreads().items() if a not in self.refused)
             self._window = max(WINDOW_PER_THREAD, threads * WINDOW_PER_THREAD)
             self._window_checked = now
@@ -468,14 +549,19 @@ class DaskExecutor:
     def _harvest(self, state: ScanState, *, block: bool) -> None:
         if not self._inflight:
             return
+        self._watch(state)
         done = self._completed.next_batch(block=False)
         if block and not done:
-            done = self._wait_for_one()
-        results = {self._seq_of.pop(f.key): value for f, value in done}
+            done = self._wait_for_one(state)
+        results: dict[int, Any] = {}
+        for f, value in done:
+            seq = self._seq_of.pop(f.key, None)
+            if seq is not None:  # else cancelled here (see _stalled)
+                results[seq] = value
         for seq in sorted(results):
             self._finish(state, seq, self._inflight.pop(seq), results[seq])
 
-    def _wait_for_one(self) -> list[Any]:
+    def _wait_for_one(self, state: ScanState) -> list[Any]:
         """Completed futures, at least one; gives up when no usable worker was left for
         :data:`NO_WORKER_TIMEOUT` seconds (else a scan would wait for ever)."""
         checked, workerless_since = time.monotonic(), None
@@ -486,9 +572,13 @@ class DaskExecutor:
                 return done
             with cond:
                 cond.wait(timeout=0.1)
+            self._watch(state)
+            if not self._inflight:  # all that was in flight stalled, and is dealt with
+                return []
             now = time.monotonic()
             if now - checked > 5.0:
                 checked = now
+                self._admit_new()
                 if any(a not in self.refused for a in self.client.nthreads()):
                     workerless_since = None
                 elif workerless_since is None:
@@ -499,6 +589,67 @@ class DaskExecutor:
                         f"{NO_WORKER_TIMEOUT:.0f} s; run the scan again to resume it"
                     )
 
+    # -- items past their time limit
+
+    def _watch(self, state: ScanState) -> None:
+        """Every :data:`WATCH_SECONDS`, ask the workers which items of this scan they have
+        been on for longer than :func:`~verisight.scan_tasks.hard_deadline` (a worker thread
+        has no timer to interrupt them: see :func:`_overdue`), and deal with them."""
+        now = time.monotonic()
+        if (
+            state.limits.max_item_seconds <= 0
+            or not self._inflight
+            or now - self._watched < WATCH_SECONDS
+        ):
+            return
+        self._watched = now
+        try:
+            overdue = self.client.run(
+                _overdue, self._token, hard_deadline(state.limits), on_error="return"
+            )
+        except Exception as exc:  # a worker leaving mid-call: ask again next time
+            log.debug("asking the workers what they are on failed: %r", exc)
+            return
+        for addr, seqs in overdue.items():
+            if isinstance(seqs, list) and seqs and addr not in self.refused:
+                self._stalled(state, addr, set(seqs))
+
+    def _stalled(self, state: ScanState, addr: str, stuck: set[int]) -> None:
+        """Worker ``addr`` is stuck on the items ``stuck``: cancel their tasks, restart the
+        worker (its other tasks go elsewhere, as after a crash), record each stuck item
+        ``decode-timeout`` and send the other items of their tasks again, one by one. A
+        container's task is taken apart, so that only the stuck member times out."""
+        flights = [
+            (seq, f) for seq, f in self._inflight.items() if stuck.intersection(_seqs(f.payload))
+        ]
+        for seq, f in flights:
+            del self._inflight[seq]
+            self._seq_of.pop(f.future.key, None)
+            f.future.cancel()
+        log.warning("Dask worker %s is stuck on an item past its time limit: stopping it", addr)
+        # its nanny starts a fresh worker (at a new address: see _admit_new); its other
+        # tasks are rescheduled, as after a crash
+        killed = self.client.run(_kill_worker, workers=[addr], nanny=True, on_error="return")
+        if not isinstance(killed.get(addr), int):  # no nanny: the worker ends itself
+            self.client.run(_exit_now, workers=[addr], on_error="ignore")
+        seconds = state.limits.max_item_seconds
+        for _, f in flights:
+            payload = f.payload
+            if isinstance(payload, Task):
+                state.accept(
+                    payload.seq, f.item, timeout_result(payload.seq, seconds, "worker restarted")
+                )
+            elif isinstance(payload, FileBatch):
+                for it, task in zip(f.items, payload.tasks, strict=True):
+                    if task.seq in stuck:
+                        res = timeout_result(task.seq, seconds, "worker restarted")
+                        state.accept(task.seq, it, res)
+                    else:
+                        self._submit(state, it, task)
+            else:
+                log.warning("container %s stalled as one unit: taken apart", payload.path)
+                self._fallbacks.appendleft(iter_items([Path(payload.path)], state.limits))
+
     def _finish(self, state: ScanState, seq: int, flight: _Flight, value: Any) -> None:
         """Record a finished task; ``value`` is its result, or its exception."""
         from distributed import KilledWorker
@@ -508,8 +659,10 @@ class DaskExecutor:
             exc = value[1] if isinstance(value, tuple) else value  # (type, exception, tb)
             if isinstance(exc, VersionMismatch):  # a worker that joined late
                 self._refuse(str(exc.args[0]), str(exc.args[1]))
-                self._usable = [a for a in self.client.nthreads() if a not in self.refused]
-                if not self._usable:
+                self._checked.add(str(exc.args[0]))
+                self._admit_new()
+                self._usable = [a for a in self._checked if a not in self.refused]
+                if not any(a in self._usable for a in self.client.nthreads()):
                     raise DaskUnavailable(f"no usable Dask worker left at {self.address}")
                 self._submit(state, flight.item, payload, flight.items)
                 return
@@ -551,6 +704,13 @@ class DaskExecutor:
             if state.settle(seq, o.item, has_content=o.has_content):
                 assert o.result is not None
                 state.accept(seq, o.item, o.result)
+
+
+def _seqs(payload: Task | ContainerUnit | FileBatch) -> list[int]:
+    """The ``seq`` each item of a task is analysed under (a container's members: its own)."""
+    if isinstance(payload, FileBatch):
+        return [t.seq for t in payload.tasks]
+    return [payload.seq]
 
 
 def worker_version_here() -> str:
