@@ -34,19 +34,31 @@ from verisight.scan_tasks import CRASH_MARKER_ENV, HANG_MARKER_ENV
 from verisight.scanning import ScanSummary
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    """Two worker processes (one thread each), with the test-only crash hook armed; a task
-    errs with KilledWorker after 2 tries (not 3: each worker restart takes seconds)."""
-    with dask.config.set({**LOCAL_SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
-        lc = LocalCluster(
-            n_workers=2,
+def _local_cluster(
+    workers: int, env: dict[str, str], allowed_failures: int | None = None
+) -> LocalCluster:
+    """A cluster of ``workers`` processes (one thread each) with the settings ``local:N`` uses
+    and ``env`` in the workers' environment (a test hook's marker); ``allowed_failures``
+    overrides the scheduler's."""
+    config = dict(LOCAL_SCHEDULER_CONFIG)
+    if allowed_failures is not None:
+        config["distributed.scheduler.allowed-failures"] = allowed_failures
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-            env={CRASH_MARKER_ENV: MARKER},
+            env=env,
         )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    """Two worker processes (one thread each), with the test-only crash hook armed; a task
+    errs with KilledWorker after 2 tries (not 3: each worker restart takes seconds)."""
+    lc = _local_cluster(2, {CRASH_MARKER_ENV: MARKER}, allowed_failures=1)
     yield lc
     lc.close()
 
@@ -120,15 +132,7 @@ def test_a_poison_item_is_recorded_as_worker_crash(tmp_path: Path) -> None:
     # its own cluster: worker restarts under load may fail (a nanny gives up when its new
     # worker dies while starting), which must not starve the other tests
     src = poison_collection(tmp_path / "src")
-    with dask.config.set({**LOCAL_SCHEDULER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
-        lc = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            env={CRASH_MARKER_ENV: MARKER},
-        )
+    lc = _local_cluster(2, {CRASH_MARKER_ENV: MARKER}, allowed_failures=1)
     with lc:
         s, url = _scan(tmp_path, "dask", src, dask=lc.scheduler_address)
     assert s.reconciles and s.seen == 8 + 1 + 3 + 1 + 1
@@ -166,15 +170,7 @@ def test_workers_of_another_version_are_refused(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.txt").write_text("x")
-    with dask.config.set(LOCAL_SCHEDULER_CONFIG):
-        lc = LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            env={FAKE_VERSION_ENV: "0.0.1"},
-        )
+    lc = _local_cluster(1, {FAKE_VERSION_ENV: "0.0.1"})
     with lc, pytest.raises(DaskUnavailable) as exc:
         _scan(tmp_path, "case", src, dask=lc.scheduler_address)
     assert "runs Verisight 0.0.1, the coordinator" in str(exc.value)
@@ -292,15 +288,7 @@ def test_an_item_past_its_time_on_a_worker_is_decode_timeout(tmp_path: Path) -> 
         for i in range(2):
             zf.writestr(f"m/{i}.jpg", jpeg_bytes(700 + i))
         zf.writestr("m/native.bin", f"stalls {STALL}:native".encode())
-    with dask.config.set(LOCAL_SCHEDULER_CONFIG):
-        lc = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-            env={HANG_MARKER_ENV: STALL},
-        )
+    lc = _local_cluster(2, {HANG_MARKER_ENV: STALL})
     with lc, Client(lc) as client:
         client.run(_warm)
         limits = Limits(max_item_seconds=3.0)  # a worker is stopped after 6 s (hard_deadline)
