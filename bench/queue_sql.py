@@ -48,6 +48,7 @@ from verisight.assessment import AssessmentService, QueueFilter
 from verisight.case import Case
 from verisight.clustering import ClusterPlan, Member, NearDuplicateCluster
 from verisight.store.clusters import ClusterStore
+from verisight.store.db import scratch_schema
 from verisight.store.schema import (
     Assessment,
     Bank,
@@ -200,17 +201,8 @@ def _database(store: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="verisight-queue-") as d:
             yield f"sqlite:///{Path(d) / 'case.db'}"
         return
-    schema = f"bench_queue_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, "bench_queue") as url:
+        yield url
 
 
 def run(store: str, n: int, runs: int) -> dict[str, Any]:

@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,19 +235,10 @@ def _database(kind: str, case: Path) -> Iterator[str]:
 
         yield sqlite_url(case)
         return
-    import sqlalchemy as sa
+    from verisight.store.db import scratch_schema
 
-    schema = f"verisight_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL, "verisight_bench") as url:
+        yield url
 
 
 def modes_for(scale: list[int]) -> list[tuple[str, list[str]]]:

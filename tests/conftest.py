@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from verisight.demo import scene
+from verisight.store.db import scratch_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_TESTDATA = REPO.parent / "shared" / "testdata"
@@ -49,22 +49,9 @@ def postgres_admin_url() -> str:
     return POSTGRES_URL
 
 
-@contextmanager
-def fresh_schema(admin_url: str) -> Iterator[str]:
+def fresh_schema(admin_url: str) -> AbstractContextManager[str]:
     """The URL of a fresh, empty schema in the test database; dropped afterwards."""
-    import sqlalchemy as sa
-
-    schema = f"verisight_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in admin_url else "?"
-        yield f"{admin_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return scratch_schema(admin_url, "verisight_t")
 
 
 @pytest.fixture

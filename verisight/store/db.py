@@ -17,6 +17,7 @@ then see every committed write and no other writer can slip in before its own wr
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -234,6 +235,23 @@ def prefer_fast_compression(conn: Connection) -> None:
 
 #: Whether the server behind a URL offers lz4 compression (asked once per URL).
 _LZ4: dict[Any, bool] = {}
+
+
+@contextmanager
+def scratch_schema(admin_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema named ``prefix`` plus a random suffix, in
+    the database of ``admin_url``; dropped with everything in it afterwards (tests, benches)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in admin_url else "?"
+        yield f"{admin_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @contextmanager
